@@ -1,0 +1,501 @@
+//! `CheckpointDB`: the kvdb-rocksdb database of checkpoint finality.
+//!
+//! Owns the column and key layout, the schema version and the chain check (genesis hash in
+//! META), and turns each state change into one atomic `DBTransaction`. Values are SCALE;
+//! every numeric key part is big-endian, so keys sort by checkpoint number:
+//!
+//! | column         | key                                              | value                    |
+//! |----------------|--------------------------------------------------|--------------------------|
+//! | `META`         | `schema_version`, `genesis`, `finalized`, ...    | SCALE                    |
+//! | `SIGNATURES`   | target number ++ validator index ++ vote hash    | `CheckpointSignature`    |
+//! | `CERTIFICATES` | finalized checkpoint number                      | `CheckpointCertificate`  |
+//! | `EVIDENCE`     | target number ++ validator index ++ pair hash    | `(vote, vote)`           |
+//!
+//! The module knows nothing of gossip or of the vote rules; it stores what it is given and
+//! refuses only what would corrupt the store (a finality watermark moving backwards).
+
+use crate::{
+	error::{Error, Result},
+	OwnVoteGuard,
+};
+use codec::{Decode, Encode};
+use kvdb::{DBTransaction, KeyValueDB};
+use kvdb_rocksdb::{Database, DatabaseConfig};
+use parking_lot::Mutex;
+use sp_crypto_hashing::blake2_256;
+use sp_finality_checkpoint::{
+	Checkpoint, CheckpointCertificate, CheckpointNumber, CheckpointSignature,
+};
+use std::{
+	path::{Path, PathBuf},
+	sync::OnceLock,
+};
+
+/// Column ids and their names (for errors and stats).
+pub mod columns {
+	/// Schema version, genesis hash, watermarks, own-vote guard copy, prune bookkeeping.
+	pub const META: u32 = 0;
+	/// Votes, by target number, validator index and vote hash.
+	pub const SIGNATURES: u32 = 1;
+	/// Certificates, by the number of the checkpoint they finalize.
+	pub const CERTIFICATES: u32 = 2;
+	/// Pairs of conflicting votes of one validator.
+	pub const EVIDENCE: u32 = 3;
+	/// Number of columns.
+	pub const NUM_COLUMNS: u32 = 4;
+	/// Column names, indexed by column id.
+	pub const NAMES: [&str; NUM_COLUMNS as usize] =
+		["META", "SIGNATURES", "CERTIFICATES", "EVIDENCE"];
+}
+
+/// The schema version this build writes. Older versions are migrated on open.
+pub const SCHEMA_VERSION: u32 = 1;
+
+mod meta {
+	pub const SCHEMA_VERSION: &[u8] = b"schema_version";
+	pub const GENESIS: &[u8] = b"genesis";
+	pub const FINALIZED: &[u8] = b"finalized";
+	pub const JUSTIFIED: &[u8] = b"justified";
+	pub const OWN_VOTE_GUARD: &[u8] = b"own_vote_guard";
+	pub const PRUNED_BELOW: &[u8] = b"pruned_below";
+	pub const LAST_CERTIFICATE_SET: &[u8] = b"last_certificate_set";
+	pub const KEPT_CERTIFICATES: &[u8] = b"kept_certificates";
+}
+
+/// What the database holds about the unfinalized part of the protocol state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredState<H> {
+	/// The finalized watermark, if any checkpoint was finalized.
+	pub finalized: Option<Checkpoint<H>>,
+	/// The highest justified checkpoint stored.
+	pub justified: Option<Checkpoint<H>>,
+	/// The copy of the own-vote guard kept in META (the guard file is authoritative).
+	pub own_vote_guard: Option<OwnVoteGuard>,
+	/// Votes whose targets lie above the finalized checkpoint (inside the asked-for window).
+	pub votes: Vec<CheckpointSignature<H>>,
+}
+
+/// Keys and bytes (keys plus values) of one column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnStats {
+	/// Column name.
+	pub column: &'static str,
+	/// Number of keys.
+	pub keys: u64,
+	/// Bytes of keys and values.
+	pub bytes: u64,
+}
+
+/// What a prune deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PruneOutcome {
+	/// Everything below this checkpoint number is gone (but kept certificates).
+	pub pruned_below: CheckpointNumber,
+	/// Checkpoint numbers this run removed (`[from, pruned_below)`).
+	pub checkpoints: u64,
+	/// Range deletions issued; grows with the log of the pruned span, not with the DB's size.
+	pub range_deletes: u64,
+}
+
+/// The checkpoint database. See the module documentation for the layout.
+pub struct CheckpointDB {
+	db: Database,
+	path: PathBuf,
+	/// SCALE of the genesis hash once [`CheckpointDB::initialise`] has checked it.
+	genesis: OnceLock<Vec<u8>>,
+	/// Serialises read-modify-write transactions (watermarks, prune bookkeeping).
+	write_lock: Mutex<()>,
+}
+
+impl CheckpointDB {
+	/// Opens the database at `path`, creating it (and missing columns) if needed.
+	///
+	/// The database is not usable for writes until [`CheckpointDB::initialise`] checked it
+	/// against the chain.
+	pub fn new(path: &Path) -> Result<Self> {
+		let open_err = |source| Error::Open { path: path.to_path_buf(), source };
+		std::fs::create_dir_all(path).map_err(open_err)?;
+		let config = DatabaseConfig::with_columns(columns::NUM_COLUMNS);
+		let db = Database::open(&config, path).map_err(open_err)?;
+		Ok(Self {
+			db,
+			path: path.to_path_buf(),
+			genesis: OnceLock::new(),
+			write_lock: Mutex::new(()),
+		})
+	}
+
+	/// The database directory.
+	pub fn path(&self) -> &Path {
+		&self.path
+	}
+
+	/// Checks the database against the chain with `genesis_hash`: a new database is stamped
+	/// with the schema version and genesis; an older schema is migrated; a newer schema or
+	/// another chain's database is refused without touching it.
+	pub fn initialise<H: Encode>(&self, genesis_hash: &H) -> Result<()> {
+		let genesis = genesis_hash.encode();
+		let _lock = self.write_lock.lock();
+		match self.get_meta::<u32>(meta::SCHEMA_VERSION)? {
+			None => {
+				if !self.is_empty()? {
+					return Err(self.corrupt(
+						columns::META,
+						meta::SCHEMA_VERSION,
+						"the database holds data but no schema version",
+					));
+				}
+				let mut tx = DBTransaction::new();
+				tx.put(columns::META, meta::SCHEMA_VERSION, &SCHEMA_VERSION.encode());
+				tx.put(columns::META, meta::GENESIS, &genesis);
+				self.write(tx)?;
+			}
+			Some(found) if found > SCHEMA_VERSION => {
+				return Err(Error::UnsupportedSchema {
+					path: self.path.clone(),
+					found,
+					supported: SCHEMA_VERSION,
+				})
+			}
+			Some(found) => {
+				let stored = self.read(columns::META, meta::GENESIS)?.ok_or_else(|| {
+					self.corrupt(columns::META, meta::GENESIS, "no genesis hash stored")
+				})?;
+				if stored != genesis {
+					return Err(Error::GenesisMismatch {
+						path: self.path.clone(),
+						expected: hex(&genesis),
+						found: hex(&stored),
+					});
+				}
+				self.migrate(found)?;
+			}
+		}
+		let _ = self.genesis.set(genesis);
+		Ok(())
+	}
+
+	/// Brings a database of an older schema `version` to [`SCHEMA_VERSION`]. Version 1 is the
+	/// first; each later version adds an arm here, in one transaction with the version bump.
+	fn migrate(&self, version: u32) -> Result<()> {
+		debug_assert!(version <= SCHEMA_VERSION);
+		Ok(())
+	}
+
+	/// Loads the watermarks, the guard copy and the votes for targets in
+	/// `(finalized, finalized + window]`. Reads nothing below the finalized checkpoint, so its
+	/// cost does not grow with the retained history.
+	pub fn load_state<H: Decode>(&self, window: u64) -> Result<StoredState<H>> {
+		let finalized: Option<Checkpoint<H>> = self.get_meta(meta::FINALIZED)?;
+		let justified = self.get_meta(meta::JUSTIFIED)?;
+		let own_vote_guard = self.get_meta(meta::OWN_VOTE_GUARD)?;
+		let base = finalized.as_ref().map_or(0, |f| f.number.0);
+		let mut votes = Vec::new();
+		for number in base.saturating_add(1)..=base.saturating_add(window) {
+			let prefix = number.to_be_bytes();
+			for entry in self.db.iter_with_prefix(columns::SIGNATURES, &prefix) {
+				let (key, value) = entry.map_err(|source| self.read_err(source))?;
+				votes.push(self.decode(columns::SIGNATURES, &key, &value)?);
+			}
+		}
+		Ok(StoredState { finalized, justified, own_vote_guard, votes })
+	}
+
+	/// Stores votes in one transaction.
+	pub fn write_votes<H: Encode>(&self, votes: &[CheckpointSignature<H>]) -> Result<()> {
+		self.ensure_initialised()?;
+		let mut tx = DBTransaction::with_capacity(votes.len());
+		for vote in votes {
+			let encoded = vote.encode();
+			tx.put_vec(columns::SIGNATURES, &signature_key(vote, &encoded), encoded);
+		}
+		self.write(tx)
+	}
+
+	/// Stores the node's own vote together with the META copy of its guard, in one transaction.
+	pub fn write_own_vote<H: Encode>(
+		&self,
+		vote: &CheckpointSignature<H>,
+		guard: &OwnVoteGuard,
+	) -> Result<()> {
+		self.ensure_initialised()?;
+		let encoded = vote.encode();
+		let mut tx = DBTransaction::new();
+		tx.put_vec(columns::SIGNATURES, &signature_key(vote, &encoded), encoded);
+		tx.put(columns::META, meta::OWN_VOTE_GUARD, &guard.encode());
+		self.write(tx)
+	}
+
+	/// Stores `certificate` and moves the finalized watermark to its source and the justified
+	/// watermark to `justified`, in one transaction. Refuses to move finality backwards.
+	pub fn write_certificate<H: Encode + Decode>(
+		&self,
+		certificate: &CheckpointCertificate<H>,
+		justified: &Checkpoint<H>,
+	) -> Result<()> {
+		self.ensure_initialised()?;
+		let _lock = self.write_lock.lock();
+		let finalized = &certificate.link.source;
+		let stored: Option<Checkpoint<H>> = self.get_meta(meta::FINALIZED)?;
+		if let Some(stored) = stored.filter(|s| s.number >= finalized.number) {
+			return Err(Error::WatermarkRegression {
+				path: self.path.clone(),
+				stored: stored.number.0,
+				new: finalized.number.0,
+			});
+		}
+		let mut tx = DBTransaction::new();
+		let key = finalized.number.to_be_bytes();
+		tx.put(columns::CERTIFICATES, &key, &certificate.encode());
+		tx.put(columns::META, meta::FINALIZED, &finalized.encode());
+		self.put_justified(&mut tx, justified)?;
+		// The first certificate of every new authority set is kept by pruning: a syncing
+		// node needs it to follow the set change.
+		let set_id = certificate.link.set_id;
+		let last_set = self.get_meta::<u64>(meta::LAST_CERTIFICATE_SET)?;
+		if last_set != Some(set_id) {
+			if last_set.is_some() {
+				let mut kept: Vec<CheckpointNumber> =
+					self.get_meta(meta::KEPT_CERTIFICATES)?.unwrap_or_default();
+				kept.push(finalized.number);
+				tx.put(columns::META, meta::KEPT_CERTIFICATES, &kept.encode());
+			}
+			tx.put(columns::META, meta::LAST_CERTIFICATE_SET, &set_id.encode());
+		}
+		self.write(tx)
+	}
+
+	/// Raises the justified watermark to `justified`; a lower one is ignored.
+	pub fn write_justified<H: Encode + Decode>(&self, justified: &Checkpoint<H>) -> Result<()> {
+		self.ensure_initialised()?;
+		let _lock = self.write_lock.lock();
+		let mut tx = DBTransaction::new();
+		self.put_justified(&mut tx, justified)?;
+		self.write(tx)
+	}
+
+	fn put_justified<H: Encode + Decode>(
+		&self,
+		tx: &mut DBTransaction,
+		justified: &Checkpoint<H>,
+	) -> Result<()> {
+		let stored: Option<Checkpoint<H>> = self.get_meta(meta::JUSTIFIED)?;
+		if stored.map_or(true, |s| s.number < justified.number) {
+			tx.put(columns::META, meta::JUSTIFIED, &justified.encode());
+		}
+		Ok(())
+	}
+
+	/// Stores two conflicting votes of one validator.
+	pub fn write_evidence<H: Encode>(
+		&self,
+		first: &CheckpointSignature<H>,
+		second: &CheckpointSignature<H>,
+	) -> Result<()> {
+		self.ensure_initialised()?;
+		let encoded = (first, second).encode();
+		let mut key = Vec::with_capacity(44);
+		key.extend_from_slice(&first.link.target.number.to_be_bytes());
+		key.extend_from_slice(&first.validator_index.to_be_bytes());
+		key.extend_from_slice(&blake2_256(&encoded));
+		let mut tx = DBTransaction::new();
+		tx.put_vec(columns::EVIDENCE, &key, encoded);
+		self.write(tx)
+	}
+
+	/// The certificate that finalized checkpoint `number`, if stored.
+	pub fn certificate<H: Decode>(
+		&self,
+		number: CheckpointNumber,
+	) -> Result<Option<CheckpointCertificate<H>>> {
+		let key = number.to_be_bytes();
+		self.read(columns::CERTIFICATES, &key)?
+			.map(|value| self.decode(columns::CERTIFICATES, &key, &value))
+			.transpose()
+	}
+
+	/// All stored evidence, oldest target first.
+	pub fn evidence<H: Decode>(
+		&self,
+	) -> Result<Vec<(CheckpointSignature<H>, CheckpointSignature<H>)>> {
+		self.db
+			.iter(columns::EVIDENCE)
+			.map(|entry| {
+				let (key, value) = entry.map_err(|source| self.read_err(source))?;
+				self.decode(columns::EVIDENCE, &key, &value)
+			})
+			.collect()
+	}
+
+	/// Deletes votes, evidence and certificates of checkpoints more than `keep` below the
+	/// finalized one, keeping the first certificate of every authority set. One transaction.
+	///
+	/// The range already pruned is remembered, and each run deletes `[pruned_below, cutoff)`
+	/// with range deletions over big-endian key prefixes: the cost grows with what is deleted,
+	/// never with the size of the database.
+	pub fn prune_old_checkpoints<H: Decode>(&self, keep: u64) -> Result<PruneOutcome> {
+		self.ensure_initialised()?;
+		let _lock = self.write_lock.lock();
+		let finalized = self.get_meta::<Checkpoint<H>>(meta::FINALIZED)?.map_or(0, |f| f.number.0);
+		let from: CheckpointNumber = self.get_meta(meta::PRUNED_BELOW)?.unwrap_or_default();
+		let cutoff = CheckpointNumber(finalized.saturating_sub(keep));
+		if cutoff <= from {
+			return Ok(PruneOutcome { pruned_below: from, checkpoints: 0, range_deletes: 0 });
+		}
+		let kept: Vec<CheckpointNumber> =
+			self.get_meta(meta::KEPT_CERTIFICATES)?.unwrap_or_default();
+		let mut tx = DBTransaction::new();
+		let mut range_deletes = 0;
+		for prefix in prefix_cover(from.0, cutoff.0) {
+			tx.delete_prefix(columns::SIGNATURES, &prefix);
+			tx.delete_prefix(columns::EVIDENCE, &prefix);
+			range_deletes += 2;
+		}
+		let mut start = from.0;
+		for kept in kept.iter().map(|k| k.0).filter(|k| (from.0..cutoff.0).contains(k)) {
+			for prefix in prefix_cover(start, kept) {
+				tx.delete_prefix(columns::CERTIFICATES, &prefix);
+				range_deletes += 1;
+			}
+			start = kept + 1;
+		}
+		for prefix in prefix_cover(start, cutoff.0) {
+			tx.delete_prefix(columns::CERTIFICATES, &prefix);
+			range_deletes += 1;
+		}
+		tx.put(columns::META, meta::PRUNED_BELOW, &cutoff.encode());
+		self.write(tx)?;
+		Ok(PruneOutcome { pruned_below: cutoff, checkpoints: cutoff.0 - from.0, range_deletes })
+	}
+
+	/// Keys and bytes per column. Walks the whole database: for operators and tests, not for
+	/// a hot path.
+	pub fn stats(&self) -> Result<Vec<ColumnStats>> {
+		(0..columns::NUM_COLUMNS)
+			.map(|col| {
+				let mut stats =
+					ColumnStats { column: columns::NAMES[col as usize], keys: 0, bytes: 0 };
+				for entry in self.db.iter(col) {
+					let (key, value) = entry.map_err(|source| self.read_err(source))?;
+					stats.keys += 1;
+					stats.bytes += (key.len() + value.len()) as u64;
+				}
+				Ok(stats)
+			})
+			.collect()
+	}
+
+	fn is_empty(&self) -> Result<bool> {
+		for col in 0..columns::NUM_COLUMNS {
+			if let Some(entry) = self.db.iter(col).next() {
+				entry.map_err(|source| self.read_err(source))?;
+				return Ok(false);
+			}
+		}
+		Ok(true)
+	}
+
+	fn ensure_initialised(&self) -> Result<()> {
+		match self.genesis.get() {
+			Some(_) => Ok(()),
+			None => Err(Error::NotInitialised { path: self.path.clone() }),
+		}
+	}
+
+	fn get_meta<T: Decode>(&self, key: &[u8]) -> Result<Option<T>> {
+		self.read(columns::META, key)?.map(|v| self.decode(columns::META, key, &v)).transpose()
+	}
+
+	fn read(&self, col: u32, key: &[u8]) -> Result<Option<Vec<u8>>> {
+		self.db.get(col, key).map_err(|source| self.read_err(source))
+	}
+
+	fn write(&self, tx: DBTransaction) -> Result<()> {
+		self.db.write(tx).map_err(|source| Error::Write { path: self.path.clone(), source })
+	}
+
+	fn decode<T: Decode>(&self, col: u32, key: &[u8], mut value: &[u8]) -> Result<T> {
+		let decoded = T::decode(&mut value).map_err(|e| self.corrupt(col, key, &e.to_string()))?;
+		if !value.is_empty() {
+			return Err(self.corrupt(col, key, "trailing bytes after the record"));
+		}
+		Ok(decoded)
+	}
+
+	fn corrupt(&self, col: u32, key: &[u8], reason: &str) -> Error {
+		Error::Corrupt {
+			path: self.path.clone(),
+			column: columns::NAMES[col as usize],
+			key: hex(key),
+			reason: reason.to_string(),
+		}
+	}
+
+	fn read_err(&self, source: std::io::Error) -> Error {
+		Error::Read { path: self.path.clone(), source }
+	}
+}
+
+/// `target number ++ validator index ++ blake2_256(vote)`: votes sort by target, then voter.
+fn signature_key<H>(vote: &CheckpointSignature<H>, encoded: &[u8]) -> [u8; 44] {
+	let mut key = [0u8; 44];
+	key[..8].copy_from_slice(&vote.link.target.number.to_be_bytes());
+	key[8..12].copy_from_slice(&vote.validator_index.to_be_bytes());
+	key[12..].copy_from_slice(&blake2_256(encoded));
+	key
+}
+
+/// Splits the numbers `[start, end)` into key prefixes of big-endian `u64`s: a prefix of
+/// `8 - k` bytes covers `256^k` aligned numbers. At most `2 * 255 * 8` prefixes, whatever the
+/// span, so a prune issues few range deletions.
+fn prefix_cover(mut start: u64, end: u64) -> Vec<Vec<u8>> {
+	let mut prefixes = Vec::new();
+	while start < end {
+		let mut k = 0;
+		while k < 7 {
+			let block = 1u128 << (8 * (k + 1));
+			if u128::from(start) % block != 0 || u128::from(start) + block > u128::from(end) {
+				break;
+			}
+			k += 1;
+		}
+		prefixes.push(start.to_be_bytes()[..8 - k].to_vec());
+		start += 1u64 << (8 * k);
+	}
+	prefixes
+}
+
+/// Lower-case hex without prefix.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+	bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn covered(prefixes: &[Vec<u8>]) -> Vec<u64> {
+		let mut numbers = Vec::new();
+		for prefix in prefixes {
+			let free = 8 - prefix.len();
+			let mut base = [0u8; 8];
+			base[..prefix.len()].copy_from_slice(prefix);
+			let base = u64::from_be_bytes(base);
+			numbers.extend(base..base + (1u64 << (8 * free)));
+		}
+		numbers
+	}
+
+	#[test]
+	fn prefix_cover_is_exact() {
+		for (start, end) in
+			[(0, 1), (0, 256), (3, 700), (255, 257), (1000, 1100), (0, 70_000), (5, 5)]
+		{
+			let prefixes = prefix_cover(start, end);
+			assert_eq!(covered(&prefixes), (start..end).collect::<Vec<_>>(), "[{start}, {end})");
+			assert!(prefixes.len() <= 2 * 255 * 8);
+		}
+		// A large span needs few prefixes.
+		assert!(prefix_cover(0, 1 << 40).len() <= 8);
+	}
+}

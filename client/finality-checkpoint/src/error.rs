@@ -1,0 +1,159 @@
+//! The one error type of sc-finality-checkpoint.
+//!
+//! Every variant names what failed (and, for storage, the path) and says what the operator
+//! should do. Rejected votes are not errors of the node: they are
+//! [`VoteRejection`](crate::finality::VoteRejection)s.
+
+use std::{io, path::PathBuf};
+
+/// Errors of the checkpoint store and gadget.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+	/// The database could not be opened or created.
+	#[error(
+		"cannot open the checkpoint database at {path}: {source}. Check that the directory \
+		 exists, is writable and is not used by another running node"
+	)]
+	Open {
+		/// Database directory.
+		path: PathBuf,
+		/// The underlying error.
+		#[source]
+		source: io::Error,
+	},
+	/// Reading from the database failed.
+	#[error("cannot read the checkpoint database at {path}: {source}. Check the disk and its permissions")]
+	Read {
+		/// Database directory.
+		path: PathBuf,
+		/// The underlying error.
+		#[source]
+		source: io::Error,
+	},
+	/// Writing to the database failed; nothing of the failed transaction was written.
+	#[error(
+		"cannot write to the checkpoint database at {path}: {source}. Check free disk space and \
+		 permissions; nothing of this write was stored"
+	)]
+	Write {
+		/// Database directory.
+		path: PathBuf,
+		/// The underlying error.
+		#[source]
+		source: io::Error,
+	},
+	/// A stored record does not decode.
+	#[error(
+		"corrupt record in the checkpoint database at {path} (column {column}, key 0x{key}): \
+		 {reason}. Stop the node and move the directory aside; keep its own-vote-guard file, \
+		 it is what stops this validator from double-voting after a resync"
+	)]
+	Corrupt {
+		/// Database directory.
+		path: PathBuf,
+		/// Column name.
+		column: &'static str,
+		/// Hex of the key.
+		key: String,
+		/// What is wrong with the record.
+		reason: String,
+	},
+	/// The database belongs to another chain.
+	#[error(
+		"the checkpoint database at {path} belongs to another chain (its genesis is {found}, \
+		 this chain's is {expected}). Use another --base-path, or remove it with `purge-chain` \
+		 if that chain's data is no longer needed"
+	)]
+	GenesisMismatch {
+		/// Database directory (or guard file).
+		path: PathBuf,
+		/// This chain's genesis hash.
+		expected: String,
+		/// The stored genesis hash.
+		found: String,
+	},
+	/// The database was written by a newer version of the node.
+	#[error(
+		"the checkpoint database at {path} has schema version {found}, newer than the {supported} \
+		 this node understands. Run the newer node binary that wrote it; nothing was changed"
+	)]
+	UnsupportedSchema {
+		/// Database directory.
+		path: PathBuf,
+		/// Stored schema version.
+		found: u32,
+		/// Newest version this build understands.
+		supported: u32,
+	},
+	/// A write was attempted before the database was checked against this chain.
+	#[error(
+		"the checkpoint database at {path} was written to before it was checked against the \
+		 chain. Call restore_from_storage() before using the gadget"
+	)]
+	NotInitialised {
+		/// Database directory.
+		path: PathBuf,
+	},
+	/// The finalized watermark would move backwards; the write was refused.
+	#[error(
+		"refusing to move the finalized checkpoint of {path} back from {stored} to {new}. This \
+		 is a bug in the caller: report it with the node's logs"
+	)]
+	WatermarkRegression {
+		/// Database directory.
+		path: PathBuf,
+		/// Stored finalized checkpoint number.
+		stored: u64,
+		/// The lower number that was asked for.
+		new: u64,
+	},
+	/// The own-vote guard file could not be read or made durable.
+	#[error(
+		"own-vote guard file {path}: {source}. The validator will not vote until this is fixed: \
+		 check free disk space and permissions of the directory"
+	)]
+	Guard {
+		/// Guard file path.
+		path: PathBuf,
+		/// The underlying error.
+		#[source]
+		source: io::Error,
+	},
+	/// The own-vote guard file exists but does not hold a valid guard.
+	#[error(
+		"own-vote guard file {path} is corrupt: {reason}. Do not delete it blindly: it records \
+		 the highest checkpoint this validator voted for. Restore it from a backup, or set the \
+		 validator's key aside until the chain has finalized past every checkpoint it may have \
+		 voted for, then remove the file"
+	)]
+	GuardCorrupt {
+		/// Guard file path.
+		path: PathBuf,
+		/// What is wrong with it.
+		reason: String,
+	},
+	/// The own vote breaks the validator's own-vote guard and was not cast.
+	#[error(
+		"not voting {from} -> {to}: it could conflict with an earlier own vote \
+		 (highest own source {guard_source}, target {guard_target})"
+	)]
+	OwnVoteRefused {
+		/// Source of the refused vote.
+		from: sp_finality_checkpoint::CheckpointNumber,
+		/// Target of the refused vote.
+		to: sp_finality_checkpoint::CheckpointNumber,
+		/// Highest own source so far.
+		guard_source: sp_finality_checkpoint::CheckpointNumber,
+		/// Highest own target so far.
+		guard_target: sp_finality_checkpoint::CheckpointNumber,
+	},
+	/// The node's own vote does not pass the checks every vote must pass.
+	#[error(
+		"own vote rejected: {0}. Check that this node's `ckpt` key belongs to the current \
+		 authority set and that its clock and chain are in sync"
+	)]
+	InvalidOwnVote(crate::finality::VoteRejection),
+}
+
+/// Result with the crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;

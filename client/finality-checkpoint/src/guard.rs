@@ -1,0 +1,137 @@
+//! The own-vote guard file: the highest source and target this validator ever signed.
+//!
+//! kvdb-rocksdb writes with `sync = false`, which survives a process crash but not a power
+//! loss. The guard must survive both, so it lives in a small file of its own, replaced
+//! atomically and durably (write a temp file, fsync it, rename it over the old one, fsync the
+//! directory), as CometBFT keeps its last-signed state. The file also names the chain
+//! (genesis hash), and a checksum catches a damaged file.
+
+use crate::{
+	error::{Error, Result},
+	OwnVoteGuard,
+};
+use codec::{Decode, Encode};
+use sp_crypto_hashing::blake2_256;
+use std::{
+	fs::{self, File, OpenOptions},
+	io::Write,
+	path::{Path, PathBuf},
+};
+
+/// File name of the guard, inside the checkpoint database directory.
+pub const GUARD_FILE_NAME: &str = "own-vote-guard";
+
+const MAGIC: &[u8; 8] = b"CKPTGRD1";
+const CHECKSUM_LEN: usize = 8;
+
+/// The fsynced own-vote guard file of one chain.
+#[derive(Debug, Clone)]
+pub struct GuardFile {
+	path: PathBuf,
+}
+
+impl GuardFile {
+	/// The guard file in directory `dir`.
+	pub fn in_dir(dir: &Path) -> Self {
+		Self { path: dir.join(GUARD_FILE_NAME) }
+	}
+
+	/// The file's path.
+	pub fn path(&self) -> &Path {
+		&self.path
+	}
+
+	/// Reads the guard; `None` if no file exists. A file of another chain or a damaged file is
+	/// an error: the validator must not vote on a guess.
+	pub fn read(&self, genesis: &[u8]) -> Result<Option<OwnVoteGuard>> {
+		let bytes = match fs::read(&self.path) {
+			Ok(bytes) => bytes,
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+			Err(source) => return Err(Error::Guard { path: self.path.clone(), source }),
+		};
+		let corrupt = |reason: &str| Error::GuardCorrupt {
+			path: self.path.clone(),
+			reason: reason.to_string(),
+		};
+		if bytes.len() < MAGIC.len() + CHECKSUM_LEN || !bytes.starts_with(MAGIC) {
+			return Err(corrupt("not a checkpoint own-vote guard file"));
+		}
+		let (body, checksum) = bytes.split_at(bytes.len() - CHECKSUM_LEN);
+		if blake2_256(body)[..CHECKSUM_LEN] != *checksum {
+			return Err(corrupt("checksum mismatch"));
+		}
+		let (stored_genesis, guard) = <(Vec<u8>, OwnVoteGuard)>::decode(&mut &body[MAGIC.len()..])
+			.map_err(|e| corrupt(&e.to_string()))?;
+		if stored_genesis != genesis {
+			return Err(Error::GenesisMismatch {
+				path: self.path.clone(),
+				expected: crate::db::hex(genesis),
+				found: crate::db::hex(&stored_genesis),
+			});
+		}
+		Ok(Some(guard))
+	}
+
+	/// Replaces the guard durably: when this returns `Ok`, a power loss cannot undo it.
+	pub fn write(&self, genesis: &[u8], guard: &OwnVoteGuard) -> Result<()> {
+		let io_err = |source| Error::Guard { path: self.path.clone(), source };
+		let mut body = MAGIC.to_vec();
+		(genesis, guard).encode_to(&mut body);
+		let checksum = blake2_256(&body);
+		body.extend_from_slice(&checksum[..CHECKSUM_LEN]);
+
+		let tmp = self.path.with_extension("tmp");
+		let mut file = OpenOptions::new()
+			.write(true)
+			.create(true)
+			.truncate(true)
+			.open(&tmp)
+			.map_err(io_err)?;
+		file.write_all(&body).map_err(io_err)?;
+		file.sync_all().map_err(io_err)?;
+		drop(file);
+		fs::rename(&tmp, &self.path).map_err(io_err)?;
+		let dir = self.path.parent().unwrap_or(Path::new("."));
+		File::open(dir).and_then(|d| d.sync_all()).map_err(io_err)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use sp_finality_checkpoint::CheckpointNumber;
+
+	fn guard(source: u64, target: u64) -> OwnVoteGuard {
+		OwnVoteGuard { source: CheckpointNumber(source), target: CheckpointNumber(target) }
+	}
+
+	#[test]
+	fn round_trip_and_replace() {
+		let dir = tempfile::tempdir().unwrap();
+		let file = GuardFile::in_dir(dir.path());
+		assert_eq!(file.read(b"g").unwrap(), None);
+		file.write(b"g", &guard(1, 2)).unwrap();
+		file.write(b"g", &guard(2, 3)).unwrap();
+		assert_eq!(file.read(b"g").unwrap(), Some(guard(2, 3)));
+		assert!(!file.path().with_extension("tmp").exists());
+	}
+
+	#[test]
+	fn foreign_and_damaged_files_are_refused() {
+		let dir = tempfile::tempdir().unwrap();
+		let file = GuardFile::in_dir(dir.path());
+		file.write(b"chain-a", &guard(1, 2)).unwrap();
+		assert!(matches!(file.read(b"chain-b"), Err(Error::GenesisMismatch { .. })));
+
+		let mut bytes = fs::read(file.path()).unwrap();
+		let last = bytes.len() - 1;
+		bytes[last] ^= 0xff;
+		fs::write(file.path(), &bytes).unwrap();
+		let err = file.read(b"chain-a").unwrap_err();
+		assert!(matches!(err, Error::GuardCorrupt { .. }), "{err}");
+		assert!(err.to_string().contains(GUARD_FILE_NAME));
+
+		fs::write(file.path(), b"junk").unwrap();
+		assert!(matches!(file.read(b"chain-a"), Err(Error::GuardCorrupt { .. })));
+	}
+}

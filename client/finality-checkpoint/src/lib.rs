@@ -1,0 +1,49 @@
+//! Checkpoint finality gadget: validators sign checkpoint blocks, a supermajority of
+//! signatures forms a certificate, and certificates finalize blocks. Every signature,
+//! certificate and the finality watermark is persisted in kvdb-rocksdb, and the own-vote guard
+//! in an fsynced file, so a restarted validator resumes where it stopped and never signs two
+//! conflicting votes.
+//!
+//! - [`finality`]: [`CheckpointFinality`], the pure vote/justify/finalize state machine.
+//! - [`persistence`]: [`CheckpointStorage`], [`CheckpointStorageAdapter`],
+//!   [`CheckpointPersistenceConfig`] and [`CheckpointFinalityPersistence`] (write-behind
+//!   buffer, flush and prune timing).
+//! - [`db`]: [`CheckpointDB`], the columns and key layout on disk.
+//! - [`guard`]: the fsynced own-vote guard file.
+//! - [`error`]: the crate's [`Error`].
+//!
+//! Usage, as in the integration guide:
+//!
+//! ```no_run
+//! # use sc_finality_checkpoint::*;
+//! # use std::sync::Arc;
+//! # fn run(genesis: sp_core::H256, voters: VoterSet, base: &std::path::Path) -> Result<()> {
+//! let db = Arc::new(CheckpointDB::new(&base.join("checkpoints"))?);
+//! let adapter = Arc::new(CheckpointStorageAdapter::new(db));
+//! let mut finality = CheckpointFinality::new(genesis, voters, FinalityConfig::default());
+//! finality.set_storage(adapter, CheckpointPersistenceConfig::default());
+//! finality.restore_from_storage()?;
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod db;
+pub mod error;
+pub mod finality;
+pub mod guard;
+pub mod persistence;
+
+pub use db::{CheckpointDB, ColumnStats, PruneOutcome, StoredState};
+pub use error::{Error, Result};
+pub use finality::{
+	CheckpointFinality, CheckpointHash, FinalityConfig, FinalityCounters, OwnVoteGuard, Progress,
+	RestoreSummary, VoteImport, VoteRejection, VoterSet,
+};
+pub use persistence::{
+	CheckpointFinalityPersistence, CheckpointPersistenceConfig, CheckpointStorage,
+	CheckpointStorageAdapter, MaintenanceReport,
+};
+
+/// Log target of the gadget.
+pub const LOG_TARGET: &str = "checkpoint";

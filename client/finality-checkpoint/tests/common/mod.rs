@@ -1,0 +1,207 @@
+//! Shared test fixtures: validator keys, signed votes and an in-memory `CheckpointStorage`
+//! that keeps what a real store makes durable (so a "crash" drops only the write-behind buffer).
+
+#![allow(dead_code)]
+
+use parking_lot::Mutex;
+use sc_finality_checkpoint::{
+	db::{PruneOutcome, StoredState},
+	CheckpointFinality, CheckpointStorage, Error, FinalityConfig, OwnVoteGuard, Result, VoterSet,
+};
+use sp_core::{ed25519, Pair, H256};
+use sp_finality_checkpoint::{
+	signing_payload, AuthorityId, Checkpoint, CheckpointCertificate, CheckpointNumber,
+	CheckpointSignature, Link, ValidatorIndex,
+};
+use std::{
+	collections::BTreeMap,
+	sync::atomic::{AtomicBool, Ordering},
+};
+
+/// The genesis hash of the test chain.
+pub const GENESIS: H256 = H256::repeat_byte(0xaa);
+
+/// `n` deterministic validator key pairs.
+pub fn keys(n: usize) -> Vec<ed25519::Pair> {
+	(0..n).map(|i| ed25519::Pair::from_seed(&[i as u8 + 1; 32])).collect()
+}
+
+/// The voter set of `keys` with id `set_id`.
+pub fn voter_set(keys: &[ed25519::Pair], set_id: u64) -> VoterSet {
+	VoterSet::new(set_id, keys.iter().map(|k| AuthorityId::from(k.public())).collect()).unwrap()
+}
+
+/// A state machine of the test chain for `keys`, set 0, default window.
+pub fn finality(keys: &[ed25519::Pair]) -> CheckpointFinality<H256> {
+	CheckpointFinality::new(GENESIS, voter_set(keys, 0), FinalityConfig::default())
+}
+
+/// The hash of checkpoint `number` on fork `fork` (fork 0 is the main chain).
+pub fn hash(fork: u8, number: u64) -> H256 {
+	let mut bytes = [fork; 32];
+	bytes[24..].copy_from_slice(&number.to_be_bytes());
+	if number == 0 {
+		return GENESIS;
+	}
+	H256(bytes)
+}
+
+/// Checkpoint `number` on fork `fork`.
+pub fn cp(fork: u8, number: u64) -> Checkpoint<H256> {
+	Checkpoint::new(number, hash(fork, number))
+}
+
+/// The link `source -> target` of set 0.
+pub fn link(source: Checkpoint<H256>, target: Checkpoint<H256>) -> Link<H256> {
+	Link { set_id: 0, source, target }
+}
+
+/// `key`'s vote (as validator `index`) for `link` on the test chain.
+pub fn vote(
+	key: &ed25519::Pair,
+	index: ValidatorIndex,
+	link: Link<H256>,
+) -> CheckpointSignature<H256> {
+	let signature = key.sign(&signing_payload(&GENESIS, &link));
+	CheckpointSignature { link, validator_index: index, signature: signature.into() }
+}
+
+/// Votes of validators `0..count` for `link`.
+pub fn votes(
+	keys: &[ed25519::Pair],
+	count: usize,
+	link: Link<H256>,
+) -> Vec<CheckpointSignature<H256>> {
+	keys.iter().take(count).enumerate().map(|(i, k)| vote(k, i as u32, link)).collect()
+}
+
+#[derive(Default)]
+struct Durable {
+	finalized: Option<Checkpoint<H256>>,
+	justified: Option<Checkpoint<H256>>,
+	guard: Option<OwnVoteGuard>,
+	votes: BTreeMap<(CheckpointNumber, ValidatorIndex, Vec<u8>), CheckpointSignature<H256>>,
+	certificates: BTreeMap<CheckpointNumber, CheckpointCertificate<H256>>,
+	evidence: usize,
+}
+
+/// A store in memory, for the pure property tests: no disk, same durability contract.
+#[derive(Default)]
+pub struct MemoryStorage {
+	state: Mutex<Durable>,
+	fail_writes: AtomicBool,
+}
+
+impl MemoryStorage {
+	/// Makes every later write fail (as a full disk would) or succeed again.
+	pub fn fail_writes(&self, fail: bool) {
+		self.fail_writes.store(fail, Ordering::SeqCst);
+	}
+
+	fn check_write(&self) -> Result<()> {
+		if self.fail_writes.load(Ordering::SeqCst) {
+			return Err(Error::Write {
+				path: "memory".into(),
+				source: std::io::Error::new(std::io::ErrorKind::StorageFull, "disk full"),
+			});
+		}
+		Ok(())
+	}
+
+	/// Evidence pairs stored.
+	pub fn evidence(&self) -> usize {
+		self.state.lock().evidence
+	}
+
+	/// Votes stored.
+	pub fn stored_votes(&self) -> usize {
+		self.state.lock().votes.len()
+	}
+
+	/// Certificates stored.
+	pub fn certificates(&self) -> Vec<CheckpointCertificate<H256>> {
+		self.state.lock().certificates.values().cloned().collect()
+	}
+}
+
+impl CheckpointStorage<H256> for MemoryStorage {
+	fn load(&self, _genesis: &H256, window: u64) -> Result<StoredState<H256>> {
+		let state = self.state.lock();
+		let base = state.finalized.map_or(0, |f| f.number.0);
+		Ok(StoredState {
+			finalized: state.finalized,
+			justified: state.justified,
+			own_vote_guard: state.guard,
+			votes: state
+				.votes
+				.iter()
+				.filter(|((t, _, _), _)| t.0 > base && t.0 <= base + window)
+				.map(|(_, v)| v.clone())
+				.collect(),
+		})
+	}
+
+	fn store_votes(&self, votes: &[CheckpointSignature<H256>]) -> Result<()> {
+		self.check_write()?;
+		let mut state = self.state.lock();
+		for v in votes {
+			let key = (v.link.target.number, v.validator_index, codec::Encode::encode(v));
+			state.votes.insert(key, v.clone());
+		}
+		Ok(())
+	}
+
+	fn store_own_vote(&self, vote: &CheckpointSignature<H256>, guard: &OwnVoteGuard) -> Result<()> {
+		self.check_write()?;
+		self.store_votes(std::slice::from_ref(vote))?;
+		self.state.lock().guard = Some(*guard);
+		Ok(())
+	}
+
+	fn store_certificate(
+		&self,
+		certificate: &CheckpointCertificate<H256>,
+		justified: &Checkpoint<H256>,
+	) -> Result<()> {
+		self.check_write()?;
+		let mut state = self.state.lock();
+		let finalized = certificate.link.source;
+		assert!(
+			state.finalized.map_or(true, |f| f.number < finalized.number),
+			"finality regressed"
+		);
+		state.certificates.insert(finalized.number, certificate.clone());
+		state.finalized = Some(finalized);
+		if state.justified.map_or(true, |j| j.number < justified.number) {
+			state.justified = Some(*justified);
+		}
+		Ok(())
+	}
+
+	fn store_justified(&self, justified: &Checkpoint<H256>) -> Result<()> {
+		self.check_write()?;
+		let mut state = self.state.lock();
+		if state.justified.map_or(true, |j| j.number < justified.number) {
+			state.justified = Some(*justified);
+		}
+		Ok(())
+	}
+
+	fn store_evidence(
+		&self,
+		_first: &CheckpointSignature<H256>,
+		_second: &CheckpointSignature<H256>,
+	) -> Result<()> {
+		self.check_write()?;
+		self.state.lock().evidence += 1;
+		Ok(())
+	}
+
+	fn certificate(&self, number: CheckpointNumber) -> Result<Option<CheckpointCertificate<H256>>> {
+		Ok(self.state.lock().certificates.get(&number).cloned())
+	}
+
+	fn prune(&self, _keep: u64) -> Result<PruneOutcome> {
+		Ok(PruneOutcome::default())
+	}
+}

@@ -1,0 +1,340 @@
+//! The integration guide's five scenarios and the bad-input cases, on real kvdb-rocksdb
+//! databases in temporary directories.
+
+mod common;
+
+use common::*;
+use sc_finality_checkpoint::{
+	db::columns, CheckpointDB, CheckpointFinality, CheckpointPersistenceConfig,
+	CheckpointStorageAdapter, Error, FinalityConfig,
+};
+use sp_core::H256;
+use sp_finality_checkpoint::{CheckpointCertificate, CheckpointNumber, Link};
+use std::{
+	path::Path,
+	sync::Arc,
+	time::{Duration, Instant},
+};
+
+const N: usize = 4;
+
+fn config() -> CheckpointPersistenceConfig {
+	CheckpointPersistenceConfig {
+		enabled: true,
+		retention_checkpoints: 5,
+		flush_interval_secs: 10,
+		prune_interval_secs: 300,
+	}
+}
+
+/// A state machine for four validators on the database at `path`, restored.
+fn open(path: &Path) -> CheckpointFinality<H256> {
+	let db = Arc::new(CheckpointDB::new(path).unwrap());
+	let mut finality = finality(&keys(N));
+	finality.set_storage(Arc::new(CheckpointStorageAdapter::new(db)), config());
+	finality.restore_from_storage().unwrap();
+	finality
+}
+
+fn restore(path: &Path, genesis: H256) -> sc_finality_checkpoint::Result<()> {
+	let db = Arc::new(CheckpointDB::new(path)?);
+	let mut finality =
+		CheckpointFinality::new(genesis, voter_set(&keys(N), 0), FinalityConfig::default());
+	finality.set_storage(Arc::new(CheckpointStorageAdapter::new(db)), config());
+	finality.restore_from_storage().map(drop)
+}
+
+/// Three of four validators vote `k-1 -> k` for every `k` in `1..=upto`: finalizes `upto - 1`.
+fn drive(finality: &mut CheckpointFinality<H256>, upto: u64) {
+	let keys = keys(N);
+	for k in 1..=upto {
+		for v in votes(&keys, 3, link(cp(0, k - 1), cp(0, k))) {
+			finality.add_checkpoint_signature(v).unwrap();
+		}
+	}
+}
+
+fn flush(finality: &CheckpointFinality<H256>) {
+	finality.persistence().unwrap().flush().unwrap();
+}
+
+fn keys_in(db: &CheckpointDB, column: u32) -> u64 {
+	db.stats().unwrap()[column as usize].keys
+}
+
+#[test]
+fn signatures_and_certificates_are_persisted() {
+	let dir = tempfile::tempdir().unwrap();
+	let mut finality = open(dir.path());
+	drive(&mut finality, 3);
+	assert_eq!(finality.last_finalized(), cp(0, 2));
+	flush(&finality);
+	drop(finality);
+
+	let db = CheckpointDB::new(dir.path()).unwrap();
+	assert_eq!(keys_in(&db, columns::SIGNATURES), 9);
+	assert_eq!(keys_in(&db, columns::CERTIFICATES), 2);
+	let certificate: CheckpointCertificate<H256> =
+		db.certificate(CheckpointNumber(2)).unwrap().unwrap();
+	assert_eq!(certificate.link, link(cp(0, 2), cp(0, 3)));
+	assert_eq!(certificate.signatures.iter().map(|(i, _)| *i).collect::<Vec<_>>(), vec![0, 1, 2]);
+}
+
+#[test]
+fn reopened_db_restores_exactly_the_state() {
+	let dir = tempfile::tempdir().unwrap();
+	let keys = keys(N);
+	let mut finality = open(dir.path());
+	drive(&mut finality, 2);
+	// Above finality: the three votes for 2, then one vote and one own vote for 3.
+	for v in votes(&keys, 1, link(cp(0, 2), cp(0, 3))) {
+		finality.add_checkpoint_signature(v).unwrap();
+	}
+	let own = finality.own_vote_link(cp(0, 3), |_| true).unwrap();
+	finality.record_own_vote(vote(&keys[3], 3, own)).unwrap();
+	flush(&finality);
+	let before = (
+		finality.last_finalized(),
+		finality.highest_justified(),
+		finality.guard(),
+		(0..N as u32).map(|i| finality.votes_of(i)).collect::<Vec<_>>(),
+	);
+	drop(finality);
+
+	let restored = open(dir.path());
+	let after = (
+		restored.last_finalized(),
+		restored.highest_justified(),
+		restored.guard(),
+		(0..N as u32).map(|i| restored.votes_of(i)).collect::<Vec<_>>(),
+	);
+	assert_eq!(before, after);
+	assert_eq!(after.3.iter().map(Vec::len).sum::<usize>(), 5);
+}
+
+#[test]
+fn finality_watermark_survives_and_never_moves_backwards() {
+	let dir = tempfile::tempdir().unwrap();
+	let mut finality = open(dir.path());
+	drive(&mut finality, 5);
+	assert_eq!(finality.last_finalized(), cp(0, 4));
+	let old = finality.create_checkpoint_certificate(&link(cp(0, 4), cp(0, 5))).unwrap();
+	drop(finality);
+
+	let mut finality = open(dir.path());
+	assert_eq!(finality.last_finalized(), cp(0, 4));
+	assert_eq!(finality.highest_justified(), cp(0, 5));
+	// An old certificate moves nothing, in memory or on disk.
+	let stale = CheckpointCertificate { link: link(cp(0, 2), cp(0, 3)), ..old };
+	assert!(!finality.advance_finality(stale.clone()).unwrap());
+	assert_eq!(finality.last_finalized(), cp(0, 4));
+	drop(finality);
+
+	let db = CheckpointDB::new(dir.path()).unwrap();
+	db.initialise(&GENESIS).unwrap();
+	let err = db.write_certificate(&stale, &cp(0, 3)).unwrap_err();
+	assert!(matches!(err, Error::WatermarkRegression { stored: 4, new: 2, .. }), "{err}");
+	drop(db);
+	assert_eq!(open(dir.path()).last_finalized(), cp(0, 4));
+}
+
+#[test]
+fn pruning_keeps_exactly_retention_checkpoints() {
+	let dir = tempfile::tempdir().unwrap();
+	let mut finality = open(dir.path());
+	drive(&mut finality, 21);
+	flush(&finality);
+	assert_eq!(finality.last_finalized(), cp(0, 20));
+	let persistence = finality.persistence().unwrap().clone();
+	let outcome = persistence.prune_old_checkpoints().unwrap();
+	assert_eq!(outcome.pruned_below, CheckpointNumber(15));
+	assert_eq!(outcome.checkpoints, 15);
+	// A second prune has nothing to do.
+	assert_eq!(persistence.prune_old_checkpoints().unwrap().checkpoints, 0);
+	drop((finality, persistence));
+
+	let db = CheckpointDB::new(dir.path()).unwrap();
+	for n in 1..=20u64 {
+		let kept = db.certificate::<H256>(CheckpointNumber(n)).unwrap().is_some();
+		assert_eq!(kept, n >= 15, "certificate {n}");
+	}
+	// Votes for targets 15..=21 remain: three per checkpoint.
+	assert_eq!(keys_in(&db, columns::SIGNATURES), 7 * 3);
+}
+
+#[test]
+fn pruning_keeps_certificates_of_set_changes() {
+	let dir = tempfile::tempdir().unwrap();
+	let mut finality = open(dir.path());
+	drive(&mut finality, 3);
+	drop(finality);
+	let db = CheckpointDB::new(dir.path()).unwrap();
+	db.initialise(&GENESIS).unwrap();
+	// Set 1 takes over at checkpoint 3; then finality moves on to 30.
+	let change = CheckpointCertificate {
+		link: Link { set_id: 1, source: cp(0, 3), target: cp(0, 4) },
+		signatures: vec![],
+	};
+	db.write_certificate(&change, &cp(0, 4)).unwrap();
+	for n in 4..30 {
+		let cert = CheckpointCertificate {
+			link: Link { set_id: 1, source: cp(0, n), target: cp(0, n + 1) },
+			signatures: vec![],
+		};
+		db.write_certificate(&cert, &cp(0, n + 1)).unwrap();
+	}
+	db.prune_old_checkpoints::<H256>(5).unwrap();
+	let kept: Vec<u64> = (1..30)
+		.filter(|n| db.certificate::<H256>(CheckpointNumber(*n)).unwrap().is_some())
+		.collect();
+	assert_eq!(kept, vec![3, 24, 25, 26, 27, 28, 29]);
+}
+
+#[test]
+fn flush_writes_the_buffered_votes() {
+	let dir = tempfile::tempdir().unwrap();
+	let keys = keys(N);
+	let mut finality = open(dir.path());
+	for v in votes(&keys, 2, link(cp(0, 0), cp(0, 1))) {
+		finality.add_checkpoint_signature(v).unwrap();
+	}
+	let persistence = finality.persistence().unwrap().clone();
+	assert_eq!(persistence.pending_votes(), 2);
+
+	let start = Instant::now();
+	let early = persistence.maintenance_at(start + Duration::from_secs(1)).unwrap();
+	assert_eq!(early.flushed, None);
+	assert_eq!(persistence.pending_votes(), 2);
+	let due = persistence.maintenance_at(start + Duration::from_secs(11)).unwrap();
+	assert_eq!(due.flushed, Some(2));
+	assert_eq!(due.pruned, None);
+	assert_eq!(persistence.pending_votes(), 0);
+	drop((finality, persistence));
+
+	let db = CheckpointDB::new(dir.path()).unwrap();
+	assert_eq!(keys_in(&db, columns::SIGNATURES), 2);
+}
+
+#[test]
+fn unflushed_votes_are_lost_but_own_votes_and_guard_are_not() {
+	let dir = tempfile::tempdir().unwrap();
+	let keys = keys(N);
+	let mut finality = open(dir.path());
+	finality.add_checkpoint_signature(vote(&keys[0], 0, link(cp(0, 0), cp(0, 1)))).unwrap();
+	let own = finality.own_vote_link(cp(0, 1), |_| true).unwrap();
+	finality.record_own_vote(vote(&keys[3], 3, own)).unwrap();
+	drop(finality); // a crash: no flush
+
+	let mut restored = open(dir.path());
+	assert_eq!(restored.votes_of(0), vec![]);
+	assert_eq!(restored.votes_of(3).len(), 1);
+	assert_eq!(restored.guard().target, CheckpointNumber(1));
+	// The restored guard forbids a second vote for target 1, on any fork.
+	assert_eq!(restored.own_vote_link(cp(1, 1), |_| true), None);
+	assert!(matches!(
+		restored.record_own_vote(vote(&keys[3], 3, link(cp(0, 0), cp(1, 1)))),
+		Err(Error::OwnVoteRefused { .. })
+	));
+}
+
+#[test]
+fn guard_file_is_authoritative_over_the_db_copy() {
+	let dir = tempfile::tempdir().unwrap();
+	let keys = keys(N);
+	let mut finality = open(dir.path());
+	let own = finality.own_vote_link(cp(0, 1), |_| true).unwrap();
+	finality.record_own_vote(vote(&keys[3], 3, own)).unwrap();
+	drop(finality);
+	// Simulate a power loss that lost the (unsynced) DB but not the fsynced guard file.
+	let guard =
+		std::fs::read(dir.path().join(sc_finality_checkpoint::guard::GUARD_FILE_NAME)).unwrap();
+	std::fs::remove_dir_all(dir.path()).unwrap();
+	std::fs::create_dir_all(dir.path()).unwrap();
+	std::fs::write(dir.path().join(sc_finality_checkpoint::guard::GUARD_FILE_NAME), guard).unwrap();
+
+	let restored = open(dir.path());
+	assert_eq!(restored.guard().target, CheckpointNumber(1));
+	assert_eq!(restored.own_vote_link(cp(0, 1), |_| true), None);
+}
+
+#[test]
+fn foreign_genesis_is_refused_and_nothing_changes() {
+	let dir = tempfile::tempdir().unwrap();
+	let mut finality = open(dir.path());
+	drive(&mut finality, 3);
+	drop(finality);
+
+	let err = restore(dir.path(), H256::repeat_byte(0x01)).unwrap_err();
+	assert!(matches!(err, Error::GenesisMismatch { .. }), "{err}");
+	let message = err.to_string();
+	assert!(message.contains(&dir.path().display().to_string()), "{message}");
+	assert!(message.contains("purge-chain"), "{message}");
+	assert_eq!(open(dir.path()).last_finalized(), cp(0, 2));
+}
+
+#[test]
+fn future_schema_version_is_refused() {
+	let dir = tempfile::tempdir().unwrap();
+	drop(open(dir.path()));
+	raw_put(dir.path(), columns::META, b"schema_version", &99u32.to_le_bytes());
+
+	let err = restore(dir.path(), GENESIS).unwrap_err();
+	assert!(matches!(err, Error::UnsupportedSchema { found: 99, supported: 1, .. }), "{err}");
+	assert!(err.to_string().contains(&dir.path().display().to_string()));
+	assert_eq!(
+		raw_get(dir.path(), columns::META, b"schema_version"),
+		Some(99u32.to_le_bytes().to_vec())
+	);
+}
+
+#[test]
+fn corrupt_record_is_a_clear_error_and_is_kept() {
+	let dir = tempfile::tempdir().unwrap();
+	let mut finality = open(dir.path());
+	drive(&mut finality, 2);
+	drop(finality);
+	let mut key = 2u64.to_be_bytes().to_vec();
+	key.extend_from_slice(&[0; 36]);
+	raw_put(dir.path(), columns::SIGNATURES, &key, b"\x01garbage");
+
+	let err = restore(dir.path(), GENESIS).unwrap_err();
+	assert!(matches!(err, Error::Corrupt { column: "SIGNATURES", .. }), "{err}");
+	assert!(err.to_string().contains(&dir.path().display().to_string()));
+	assert_eq!(raw_get(dir.path(), columns::SIGNATURES, &key), Some(b"\x01garbage".to_vec()));
+}
+
+#[test]
+fn data_without_schema_version_is_corrupt() {
+	let dir = tempfile::tempdir().unwrap();
+	raw_put(dir.path(), columns::SIGNATURES, b"stray", b"x");
+	let err = restore(dir.path(), GENESIS).unwrap_err();
+	assert!(matches!(err, Error::Corrupt { column: "META", .. }), "{err}");
+}
+
+#[test]
+fn writes_before_the_chain_check_are_refused() {
+	let dir = tempfile::tempdir().unwrap();
+	let db = CheckpointDB::new(dir.path()).unwrap();
+	let v = vote(&keys(1)[0], 0, link(cp(0, 0), cp(0, 1)));
+	assert!(matches!(db.write_votes(&[v]), Err(Error::NotInitialised { .. })));
+}
+
+fn raw_put(path: &Path, column: u32, key: &[u8], value: &[u8]) {
+	let db = kvdb_rocksdb::Database::open(
+		&kvdb_rocksdb::DatabaseConfig::with_columns(columns::NUM_COLUMNS),
+		path,
+	)
+	.unwrap();
+	let mut tx = db.transaction();
+	tx.put(column, key, value);
+	db.write(tx).unwrap();
+}
+
+fn raw_get(path: &Path, column: u32, key: &[u8]) -> Option<Vec<u8>> {
+	let db = kvdb_rocksdb::Database::open(
+		&kvdb_rocksdb::DatabaseConfig::with_columns(columns::NUM_COLUMNS),
+		path,
+	)
+	.unwrap();
+	db.get(column, key).unwrap()
+}

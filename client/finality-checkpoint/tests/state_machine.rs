@@ -1,0 +1,291 @@
+//! Unit tests of the pure state machine: vote validation, justification and finality, the
+//! own-vote rules and their failure modes. No disk: storage is `MemoryStorage`.
+
+mod common;
+
+use common::*;
+use sc_finality_checkpoint::{
+	CheckpointFinality, CheckpointPersistenceConfig, Error, FinalityConfig, VoteRejection,
+};
+use sp_core::{ed25519, Pair, H256};
+use sp_finality_checkpoint::{CheckpointNumber, Link};
+use std::sync::Arc;
+
+const N: usize = 4;
+
+fn with_storage(keys: &[ed25519::Pair]) -> (CheckpointFinality<H256>, Arc<MemoryStorage>) {
+	let storage = Arc::new(MemoryStorage::default());
+	let mut finality = finality(keys);
+	finality.set_storage(storage.clone(), CheckpointPersistenceConfig::default());
+	finality.restore_from_storage().unwrap();
+	(finality, storage)
+}
+
+#[test]
+fn supermajority_justifies_and_consecutive_link_finalizes() {
+	let keys = keys(N);
+	let mut f = finality(&keys);
+	let l01 = link(cp(0, 0), cp(0, 1));
+	let mut vs = votes(&keys, 3, l01).into_iter();
+	for v in vs.by_ref().take(2) {
+		assert_eq!(f.add_checkpoint_signature(v).unwrap().progress.justified, vec![]);
+	}
+	let third = f.add_checkpoint_signature(vs.next().unwrap()).unwrap();
+	assert_eq!(third.progress.justified, vec![cp(0, 1)]);
+	// Genesis is already finalized: the link 0 -> 1 finalizes nothing new.
+	assert_eq!(third.progress.finalized, None);
+
+	let mut last = None;
+	for v in votes(&keys, 3, link(cp(0, 1), cp(0, 2))) {
+		last = Some(f.add_checkpoint_signature(v).unwrap());
+	}
+	let cert = last.unwrap().progress.finalized.expect("checkpoint 1 finalized");
+	assert_eq!(cert.link, link(cp(0, 1), cp(0, 2)));
+	assert_eq!(cert.signatures.len(), 3);
+	assert_eq!(f.last_finalized(), cp(0, 1));
+	assert_eq!(f.highest_justified(), cp(0, 2));
+	assert_eq!(f.counters().total_certificates, 1);
+}
+
+#[test]
+fn skipping_link_justifies_without_finalizing() {
+	let keys = keys(N);
+	let mut f = finality(&keys);
+	for v in votes(&keys, 3, link(cp(0, 0), cp(0, 2))) {
+		f.add_checkpoint_signature(v).unwrap();
+	}
+	assert_eq!(f.highest_justified(), cp(0, 2));
+	assert_eq!(f.last_finalized(), cp(0, 0));
+}
+
+#[test]
+fn link_from_unjustified_source_waits_for_its_source() {
+	let keys = keys(N);
+	let mut f = finality(&keys);
+	for v in votes(&keys, 3, link(cp(0, 1), cp(0, 2))) {
+		f.add_checkpoint_signature(v).unwrap();
+	}
+	assert_eq!(f.highest_justified(), cp(0, 0));
+	let mut progress = None;
+	for v in votes(&keys, 3, link(cp(0, 0), cp(0, 1))) {
+		progress = Some(f.add_checkpoint_signature(v).unwrap().progress);
+	}
+	let progress = progress.unwrap();
+	assert_eq!(progress.justified, vec![cp(0, 1), cp(0, 2)]);
+	assert_eq!(progress.finalized.unwrap().link.source, cp(0, 1));
+}
+
+#[test]
+fn bad_votes_are_rejected_counted_and_not_stored() {
+	let keys = keys(N);
+	let (mut f, storage) = with_storage(&keys);
+	let outsider = ed25519::Pair::from_seed(&[99; 32]);
+	let good = link(cp(0, 0), cp(0, 1));
+	let cases: Vec<(_, VoteRejection)> = vec![
+		// forged: validator 1's index, someone else's key
+		(vote(&outsider, 1, good), VoteRejection::BadSignature),
+		// a validator's signature, but on another chain
+		(
+			{
+				let mut v = vote(&keys[1], 1, good);
+				v.signature = keys[1]
+					.sign(&sp_finality_checkpoint::signing_payload(&H256::zero(), &good))
+					.into();
+				v
+			},
+			VoteRejection::BadSignature,
+		),
+		// valid signature by validator 2 presented as validator 1
+		(vote(&keys[2], 1, good), VoteRejection::BadSignature),
+		(vote(&outsider, 7, good), VoteRejection::UnknownValidator(7)),
+		(
+			vote(&keys[0], 0, Link { set_id: 5, ..good }),
+			VoteRejection::WrongSet { current: 0, got: 5 },
+		),
+		(
+			vote(&keys[0], 0, link(cp(0, 40), cp(0, 41))),
+			VoteRejection::TooFarAhead {
+				target: CheckpointNumber(41),
+				finalized: CheckpointNumber(0),
+				window: 32,
+			},
+		),
+		(
+			vote(&keys[0], 0, link(cp(0, 2), cp(0, 1))),
+			VoteRejection::InvalidLink { from: CheckpointNumber(2), to: CheckpointNumber(1) },
+		),
+	];
+	let count = cases.len() as u64;
+	for (v, expected) in cases {
+		assert_eq!(f.add_checkpoint_signature(v), Err(expected));
+	}
+	assert_eq!(f.counters().rejected_votes, count);
+	assert_eq!(f.counters().total_signatures, 0);
+	assert_eq!(f.persistence().unwrap().pending_votes(), 0);
+	f.persistence().unwrap().flush().unwrap();
+	assert_eq!(storage.stored_votes(), 0);
+
+	// A duplicate is refused too, and stored once.
+	f.add_checkpoint_signature(vote(&keys[0], 0, good)).unwrap();
+	assert_eq!(f.add_checkpoint_signature(vote(&keys[0], 0, good)), Err(VoteRejection::Duplicate));
+	assert_eq!(f.persistence().unwrap().pending_votes(), 1);
+}
+
+#[test]
+fn expired_votes_are_rejected() {
+	let keys = keys(N);
+	let mut f = finality(&keys);
+	for k in 1..=3 {
+		for v in votes(&keys, 3, link(cp(0, k - 1), cp(0, k))) {
+			f.add_checkpoint_signature(v).unwrap();
+		}
+	}
+	assert_eq!(f.last_finalized(), cp(0, 2));
+	let late = vote(&keys[3], 3, link(cp(0, 1), cp(0, 2)));
+	assert!(matches!(f.add_checkpoint_signature(late), Err(VoteRejection::Expired { .. })));
+	let surround_finality = vote(&keys[3], 3, link(cp(0, 1), cp(0, 3)));
+	assert!(matches!(
+		f.add_checkpoint_signature(surround_finality),
+		Err(VoteRejection::Expired { .. })
+	));
+}
+
+#[test]
+fn equivocations_are_kept_as_evidence_and_bounded() {
+	let keys = keys(N);
+	let (mut f, storage) = with_storage(&keys);
+	// E1: two targets at height 1 on two forks.
+	f.add_checkpoint_signature(vote(&keys[0], 0, link(cp(0, 0), cp(0, 1)))).unwrap();
+	let e1 = f.add_checkpoint_signature(vote(&keys[0], 0, link(cp(0, 0), cp(1, 1)))).unwrap();
+	assert!(e1.equivocation);
+	// A third vote for that height is refused.
+	assert_eq!(
+		f.add_checkpoint_signature(vote(&keys[0], 0, link(cp(0, 0), cp(2, 1)))),
+		Err(VoteRejection::EquivocationLimit { validator: 0, target: CheckpointNumber(1) })
+	);
+	// E2: 2 -> 3 then 1 -> 4 surrounds it.
+	f.add_checkpoint_signature(vote(&keys[1], 1, link(cp(0, 2), cp(0, 3)))).unwrap();
+	let e2 = f.add_checkpoint_signature(vote(&keys[1], 1, link(cp(0, 1), cp(0, 4)))).unwrap();
+	assert!(e2.equivocation);
+	// Not an equivocation: increasing targets with non-decreasing sources.
+	let fine = f.add_checkpoint_signature(vote(&keys[2], 2, link(cp(0, 0), cp(0, 1)))).unwrap();
+	assert!(!fine.equivocation);
+	let fine = f.add_checkpoint_signature(vote(&keys[2], 2, link(cp(0, 1), cp(0, 2)))).unwrap();
+	assert!(!fine.equivocation);
+	assert_eq!(f.counters().equivocations, 2);
+	assert_eq!(storage.evidence(), 2);
+}
+
+#[test]
+fn own_votes_follow_the_guard() {
+	let keys = keys(N);
+	let (mut f, _storage) = with_storage(&keys);
+	let me = 3;
+	let l = f.own_vote_link(cp(0, 1), |_| true).unwrap();
+	assert_eq!(l, link(cp(0, 0), cp(0, 1)));
+	f.record_own_vote(vote(&keys[me], me as u32, l)).unwrap();
+	// E1: no second vote for height 1, whatever the fork.
+	assert_eq!(f.own_vote_link(cp(1, 1), |_| true), None);
+	assert!(matches!(
+		f.record_own_vote(vote(&keys[me], me as u32, link(cp(0, 0), cp(1, 1)))),
+		Err(Error::OwnVoteRefused { .. })
+	));
+	// Others justify 1 and 2; we vote 2 -> 3. A later vote 1 -> 4 would surround it (E2) and
+	// is refused: its source is below an earlier own source.
+	for v in votes(&keys, 2, link(cp(0, 0), cp(0, 1))) {
+		f.add_checkpoint_signature(v).unwrap();
+	}
+	for v in votes(&keys, 3, link(cp(0, 1), cp(0, 2))) {
+		f.add_checkpoint_signature(v).unwrap();
+	}
+	assert_eq!(f.last_finalized(), cp(0, 1));
+	let l = f.own_vote_link(cp(0, 3), |_| true).unwrap();
+	assert_eq!(l.source, cp(0, 2));
+	f.record_own_vote(vote(&keys[me], me as u32, l)).unwrap();
+	assert!(matches!(
+		f.record_own_vote(vote(&keys[me], me as u32, link(cp(0, 1), cp(0, 4)))),
+		Err(Error::OwnVoteRefused { .. })
+	));
+	assert_eq!(f.counters().own_votes, 2);
+}
+
+#[test]
+fn own_vote_source_is_the_highest_justified_ancestor() {
+	let keys = keys(N);
+	let mut f = finality(&keys);
+	for v in votes(&keys, 3, link(cp(0, 0), cp(1, 1))) {
+		f.add_checkpoint_signature(v).unwrap();
+	}
+	// Checkpoint 1 of fork 1 is justified, but our chain (fork 0) does not contain it.
+	let ours = |c: &sp_finality_checkpoint::Checkpoint<H256>| {
+		c.number.0 == 0 || c.hash == hash(0, c.number.0)
+	};
+	assert_eq!(f.own_vote_link(cp(0, 2), ours).unwrap().source, cp(0, 0));
+	let theirs = |c: &sp_finality_checkpoint::Checkpoint<H256>| {
+		c.number.0 == 0 || c.hash == hash(1, c.number.0)
+	};
+	assert_eq!(f.own_vote_link(cp(1, 2), theirs).unwrap().source, cp(1, 1));
+}
+
+#[test]
+fn own_vote_persist_failure_means_no_vote() {
+	let keys = keys(N);
+	let (mut f, storage) = with_storage(&keys);
+	storage.fail_writes(true);
+	let l = f.own_vote_link(cp(0, 1), |_| true).unwrap();
+	let err = f.record_own_vote(vote(&keys[3], 3, l)).unwrap_err();
+	assert!(matches!(err, Error::Write { .. }), "{err}");
+	assert_eq!(f.counters().own_vote_failures, 1);
+	assert_eq!(f.counters().own_votes, 0);
+	assert_eq!(f.votes_of(3), vec![]);
+	// Fail closed: the guard stays raised, so the same target is never signed later.
+	storage.fail_writes(false);
+	assert_eq!(f.own_vote_link(cp(0, 1), |_| true), None);
+}
+
+#[test]
+fn own_vote_with_a_key_outside_the_set_is_refused() {
+	let keys = keys(N);
+	let mut f = finality(&keys);
+	let outsider = ed25519::Pair::from_seed(&[99; 32]);
+	let l = f.own_vote_link(cp(0, 1), |_| true).unwrap();
+	assert!(matches!(
+		f.record_own_vote(vote(&outsider, 3, l)),
+		Err(Error::InvalidOwnVote(VoteRejection::BadSignature))
+	));
+}
+
+#[test]
+fn certificate_persist_failure_holds_finality_until_it_succeeds() {
+	let keys = keys(N);
+	let (mut f, storage) = with_storage(&keys);
+	for v in votes(&keys, 3, link(cp(0, 0), cp(0, 1))) {
+		f.add_checkpoint_signature(v).unwrap();
+	}
+	storage.fail_writes(true);
+	let vs = votes(&keys, 3, link(cp(0, 1), cp(0, 2)));
+	for v in vs.iter().cloned() {
+		assert_eq!(f.add_checkpoint_signature(v).unwrap().progress.finalized, None);
+	}
+	assert_eq!(f.last_finalized(), cp(0, 0));
+	assert!(f.counters().persistence_failures > 0);
+	storage.fail_writes(false);
+	// The next vote retries; finality moves once the certificate is stored.
+	let progress = f.add_checkpoint_signature(vote(&keys[3], 3, link(cp(0, 1), cp(0, 2)))).unwrap();
+	assert_eq!(progress.progress.finalized.unwrap().link.source, cp(0, 1));
+	assert_eq!(storage.certificates().len(), 1);
+	assert_eq!(f.last_finalized(), cp(0, 1));
+}
+
+#[test]
+fn votes_below_finality_are_forgotten() {
+	let keys = keys(N);
+	let mut f = CheckpointFinality::new(GENESIS, voter_set(&keys, 0), FinalityConfig { window: 4 });
+	for k in 1..=10 {
+		for v in votes(&keys, 3, link(cp(0, k - 1), cp(0, k))) {
+			f.add_checkpoint_signature(v).unwrap();
+		}
+	}
+	assert_eq!(f.last_finalized(), cp(0, 9));
+	assert_eq!((0..N as u32).map(|i| f.votes_of(i).len()).sum::<usize>(), 3);
+}

@@ -1,0 +1,217 @@
+//! Primitives of checkpoint finality, shared by the runtime and the client.
+//!
+//! Owns the wire and storage types of the protocol ([`Checkpoint`], [`CheckpointSignature`],
+//! [`CheckpointCertificate`]), the `ckpt` application key type (ed25519), the consensus
+//! [`ENGINE_ID`], the domain-separated [`signing_payload`] and the [`CheckpointApi`] runtime API.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sp_runtime::{ConsensusEngineId, KeyTypeId};
+
+/// The consensus engine id of checkpoint finality; tags its justifications.
+pub const ENGINE_ID: ConsensusEngineId = *b"CKPT";
+
+/// The key type of checkpoint voting keys (`--key-type ckpt`).
+pub const KEY_TYPE: KeyTypeId = KeyTypeId(*b"ckpt");
+
+/// Domain tag at the start of every signed payload.
+pub const SIGNING_DOMAIN: [u8; 4] = *b"CKPT";
+
+mod app {
+	use sp_application_crypto::{app_crypto, ed25519};
+	app_crypto!(ed25519, super::KEY_TYPE);
+}
+
+sp_application_crypto::with_pair! {
+	/// A checkpoint voting key pair.
+	pub type AuthorityPair = app::Pair;
+}
+
+/// A checkpoint voter's public key.
+pub type AuthorityId = app::Public;
+
+/// A checkpoint voter's signature on a [`signing_payload`].
+pub type AuthoritySignature = app::Signature;
+
+/// Identifies an authority set; increases by one at every change of the set.
+pub type SetId = u64;
+
+/// Index of a validator in its authority set.
+pub type ValidatorIndex = u32;
+
+/// Checkpoint number `k`: the checkpoint at block height `k * interval`. Genesis is 0.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Hash,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+)]
+pub struct CheckpointNumber(pub u64);
+
+impl CheckpointNumber {
+	/// The checkpoint with the next number.
+	pub fn next(self) -> Self {
+		Self(self.0.saturating_add(1))
+	}
+
+	/// The block height of this checkpoint for a checkpoint `interval` (in blocks).
+	pub fn block_number(self, interval: u32) -> u64 {
+		self.0.saturating_mul(interval as u64)
+	}
+
+	/// Big-endian bytes: the key prefix that makes storage keys sort by checkpoint number.
+	pub fn to_be_bytes(self) -> [u8; 8] {
+		self.0.to_be_bytes()
+	}
+}
+
+impl core::fmt::Display for CheckpointNumber {
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		write!(f, "#{}", self.0)
+	}
+}
+
+/// A checkpoint: its number and the hash of its block.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Hash,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+)]
+pub struct Checkpoint<Hash> {
+	/// Checkpoint number.
+	pub number: CheckpointNumber,
+	/// Hash of the checkpoint block.
+	pub hash: Hash,
+}
+
+impl<Hash> Checkpoint<Hash> {
+	/// A checkpoint from its number and block hash.
+	pub fn new(number: u64, hash: Hash) -> Self {
+		Self { number: CheckpointNumber(number), hash }
+	}
+}
+
+/// What a vote links: `source -> target` within an authority set.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Hash,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+)]
+pub struct Link<Hash> {
+	/// Authority set the vote belongs to.
+	pub set_id: SetId,
+	/// The justified checkpoint the vote builds on.
+	pub source: Checkpoint<Hash>,
+	/// The checkpoint the vote asks to justify.
+	pub target: Checkpoint<Hash>,
+}
+
+/// A validator's checkpoint vote: a signed [`Link`].
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub struct CheckpointSignature<Hash> {
+	/// The vote's link.
+	pub link: Link<Hash>,
+	/// Index of the voter in the authority set `link.set_id`.
+	pub validator_index: ValidatorIndex,
+	/// Signature over [`signing_payload`] of `link`.
+	pub signature: AuthoritySignature,
+}
+
+/// A supermajority of votes for one link; the finality proof of `link.source`.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub struct CheckpointCertificate<Hash> {
+	/// The link every signature signs.
+	pub link: Link<Hash>,
+	/// Voters and their signatures, sorted by validator index, no index twice.
+	pub signatures: Vec<(ValidatorIndex, AuthoritySignature)>,
+}
+
+/// The bytes a voter signs: SCALE of `(b"CKPT", genesis_hash, set_id, source, target)`.
+///
+/// The domain tag keeps the signature from meaning anything elsewhere; the genesis hash binds it
+/// to one chain; every field of the vote that matters is signed.
+pub fn signing_payload<Hash: Encode>(genesis_hash: &Hash, link: &Link<Hash>) -> Vec<u8> {
+	(SIGNING_DOMAIN, genesis_hash, link.set_id, &link.source, &link.target).encode()
+}
+
+/// Votes needed out of `n` equal-weight voters: more than two thirds, `n - floor((n - 1) / 3)`.
+pub fn supermajority_threshold(n: usize) -> usize {
+	n - n.saturating_sub(1) / 3
+}
+
+sp_api::decl_runtime_apis! {
+	/// What the client needs from the runtime to vote on checkpoints.
+	pub trait CheckpointApi {
+		/// The current authority set of checkpoint voters, in validator-index order.
+		fn authorities() -> Vec<AuthorityId>;
+		/// The id of the current authority set.
+		fn set_id() -> SetId;
+		/// Blocks between two checkpoints (at least 1).
+		fn checkpoint_interval() -> u32;
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn threshold_is_more_than_two_thirds() {
+		let expected = [(1, 1), (2, 2), (3, 3), (4, 3), (5, 4), (6, 5), (7, 5), (10, 7), (100, 67)];
+		for (n, t) in expected {
+			assert_eq!(supermajority_threshold(n), t, "n = {n}");
+			assert!(3 * t > 2 * n, "n = {n}: {t} is not more than 2/3");
+			assert!(3 * (t - 1) <= 2 * n, "n = {n}: {t} is more than needed");
+		}
+	}
+
+	#[test]
+	fn payload_binds_chain_set_and_link() {
+		let link = Link {
+			set_id: 1,
+			source: Checkpoint::new(1, [1u8; 32]),
+			target: Checkpoint::new(2, [2u8; 32]),
+		};
+		let base = signing_payload(&[0u8; 32], &link);
+		assert!(base.starts_with(b"CKPT"));
+		assert_ne!(base, signing_payload(&[9u8; 32], &link));
+		assert_ne!(base, signing_payload(&[0u8; 32], &Link { set_id: 2, ..link }));
+		let other_target = Link { target: Checkpoint::new(2, [3u8; 32]), ..link };
+		assert_ne!(base, signing_payload(&[0u8; 32], &other_target));
+	}
+}

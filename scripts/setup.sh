@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what building the node needs. Idempotent: every step checks before it acts.
+#   Debian packages: clang, libclang-dev, protobuf-compiler
+#   rustup: targets wasm32v1-none and wasm32-unknown-unknown, component rust-src
+set -euo pipefail
+
+need_pkgs=()
+for p in clang libclang-dev protobuf-compiler; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
+done
+if [ "${#need_pkgs[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need_pkgs[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
+fi
+
+installed_targets=$(rustup target list --installed)
+for t in wasm32v1-none wasm32-unknown-unknown; do
+  grep -qx "$t" <<<"$installed_targets" || rustup target add "$t"
+done
+rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
+
+echo "setup: ok (clang, libclang-dev, protobuf-compiler, wasm targets, rust-src)"
