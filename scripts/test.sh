@@ -10,6 +10,9 @@ scripts/setup.sh
 echo "test: formatting"
 cargo fmt --all -- --check
 
-echo "test: cargo test --workspace"
 [ "${1:-}" = "--" ] && shift
-cargo test --workspace --locked "$@"
+
+# One cargo invocation for the whole workspace, so that every crate is built once with one
+# feature set. The end-to-end tests start up to five node processes each: one test at a time.
+echo "test: cargo test --workspace (unit, property, database and end-to-end tests)"
+cargo test --workspace --locked "$@" -- --test-threads 1

@@ -438,6 +438,19 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		Ok(VoteImport { equivocation, progress: self.process_links() })
 	}
 
+	/// Checks a vote as [`Self::add_checkpoint_signature`] would, without taking it: what the
+	/// gossip validator asks before it lets a vote travel on.
+	pub fn validate_vote(
+		&self,
+		vote: &CheckpointSignature<H>,
+	) -> std::result::Result<(), VoteRejection> {
+		self.check_vote(vote)?;
+		if self.is_known(vote) {
+			return Err(VoteRejection::Duplicate);
+		}
+		self.check_signature(vote)
+	}
+
 	/// The link this node should vote for to target `target`, or `None` to abstain.
 	///
 	/// The source is the highest justified checkpoint below `target` for which `is_ancestor`
@@ -616,17 +629,15 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		&mut self,
 		vote: &CheckpointSignature<H>,
 	) -> std::result::Result<Option<CheckpointSignature<H>>, VoteRejection> {
-		self.check_vote(vote)?;
-		let known = self
-			.votes
+		self.validate_vote(vote)?;
+		self.insert_vote(vote.clone())
+	}
+
+	fn is_known(&self, vote: &CheckpointSignature<H>) -> bool {
+		self.votes
 			.get(&vote.link.target.number)
 			.and_then(|by| by.get(&vote.validator_index))
-			.is_some_and(|own| own.iter().any(|v| v.link == vote.link));
-		if known {
-			return Err(VoteRejection::Duplicate);
-		}
-		self.check_signature(vote)?;
-		self.insert_vote(vote.clone())
+			.is_some_and(|own| own.iter().any(|v| v.link == vote.link))
 	}
 
 	/// Adds a checked vote; returns an earlier vote of the same validator it conflicts with.

@@ -10,6 +10,12 @@
 //!   buffer, flush and prune timing).
 //! - [`db`]: [`CheckpointDB`], the columns and key layout on disk.
 //! - [`guard`]: the fsynced own-vote guard file.
+//! - [`gossip`]: messages, the notification protocol and the gossip validator.
+//! - [`worker`]: the async worker that votes, gossips and finalizes on the client, and the
+//!   maintenance task.
+//! - [`fork_choice`]: the `SelectChain` that keeps to the highest justified checkpoint.
+//! - [`justification`]: certificates as justifications; verification and import.
+//! - [`metrics`]: Prometheus metrics `substrate_checkpoint_*`.
 //! - [`error`]: the crate's [`Error`].
 //!
 //! Usage, as in the integration guide:
@@ -31,8 +37,13 @@
 pub mod db;
 pub mod error;
 pub mod finality;
+pub mod fork_choice;
+pub mod gossip;
 pub mod guard;
+pub mod justification;
+pub mod metrics;
 pub mod persistence;
+pub mod worker;
 
 pub use db::{CheckpointDB, ColumnStats, PruneOutcome, StoredState};
 pub use error::{Error, Result};
@@ -40,10 +51,14 @@ pub use finality::{
 	CheckpointFinality, CheckpointHash, FinalityConfig, FinalityCounters, OwnVoteGuard, Progress,
 	RestoreSummary, VoteImport, VoteRejection, VoterSet,
 };
+pub use fork_choice::CheckpointSelectChain;
+pub use gossip::{notification_config, protocol_name, SharedFinality};
+pub use justification::{chain_params, verify_certificate, CheckpointBlockImport};
 pub use persistence::{
 	CheckpointFinalityPersistence, CheckpointPersistenceConfig, CheckpointStorage,
 	CheckpointStorageAdapter, MaintenanceReport,
 };
+pub use worker::{run_checkpoint_worker, run_maintenance, CheckpointWorkerParams};
 
 /// Log target of the gadget.
 pub const LOG_TARGET: &str = "checkpoint";

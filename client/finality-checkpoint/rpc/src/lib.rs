@@ -1,0 +1,182 @@
+//! JSON-RPC of checkpoint finality:
+//!
+//! - `checkpoint_status`: finalized and justified checkpoints, own-vote guard, counters;
+//! - `checkpoint_certificate(number)`: the stored certificate that finalized checkpoint
+//!   `number` (signers and SCALE bytes), if retained;
+//! - `checkpoint_subscribeFinalized`: the status each time the finalized checkpoint moves.
+
+#![warn(missing_docs)]
+
+use codec::Encode;
+use futures::StreamExt;
+use jsonrpsee::{
+	core::{async_trait, RpcResult, SubscriptionResult},
+	proc_macros::rpc,
+	types::{ErrorObject, ErrorObjectOwned},
+	PendingSubscriptionSink, SubscriptionMessage,
+};
+use sc_client_api::BlockchainEvents;
+use sc_finality_checkpoint::{CheckpointHash, SharedFinality};
+use serde::{Deserialize, Serialize};
+use sp_core::Bytes;
+use sp_finality_checkpoint::{Checkpoint, CheckpointNumber};
+use sp_runtime::traits::Block as BlockT;
+use std::{marker::PhantomData, sync::Arc};
+
+/// A checkpoint as RPC returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckpointInfo<Hash> {
+	/// Checkpoint number.
+	pub number: u64,
+	/// Block hash.
+	pub hash: Hash,
+}
+
+impl<H> From<Checkpoint<H>> for CheckpointInfo<H> {
+	fn from(c: Checkpoint<H>) -> Self {
+		Self { number: c.number.0, hash: c.hash }
+	}
+}
+
+/// What `checkpoint_status` returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckpointStatus<Hash> {
+	/// The finalized checkpoint.
+	pub finalized: CheckpointInfo<Hash>,
+	/// The highest justified checkpoint.
+	pub justified: CheckpointInfo<Hash>,
+	/// Authority set id.
+	pub set_id: u64,
+	/// Validators in the set.
+	pub validators: u32,
+	/// Highest own vote target (0 if this node never voted).
+	pub own_vote_target: u64,
+	/// Votes accepted.
+	pub votes: u64,
+	/// Votes rejected.
+	pub rejected_votes: u64,
+	/// Conflicting vote pairs seen.
+	pub equivocations: u64,
+	/// Whether persistence is on.
+	pub persistence: bool,
+}
+
+/// What `checkpoint_certificate` returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateInfo<Hash> {
+	/// Authority set id.
+	pub set_id: u64,
+	/// The finalized checkpoint (the link's source).
+	pub source: CheckpointInfo<Hash>,
+	/// The link's target.
+	pub target: CheckpointInfo<Hash>,
+	/// Validator indices that signed.
+	pub signers: Vec<u32>,
+	/// The certificate, SCALE-encoded (as in the block's `CKPT` justification).
+	pub encoded: Bytes,
+}
+
+/// The checkpoint RPC API.
+#[rpc(server)]
+pub trait CheckpointApi<Hash> {
+	/// Finality status of the checkpoint gadget.
+	#[method(name = "checkpoint_status")]
+	fn status(&self) -> RpcResult<CheckpointStatus<Hash>>;
+
+	/// The stored certificate that finalized checkpoint `number`.
+	#[method(name = "checkpoint_certificate")]
+	async fn certificate(&self, number: u64) -> RpcResult<Option<CertificateInfo<Hash>>>;
+
+	/// The status each time the finalized checkpoint moves.
+	#[subscription(
+		name = "checkpoint_subscribeFinalized" => "checkpoint_finalized",
+		unsubscribe = "checkpoint_unsubscribeFinalized",
+		item = CheckpointStatus<Hash>,
+	)]
+	async fn subscribe_finalized(&self) -> SubscriptionResult;
+}
+
+/// The RPC handler.
+pub struct CheckpointRpc<B: BlockT, C> {
+	finality: SharedFinality<B::Hash>,
+	client: Arc<C>,
+	_phantom: PhantomData<B>,
+}
+
+impl<B: BlockT, C> CheckpointRpc<B, C> {
+	/// A handler reading `finality`; `client` drives the subscription.
+	pub fn new(finality: SharedFinality<B::Hash>, client: Arc<C>) -> Self {
+		Self { finality, client, _phantom: PhantomData }
+	}
+}
+
+fn status<H: CheckpointHash>(finality: &SharedFinality<H>) -> CheckpointStatus<H> {
+	let f = finality.lock();
+	let counters = f.counters();
+	CheckpointStatus {
+		finalized: f.last_finalized().into(),
+		justified: f.highest_justified().into(),
+		set_id: f.voters().set_id(),
+		validators: f.voters().authorities().len() as u32,
+		own_vote_target: f.guard().target.0,
+		votes: counters.total_signatures,
+		rejected_votes: counters.rejected_votes,
+		equivocations: counters.equivocations,
+		persistence: f.persistence().is_some(),
+	}
+}
+
+fn internal(e: impl ToString) -> ErrorObjectOwned {
+	ErrorObject::owned(1, e.to_string(), None::<()>)
+}
+
+#[async_trait]
+impl<B, C> CheckpointApiServer<B::Hash> for CheckpointRpc<B, C>
+where
+	B: BlockT,
+	B::Hash: CheckpointHash + Serialize + for<'de> Deserialize<'de>,
+	C: BlockchainEvents<B> + Send + Sync + 'static,
+{
+	fn status(&self) -> RpcResult<CheckpointStatus<B::Hash>> {
+		Ok(status(&self.finality))
+	}
+
+	async fn certificate(&self, number: u64) -> RpcResult<Option<CertificateInfo<B::Hash>>> {
+		let Some(persistence) = self.finality.lock().persistence().cloned() else {
+			return Err(internal("checkpoint persistence is off on this node"));
+		};
+		let certificate = tokio::task::spawn_blocking(move || {
+			persistence.storage().certificate(CheckpointNumber(number))
+		})
+		.await
+		.map_err(internal)?
+		.map_err(internal)?;
+		Ok(certificate.map(|c| CertificateInfo {
+			set_id: c.link.set_id,
+			source: c.link.source.into(),
+			target: c.link.target.into(),
+			signers: c.signatures.iter().map(|(i, _)| *i).collect(),
+			encoded: c.encode().into(),
+		}))
+	}
+
+	async fn subscribe_finalized(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
+		let sink = pending.accept().await?;
+		let mut notifications = self.client.finality_notification_stream();
+		let mut last = None;
+		loop {
+			let current = status(&self.finality);
+			if last.as_ref() != Some(&current.finalized) {
+				last = Some(current.finalized.clone());
+				sink.send(SubscriptionMessage::from_json(&current)?).await?;
+			}
+			tokio::select! {
+				_ = sink.closed() => return Ok(()),
+				next = notifications.next() => if next.is_none() { return Ok(()) },
+			}
+		}
+	}
+}

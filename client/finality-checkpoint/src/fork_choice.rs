@@ -1,0 +1,89 @@
+//! Fork choice: author and vote on the best chain among the descendants of the highest
+//! justified checkpoint, so that a justified checkpoint is never abandoned.
+
+use crate::{gossip::SharedFinality, CheckpointHash};
+use sp_blockchain::{HeaderBackend, HeaderMetadata};
+use sp_consensus::{Error as ConsensusError, SelectChain};
+use sp_finality_checkpoint::Checkpoint;
+use sp_runtime::traits::{Block as BlockT, Header as HeaderT, NumberFor, UniqueSaturatedInto};
+use std::sync::Arc;
+
+/// A [`SelectChain`] that prefers chains containing the highest justified checkpoint.
+pub struct CheckpointSelectChain<B: BlockT, C, L> {
+	inner: L,
+	client: Arc<C>,
+	finality: SharedFinality<B::Hash>,
+	interval: u64,
+}
+
+impl<B: BlockT, C, L: Clone> Clone for CheckpointSelectChain<B, C, L> {
+	fn clone(&self) -> Self {
+		Self {
+			inner: self.inner.clone(),
+			client: self.client.clone(),
+			finality: self.finality.clone(),
+			interval: self.interval,
+		}
+	}
+}
+
+impl<B, C, L> CheckpointSelectChain<B, C, L>
+where
+	B: BlockT,
+	B::Hash: CheckpointHash,
+	C: HeaderBackend<B> + HeaderMetadata<B, Error = sp_blockchain::Error>,
+{
+	/// Wraps `inner` (the longest-chain rule); checkpoints are `interval` blocks apart.
+	pub fn new(inner: L, client: Arc<C>, finality: SharedFinality<B::Hash>, interval: u32) -> Self {
+		Self { inner, client, finality, interval: interval.max(1) as u64 }
+	}
+
+	fn contains(&self, header: &B::Header, justified: &Checkpoint<B::Hash>) -> bool {
+		let number: u64 = (*header.number()).unique_saturated_into();
+		if number < justified.number.0 * self.interval {
+			return false;
+		}
+		sp_blockchain::tree_route(&*self.client, justified.hash, header.hash())
+			.is_ok_and(|route| route.common_block().hash == justified.hash)
+	}
+}
+
+#[async_trait::async_trait]
+impl<B, C, L> SelectChain<B> for CheckpointSelectChain<B, C, L>
+where
+	B: BlockT,
+	B::Hash: CheckpointHash,
+	C: HeaderBackend<B> + HeaderMetadata<B, Error = sp_blockchain::Error> + Send + Sync,
+	L: SelectChain<B>,
+{
+	async fn leaves(&self) -> Result<Vec<B::Hash>, ConsensusError> {
+		self.inner.leaves().await
+	}
+
+	async fn best_chain(&self) -> Result<B::Header, ConsensusError> {
+		let best = self.inner.best_chain().await?;
+		let justified = self.finality.lock().highest_justified();
+		if justified.number.0 == 0 || self.contains(&best, &justified) {
+			return Ok(best);
+		}
+		let mut candidates = Vec::new();
+		for leaf in self.inner.leaves().await? {
+			if let Ok(Some(header)) = self.client.header(leaf) {
+				if self.contains(&header, &justified) {
+					candidates.push(header);
+				}
+			}
+		}
+		// Without a block on top of the justified checkpoint (not imported yet), the longest
+		// chain it is.
+		Ok(candidates.into_iter().max_by_key(|h| *h.number()).unwrap_or(best))
+	}
+
+	async fn finality_target(
+		&self,
+		base_hash: B::Hash,
+		maybe_max_number: Option<NumberFor<B>>,
+	) -> Result<B::Hash, ConsensusError> {
+		self.inner.finality_target(base_hash, maybe_max_number).await
+	}
+}

@@ -1,0 +1,182 @@
+//! Command line: `sc_cli::RunCmd` plus the `--checkpoint-*` flags, and the subcommands.
+
+use sc_finality_checkpoint::CheckpointPersistenceConfig;
+use sc_service::DatabaseSource;
+use std::{
+	fs,
+	io::{self, Write},
+	path::Path,
+};
+
+/// The node's command line.
+#[derive(Debug, clap::Parser)]
+pub struct Cli {
+	/// A subcommand; without one the node runs.
+	#[command(subcommand)]
+	pub subcommand: Option<Subcommand>,
+
+	#[allow(missing_docs)]
+	#[clap(flatten)]
+	pub run: sc_cli::RunCmd,
+
+	#[allow(missing_docs)]
+	#[clap(flatten)]
+	pub checkpoint: CheckpointCliParams,
+}
+
+/// `--checkpoint-persistence`: whether the checkpoint state is kept on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PersistenceMode {
+	/// Persist votes, certificates and the finality watermark (the default).
+	On,
+	/// Keep the checkpoint state in memory only. For throw-away nodes: a validator without
+	/// persistence can double-vote after a restart.
+	Off,
+}
+
+/// Flags of the checkpoint finality gadget's persistence.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckpointCliParams {
+	/// Checkpoints kept in the checkpoint database below the finalized one; older ones are
+	/// pruned.
+	#[arg(
+		long = "checkpoint-retention",
+		value_name = "N",
+		default_value_t = CheckpointPersistenceConfig::default().retention_checkpoints
+	)]
+	pub retention_checkpoints: u64,
+
+	/// Seconds between flushes of buffered checkpoint votes to disk.
+	#[arg(
+		long = "checkpoint-flush-interval",
+		value_name = "SECS",
+		value_parser = clap::value_parser!(u64).range(1..),
+		default_value_t = CheckpointPersistenceConfig::default().flush_interval_secs
+	)]
+	pub flush_interval_secs: u64,
+
+	/// Seconds between prunes of old checkpoint data.
+	#[arg(
+		long = "checkpoint-prune-interval",
+		value_name = "SECS",
+		value_parser = clap::value_parser!(u64).range(1..),
+		default_value_t = CheckpointPersistenceConfig::default().prune_interval_secs
+	)]
+	pub prune_interval_secs: u64,
+
+	/// Persist the checkpoint state (`on`) or keep it in memory only (`off`; never on a
+	/// validator).
+	#[arg(
+		long = "checkpoint-persistence",
+		value_name = "MODE",
+		value_enum,
+		ignore_case = true,
+		default_value_t = PersistenceMode::On
+	)]
+	pub persistence: PersistenceMode,
+}
+
+impl CheckpointCliParams {
+	/// The gadget's persistence configuration these flags describe.
+	pub fn persistence_config(&self) -> CheckpointPersistenceConfig {
+		CheckpointPersistenceConfig {
+			enabled: self.persistence == PersistenceMode::On,
+			retention_checkpoints: self.retention_checkpoints,
+			flush_interval_secs: self.flush_interval_secs,
+			prune_interval_secs: self.prune_interval_secs,
+		}
+	}
+}
+
+/// The subcommands.
+#[derive(Debug, clap::Subcommand)]
+#[allow(clippy::large_enum_variant)]
+pub enum Subcommand {
+	/// Key management cli utilities
+	#[command(subcommand)]
+	Key(sc_cli::KeySubcommand),
+
+	/// Build a chain specification.
+	BuildSpec(sc_cli::BuildSpecCmd),
+
+	/// Export a chain specification (`--chain dev|local|<path>`) to JSON, plain or raw.
+	ExportChainSpec(sc_cli::ExportChainSpecCmd),
+
+	/// Validate blocks.
+	CheckBlock(sc_cli::CheckBlockCmd),
+
+	/// Export blocks.
+	ExportBlocks(sc_cli::ExportBlocksCmd),
+
+	/// Export the state of a given block into a chain spec.
+	ExportState(sc_cli::ExportStateCmd),
+
+	/// Import blocks.
+	ImportBlocks(sc_cli::ImportBlocksCmd),
+
+	/// Remove the whole chain: the client database and the checkpoint database.
+	PurgeChain(PurgeChainCmd),
+
+	/// Revert the chain to a previous state.
+	Revert(sc_cli::RevertCmd),
+
+	/// Db meta columns information.
+	ChainInfo(sc_cli::ChainInfoCmd),
+}
+
+/// Remove the whole chain: the client database and then the checkpoint database
+/// (`<base>/chains/<id>/checkpoints`). One confirmation covers both; `-y` skips it.
+///
+/// The checkpoint database holds a validator's own-vote guard: a purged validator must not
+/// vote on the same chain again before the checkpoints it voted for are finalized.
+//
+// `sc_cli::PurgeChainCmd` removes the client database; this wrapper adds the checkpoint one.
+#[derive(Debug, Clone, clap::Parser)]
+pub struct PurgeChainCmd {
+	#[allow(missing_docs)]
+	#[clap(flatten)]
+	pub inner: sc_cli::PurgeChainCmd,
+}
+
+impl PurgeChainCmd {
+	/// Removes the client database `database` and then the checkpoint database directory
+	/// `checkpoint_db`, if present.
+	pub fn run(&self, database: DatabaseSource, checkpoint_db: &Path) -> sc_cli::Result<()> {
+		let Some(db_path) = database.path().and_then(|p| p.parent()).map(Path::to_path_buf) else {
+			// A database without a path: sc-cli refuses it with its own error.
+			return self.inner.run(database);
+		};
+
+		if !self.inner.yes {
+			print!("Are you sure to remove {:?} and {:?}? [y/N]: ", db_path, checkpoint_db);
+			io::stdout().flush()?;
+
+			let mut input = String::new();
+			io::stdin().read_line(&mut input)?;
+			match input.trim().chars().next() {
+				Some('y') | Some('Y') => {}
+				_ => {
+					println!("Aborted");
+					return Ok(());
+				}
+			}
+		}
+
+		// Confirmed (or `-y`): sc-cli must not ask a second time.
+		let mut confirmed = self.inner.clone();
+		confirmed.yes = true;
+		confirmed.run(database)?;
+
+		match fs::remove_dir_all(checkpoint_db) {
+			Ok(()) => {
+				println!("{:?} removed.", checkpoint_db);
+				Ok(())
+			}
+			Err(err) if err.kind() == io::ErrorKind::NotFound => {
+				eprintln!("{:?} did not exist.", checkpoint_db);
+				Ok(())
+			}
+			Err(err) => Err(err.into()),
+		}
+	}
+}

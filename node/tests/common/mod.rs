@@ -1,0 +1,212 @@
+//! End-to-end harness: real `checkpoint-node` processes on 127.0.0.1, talked to over JSON-RPC
+//! (plain HTTP), their logs read from files. Every process is killed when its [`Node`] drops,
+//! also when a test fails.
+
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::{
+	io::{Read, Write},
+	net::{TcpListener, TcpStream},
+	path::{Path, PathBuf},
+	process::{Child, Command, Stdio},
+	time::{Duration, Instant},
+};
+
+/// The node binary cargo built for these tests.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_checkpoint-node");
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+	TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls `f` every 500 ms until it returns `Some` or `timeout` passes.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+	let deadline = Instant::now() + timeout;
+	loop {
+		if let Some(value) = f() {
+			return value;
+		}
+		assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+		std::thread::sleep(Duration::from_millis(500));
+	}
+}
+
+/// One running node.
+pub struct Node {
+	/// Name for messages (alice, bob, ...).
+	pub name: String,
+	child: Option<Child>,
+	/// Base path (kept across restarts).
+	pub base: PathBuf,
+	/// Log file (appended to across restarts).
+	pub log: PathBuf,
+	/// JSON-RPC port.
+	pub rpc_port: u16,
+	/// P2P port.
+	pub p2p_port: u16,
+	args: Vec<String>,
+}
+
+impl Node {
+	/// Starts `checkpoint-node` with `args` plus base path, ports and log file of its own.
+	pub fn start(name: &str, dir: &Path, args: &[&str]) -> Node {
+		let base = dir.join(name);
+		std::fs::create_dir_all(&base).unwrap();
+		let mut node = Node {
+			name: name.to_string(),
+			child: None,
+			log: dir.join(format!("{name}.log")),
+			base,
+			rpc_port: free_port(),
+			p2p_port: free_port(),
+			args: args.iter().map(|a| a.to_string()).collect(),
+		};
+		node.spawn();
+		node
+	}
+
+	fn spawn(&mut self) {
+		let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+		let child = Command::new(BINARY)
+			.args(&self.args)
+			.args(["--base-path", self.base.to_str().unwrap()])
+			.args(["--port", &self.p2p_port.to_string(), "--rpc-port", &self.rpc_port.to_string()])
+			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{}", self.p2p_port)])
+			.args(["--no-telemetry", "--no-mdns", "--no-prometheus", "--rpc-cors", "all"])
+			.args(["--name", &self.name])
+			.stdout(Stdio::null())
+			.stderr(log)
+			.spawn()
+			.unwrap_or_else(|e| panic!("cannot start {BINARY}: {e}"));
+		self.child = Some(child);
+		wait_for(&format!("{} RPC", self.name), Duration::from_secs(120), || {
+			self.try_rpc("system_health", json!([])).ok()
+		});
+	}
+
+	/// `kill -9`.
+	pub fn kill(&mut self) {
+		if let Some(mut child) = self.child.take() {
+			let _ = child.kill();
+			let _ = child.wait();
+		}
+	}
+
+	/// Starts the node again with the same base path, ports and arguments.
+	pub fn restart(&mut self) {
+		self.kill();
+		self.spawn();
+	}
+
+	/// A JSON-RPC call; panics on error.
+	pub fn rpc(&self, method: &str, params: Value) -> Value {
+		self.try_rpc(method, params).unwrap_or_else(|e| panic!("{}: {method}: {e}", self.name))
+	}
+
+	/// A JSON-RPC call over HTTP.
+	pub fn try_rpc(&self, method: &str, params: Value) -> Result<Value, String> {
+		let body =
+			json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+		let mut stream =
+			TcpStream::connect(("127.0.0.1", self.rpc_port)).map_err(|e| e.to_string())?;
+		stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
+		write!(
+			stream,
+			"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+			 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+			body.len()
+		)
+		.map_err(|e| e.to_string())?;
+		let mut response = String::new();
+		stream.read_to_string(&mut response).map_err(|e| e.to_string())?;
+		let json = response.split("\r\n\r\n").nth(1).ok_or("no HTTP body")?;
+		let value: Value = serde_json::from_str(json).map_err(|e| format!("{e}: {json}"))?;
+		match value.get("error") {
+			Some(error) => Err(error.to_string()),
+			None => Ok(value["result"].clone()),
+		}
+	}
+
+	/// The local peer id.
+	pub fn peer_id(&self) -> String {
+		self.rpc("system_localPeerId", json!([])).as_str().unwrap().to_string()
+	}
+
+	/// This node's multiaddress, for `--bootnodes`.
+	pub fn multiaddr(&self) -> String {
+		format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", self.p2p_port, self.peer_id())
+	}
+
+	/// Number of a header given by hash (or the best block when `None`).
+	pub fn header_number(&self, hash: Option<&str>) -> u64 {
+		let header = self.rpc("chain_getHeader", json!([hash]));
+		let number = header["number"].as_str().unwrap().trim_start_matches("0x");
+		u64::from_str_radix(number, 16).unwrap()
+	}
+
+	/// The finalized block: (number, hash).
+	pub fn finalized(&self) -> (u64, String) {
+		let hash = self.rpc("chain_getFinalizedHead", json!([])).as_str().unwrap().to_string();
+		(self.header_number(Some(&hash)), hash)
+	}
+
+	/// Waits until the finalized block is at least `number`.
+	pub fn wait_finalized(&self, number: u64, timeout: Duration) -> (u64, String) {
+		wait_for(&format!("{} to finalize #{number}", self.name), timeout, || {
+			self.try_rpc("chain_getFinalizedHead", json!([])).ok()?;
+			let finalized = self.finalized();
+			(finalized.0 >= number).then_some(finalized)
+		})
+	}
+
+	/// The `CKPT` justification bytes of block `hash`, if it has one.
+	pub fn ckpt_justification(&self, hash: &str) -> Option<Vec<u8>> {
+		let block = self.rpc("chain_getBlock", json!([hash]));
+		let justifications = block["justifications"].as_array()?;
+		justifications.iter().find_map(|j| {
+			let engine: Vec<u8> = serde_json::from_value(j[0].clone()).ok()?;
+			(engine == b"CKPT").then(|| serde_json::from_value(j[1].clone()).ok())?
+		})
+	}
+
+	/// The log so far.
+	pub fn log_text(&self) -> String {
+		std::fs::read_to_string(&self.log).unwrap_or_default()
+	}
+}
+
+impl Drop for Node {
+	fn drop(&mut self) {
+		self.kill();
+		if std::thread::panicking() {
+			let log = self.log_text();
+			let tail: Vec<&str> = log.lines().rev().take(40).collect();
+			eprintln!("---- last lines of {} ----", self.name);
+			for line in tail.into_iter().rev() {
+				eprintln!("{line}");
+			}
+		}
+	}
+}
+
+/// Writes a raw chain spec of `chain` with checkpoint interval `interval` into `dir`.
+pub fn raw_chain_spec(dir: &Path, chain: &str, interval: u32) -> PathBuf {
+	let plain = Command::new(BINARY).args(["build-spec", "--chain", chain]).output().unwrap();
+	assert!(plain.status.success(), "build-spec: {}", String::from_utf8_lossy(&plain.stderr));
+	let mut spec: Value = serde_json::from_slice(&plain.stdout).unwrap();
+	let patch = &mut spec["genesis"]["runtimeGenesis"]["patch"];
+	assert!(patch.is_object(), "no genesis patch in the chain spec: {spec}");
+	patch["checkpoint"]["checkpointInterval"] = json!(interval);
+	let plain_path = dir.join(format!("{chain}-plain.json"));
+	std::fs::write(&plain_path, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
+	let raw = Command::new(BINARY)
+		.args(["build-spec", "--raw", "--chain", plain_path.to_str().unwrap()])
+		.output()
+		.unwrap();
+	assert!(raw.status.success(), "build-spec --raw: {}", String::from_utf8_lossy(&raw.stderr));
+	let raw_path = dir.join(format!("{chain}-raw.json"));
+	std::fs::write(&raw_path, raw.stdout).unwrap();
+	raw_path
+}

@@ -1,0 +1,48 @@
+//! A test runtime with System and the checkpoint pallet.
+
+use crate as pallet_checkpoint;
+use crate::AuthorityId;
+use frame_support::{derive_impl, traits::ConstU32};
+use sp_runtime::BuildStorage;
+
+type Block = frame_system::mocking::MockBlock<Test>;
+
+frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system,
+		Checkpoint: pallet_checkpoint,
+	}
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+}
+
+/// `MaxAuthorities` of the test runtime.
+pub const MAX_AUTHORITIES: u32 = 4;
+
+impl pallet_checkpoint::Config for Test {
+	type MaxAuthorities = ConstU32<MAX_AUTHORITIES>;
+}
+
+/// A distinct test authority key for every `n`.
+pub fn authority(n: u8) -> AuthorityId {
+	sp_core::ed25519::Public::from_raw([n; 32]).into()
+}
+
+/// The pallet's genesis config for these authorities and interval.
+pub fn genesis(
+	authorities: Vec<AuthorityId>,
+	checkpoint_interval: u32,
+) -> pallet_checkpoint::GenesisConfig<Test> {
+	pallet_checkpoint::GenesisConfig { authorities, checkpoint_interval, ..Default::default() }
+}
+
+/// Externalities built from `config`; panics as genesis does on an invalid config.
+pub fn new_test_ext(config: pallet_checkpoint::GenesisConfig<Test>) -> sp_io::TestExternalities {
+	RuntimeGenesisConfig { system: Default::default(), checkpoint: config }
+		.build_storage()
+		.expect("genesis storage builds")
+		.into()
+}
