@@ -6,7 +6,7 @@
 use checkpoint_runtime::{apis::RuntimeApi, opaque::Block};
 use futures::FutureExt;
 use parking_lot::Mutex;
-use sc_client_api::Backend;
+use sc_client_api::{Backend, HeaderBackend};
 use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
 use sc_finality_checkpoint::{
 	CheckpointBlockImport, CheckpointDB, CheckpointFinality, CheckpointPersistenceConfig,

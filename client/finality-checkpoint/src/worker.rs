@@ -226,15 +226,18 @@ where
 		}
 	}
 
-	/// Runs `f` on the state machine on a blocking thread.
-	async fn with_finality<R: Send + 'static>(
+	/// Runs `f` on the state machine on a blocking thread. The future borrows nothing of the
+	/// worker (whose gossip engine is not `Sync`).
+	fn with_finality<R: Send + 'static>(
 		&self,
 		f: impl FnOnce(&mut CheckpointFinality<B::Hash>) -> R + Send + 'static,
-	) -> R {
+	) -> impl std::future::Future<Output = R> + Send + 'static {
 		let finality = self.finality.clone();
-		tokio::task::spawn_blocking(move || f(&mut finality.lock()))
-			.await
-			.expect("checkpoint state machine call panicked")
+		async move {
+			tokio::task::spawn_blocking(move || f(&mut finality.lock()))
+				.await
+				.expect("checkpoint state machine call panicked")
+		}
 	}
 
 	fn checkpoint_hash(&self, number: CheckpointNumber) -> Option<B::Hash> {

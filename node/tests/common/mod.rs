@@ -72,7 +72,7 @@ impl Node {
 		let child = Command::new(BINARY)
 			.args(&self.args)
 			.args(["--base-path", self.base.to_str().unwrap()])
-			.args(["--port", &self.p2p_port.to_string(), "--rpc-port", &self.rpc_port.to_string()])
+			.args(["--rpc-port", &self.rpc_port.to_string()])
 			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{}", self.p2p_port)])
 			.args(["--no-telemetry", "--no-mdns", "--no-prometheus", "--rpc-cors", "all"])
 			.args(["--name", &self.name])
