@@ -28,13 +28,8 @@ extra=("$@")
 case "$validators" in 1|2|3|4) ;; *) echo "devnet: -n must be 1..4" >&2; exit 2 ;; esac
 
 scripts/setup.sh
-metadata=$(cargo metadata --format-version 1 --no-deps)
-if ! grep -q '"name":"checkpoint-node"' <<<"$metadata"; then
-  echo "devnet: the node (checkpoint-node) is not a workspace member yet; it comes with the node issue." >&2
-  echo "devnet: meanwhile scripts/test.sh builds and tests the checkpoint finality crates." >&2
-  exit 1
-fi
-target_dir=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' <<<"$metadata")
+target_dir=$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 bin="$target_dir/release/checkpoint-node"
 echo "devnet: building checkpoint-node (release; the first build takes a while)"
 cargo build --release --locked -p checkpoint-node
@@ -68,8 +63,8 @@ for i in $(seq 0 $((validators - 1))); do
   name=${names[$i]}
   p2p=$((30333 + i)); rpc_port=$((9944 + i))
   args=(--chain "$data/local-raw.json" --base-path "$data/$name" --"$name" --validator
-        --port "$p2p" --rpc-port "$rpc_port" --listen-addr "/ip4/127.0.0.1/tcp/$p2p"
-        --no-mdns --no-telemetry --prometheus-port $((9615 + i)) --name "$name")
+        --node-key "$(printf '%064x' $((i + 1)))"
+        --rpc-port "$rpc_port" --listen-addr "/ip4/127.0.0.1/tcp/$p2p" --no-mdns --no-telemetry --prometheus-port $((9615 + i)) --name "$name")
   [ -n "$boot" ] && args+=(--bootnodes "$boot")
   "$bin" "${args[@]}" "${extra[@]}" > "$data/$name.log" 2>&1 &
   pids+=($!)

@@ -115,7 +115,7 @@ pub enum Subcommand {
 	ImportBlocks(sc_cli::ImportBlocksCmd),
 
 	/// Remove the whole chain: the client database and the checkpoint database.
-	PurgeChain(PurgeChainCmd),
+	PurgeChain(PurgeChainWithCheckpointsCmd),
 
 	/// Revert the chain to a previous state.
 	Revert(sc_cli::RevertCmd),
@@ -131,14 +131,16 @@ pub enum Subcommand {
 /// vote on the same chain again before the checkpoints it voted for are finalized.
 //
 // `sc_cli::PurgeChainCmd` removes the client database; this wrapper adds the checkpoint one.
+// Its name differs from the inner command's: clap names an argument group after the struct,
+// and two groups named `PurgeChainCmd` make the subcommand panic at parse time.
 #[derive(Debug, Clone, clap::Parser)]
-pub struct PurgeChainCmd {
+pub struct PurgeChainWithCheckpointsCmd {
 	#[allow(missing_docs)]
 	#[clap(flatten)]
 	pub inner: sc_cli::PurgeChainCmd,
 }
 
-impl PurgeChainCmd {
+impl PurgeChainWithCheckpointsCmd {
 	/// Removes the client database `database` and then the checkpoint database directory
 	/// `checkpoint_db`, if present.
 	pub fn run(&self, database: DatabaseSource, checkpoint_db: &Path) -> sc_cli::Result<()> {

@@ -14,10 +14,13 @@
 //!
 //! A schedule (a and b): the chains grow one height at a time; honest nodes vote for the newest
 //! checkpoint of the fork they prefer (or of a random one) through `own_vote_link` and
-//! `record_own_vote`; faulty validators sign random links or copies of others' links moved to
-//! another fork; each node receives random picks of its inbox, some of them again later; nodes
-//! flush and crash. Then everything arrives, three synchronous rounds on one fork follow (so
-//! nearly every case finalizes), and every node restarts once more from its storage.
+//! `record_own_vote`; faulty validators sign random links, copy recent links (as they are or
+//! moved to another fork) and, in half the cases, back every honest vote on whichever side;
+//! each node receives random picks of its inbox, some of them again later, and now and then
+//! everything in flight; nodes flush and crash. Then everything arrives, three synchronous
+//! rounds on one fork follow (so nearly every case finalizes), and every node restarts once
+//! more from its storage. With one faulty validator more than the bound allows, this schedule
+//! finds conflicting finality within a run or two of 64 cases.
 
 mod common;
 
@@ -116,9 +119,10 @@ impl Tree {
 }
 
 fn tree() -> impl Strategy<Value = Tree> {
-	// One or two forks beside the main chain, each branching off an earlier fork at a height
-	// below H (so each has checkpoints of its own).
-	prop::collection::vec((any::<Index>(), 0..H), 1..=(MAX_FORKS as usize - 1)).prop_map(|spec| {
+	// One or two forks beside the main chain, each branching off an earlier fork low enough
+	// that the schedule (heights up to `H - FINAL_ROUNDS`) votes on its own checkpoints.
+	let branch = prop_oneof![3 => 0..3u64, 1 => 0..H];
+	prop::collection::vec((any::<Index>(), branch), 1..=(MAX_FORKS as usize - 1)).prop_map(|spec| {
 		let mut tree = Tree { parent: vec![0], branch: vec![H] };
 		for (b, (parent, at)) in spec.into_iter().enumerate() {
 			tree.parent.push(parent.index(b + 1) as u8);
@@ -215,6 +219,8 @@ enum Step {
 	/// Honest node `node` votes for the checkpoint at the current height on fork `fork` (its
 	/// preferred fork if `None`), or abstains where the rules say so.
 	Vote { node: Index, fork: Option<u8> },
+	/// Every honest node votes as in `Vote`, on its preferred fork.
+	Round,
 	/// Faulty validator `who` signs `source -> target` on any forks.
 	Faulty { who: Index, source: (u8, u64), span: u64, target_fork: u8 },
 	/// Faulty validator `who` signs a link someone signed lately, or that link retargeted to
@@ -223,6 +229,8 @@ enum Step {
 	/// Honest node `node` receives the messages at `picks` of its inbox, which keeps them if
 	/// `keep` (they arrive again later).
 	Deliver { node: Index, picks: Vec<Index>, keep: bool },
+	/// The network is calm for a moment: everything in flight arrives, in a random order.
+	Sync { seed: u64 },
 	/// Honest node `node` flushes its write-behind buffer.
 	Flush { node: Index },
 	/// Honest node `node` crashes and restarts from its storage.
@@ -242,6 +250,9 @@ struct Scenario {
 	prefers: Vec<u8>,
 	/// The fork of the final rounds.
 	best_fork: u8,
+	/// Faulty validators back every honest vote at once with their own for the same link,
+	/// whichever side it is on: with a third of the weight that splits finality.
+	backing: bool,
 	seed: u64,
 }
 
@@ -250,7 +261,8 @@ fn step(crash: u32, rogue: u32) -> impl Strategy<Value = Step> {
 	let span = (0..MAX_FORKS, 0..H, 1..=3u64, 0..MAX_FORKS);
 	let options: Vec<W<BoxedStrategy<Step>>> = vec![
 		(8, (any::<Index>(), fork).prop_map(|(node, fork)| Step::Vote { node, fork }).boxed()),
-		(2, Just(Step::Tick).boxed()),
+		(3, Just(Step::Tick).boxed()),
+		(2, Just(Step::Round).boxed()),
 		(
 			3,
 			(any::<Index>(), span.clone())
@@ -274,6 +286,7 @@ fn step(crash: u32, rogue: u32) -> impl Strategy<Value = Step> {
 				.prop_map(|(node, picks, keep)| Step::Deliver { node, picks, keep })
 				.boxed(),
 		),
+		(2, any::<u64>().prop_map(|seed| Step::Sync { seed }).boxed()),
 		(1, any::<Index>().prop_map(|node| Step::Flush { node }).boxed()),
 		(crash, any::<Index>().prop_map(|node| Step::Crash { node }).boxed()),
 		(
@@ -309,16 +322,26 @@ fn scenario(crash: u32, rogue: u32, force_crash: bool) -> impl Strategy<Value = 
 				tree(),
 				prop::collection::vec(step(crash, rogue), 10..60),
 				(prop::collection::vec(0..MAX_FORKS, MAX_N), 0..MAX_FORKS),
-				any::<u64>(),
+				(any::<bool>(), any::<u64>()),
 				(any::<Index>(), any::<Index>()),
 			)
 		})
-		.prop_map(move |(n, faulty, tree, mut steps, (prefers, best_fork), seed, (at, node))| {
-			if force_crash {
-				steps.insert(at.index(steps.len() + 1), Step::Crash { node });
-			}
-			Scenario { n, faulty, tree, steps, prefers, best_fork, seed }
-		})
+		.prop_map(
+			move |(
+				n,
+				faulty,
+				tree,
+				mut steps,
+				(prefers, best_fork),
+				(backing, seed),
+				(at, node),
+			)| {
+				if force_crash {
+					steps.insert(at.index(steps.len() + 1), Step::Crash { node });
+				}
+				Scenario { n, faulty, tree, steps, prefers, best_fork, backing, seed }
+			},
+		)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -402,6 +425,12 @@ impl<'a> Sim<'a> {
 					let index = self.nodes[node].index as usize;
 					self.honest_vote(node, fork.unwrap_or(scenario.prefers[index]))?
 				}
+				Step::Round => {
+					for node in 0..self.nodes.len() {
+						let index = self.nodes[node].index as usize;
+						self.honest_vote(node, scenario.prefers[index])?;
+					}
+				}
 				Step::Faulty { who, source: (sf, sh), span, target_fork } => {
 					if !self.faulty.is_empty() {
 						let who = self.faulty[who.index(self.faulty.len())];
@@ -433,6 +462,7 @@ impl<'a> Sim<'a> {
 						self.receive(node, v)?;
 					}
 				}
+				Step::Sync { seed } => self.deliver_all(&mut seed.clone())?,
 				Step::Flush { node } => {
 					let node = &self.nodes[node.index(self.nodes.len())];
 					node.finality.persistence().expect("storage set").flush().expect("flush");
@@ -508,6 +538,11 @@ impl<'a> Sim<'a> {
 		n.own.push(l);
 		self.observe(node, import.progress)?;
 		self.send(v);
+		if self.scenario.backing {
+			for who in self.faulty.clone() {
+				self.sign_and_send(who, l);
+			}
+		}
 		Ok(())
 	}
 

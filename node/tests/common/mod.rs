@@ -6,6 +6,7 @@
 
 use serde_json::{json, Value};
 use std::{
+	cell::RefCell,
 	io::{Read, Write},
 	net::{TcpListener, TcpStream},
 	path::{Path, PathBuf},
@@ -37,7 +38,7 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<
 pub struct Node {
 	/// Name for messages (alice, bob, ...).
 	pub name: String,
-	child: Option<Child>,
+	child: RefCell<Option<Child>>,
 	/// Base path (kept across restarts).
 	pub base: PathBuf,
 	/// Log file (appended to across restarts).
@@ -56,7 +57,7 @@ impl Node {
 		std::fs::create_dir_all(&base).unwrap();
 		let mut node = Node {
 			name: name.to_string(),
-			child: None,
+			child: RefCell::new(None),
 			log: dir.join(format!("{name}.log")),
 			base,
 			rpc_port: free_port(),
@@ -74,21 +75,34 @@ impl Node {
 			.args(["--base-path", self.base.to_str().unwrap()])
 			.args(["--rpc-port", &self.rpc_port.to_string()])
 			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{}", self.p2p_port)])
+			// Validators need a network key on disk or on the command line; one per node,
+			// the same across restarts (unique: derived from the node's own port).
+			.args(["--node-key", &format!("{:064x}", u32::from(self.p2p_port) + 1)])
 			.args(["--no-telemetry", "--no-mdns", "--no-prometheus", "--rpc-cors", "all"])
 			.args(["--name", &self.name])
 			.stdout(Stdio::null())
 			.stderr(log)
 			.spawn()
 			.unwrap_or_else(|e| panic!("cannot start {BINARY}: {e}"));
-		self.child = Some(child);
+		*self.child.get_mut() = Some(child);
 		wait_for(&format!("{} RPC", self.name), Duration::from_secs(120), || {
+			self.assert_running();
 			self.try_rpc("system_health", json!([])).ok()
 		});
 	}
 
+	/// Panics (showing the log's tail) if the node process has exited.
+	pub fn assert_running(&self) {
+		let mut child = self.child.borrow_mut();
+		let child = child.as_mut().expect("node is running");
+		if let Some(status) = child.try_wait().unwrap() {
+			panic!("{} exited with {status}", self.name);
+		}
+	}
+
 	/// `kill -9`.
 	pub fn kill(&mut self) {
-		if let Some(mut child) = self.child.take() {
+		if let Some(mut child) = self.child.get_mut().take() {
 			let _ = child.kill();
 			let _ = child.wait();
 		}
@@ -155,6 +169,7 @@ impl Node {
 	/// Waits until the finalized block is at least `number`.
 	pub fn wait_finalized(&self, number: u64, timeout: Duration) -> (u64, String) {
 		wait_for(&format!("{} to finalize #{number}", self.name), timeout, || {
+			self.assert_running();
 			self.try_rpc("chain_getFinalizedHead", json!([])).ok()?;
 			let finalized = self.finalized();
 			(finalized.0 >= number).then_some(finalized)
