@@ -280,7 +280,7 @@ impl CheckpointDB {
 		justified: &Checkpoint<H>,
 	) -> Result<()> {
 		let stored: Option<Checkpoint<H>> = self.get_meta(meta::JUSTIFIED)?;
-		if stored.map_or(true, |s| s.number < justified.number) {
+		if stored.is_none_or(|s| s.number < justified.number) {
 			tx.put(columns::META, meta::JUSTIFIED, &justified.encode());
 		}
 		Ok(())

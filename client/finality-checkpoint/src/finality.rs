@@ -33,6 +33,10 @@ use std::{
 /// Checkpoints ahead of the finalized one for which votes are accepted by default.
 pub const DEFAULT_VOTE_WINDOW: u64 = 32;
 
+/// Votes kept per validator and target number: one, and a conflicting second as evidence.
+/// Further variants are refused, so a faulty validator cannot grow memory.
+const MAX_VOTES_PER_TARGET: usize = 2;
+
 /// A block hash the state machine can work with.
 pub trait CheckpointHash:
 	Copy + Eq + Ord + Hash + Debug + Encode + Decode + Send + Sync + 'static
@@ -445,8 +449,17 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		vote: &CheckpointSignature<H>,
 	) -> std::result::Result<(), VoteRejection> {
 		self.check_vote(vote)?;
-		if self.is_known(vote) {
+		let held = self.votes_at(vote.validator_index, vote.link.target.number);
+		if held.iter().any(|v| v.link == vote.link) {
 			return Err(VoteRejection::Duplicate);
+		}
+		// Checked here too, not only when inserting: gossip must not store and relay a
+		// faulty validator's endless variants of one target.
+		if held.len() >= MAX_VOTES_PER_TARGET {
+			return Err(VoteRejection::EquivocationLimit {
+				validator: vote.validator_index,
+				target: vote.link.target.number,
+			});
 		}
 		self.check_signature(vote)
 	}
@@ -563,6 +576,11 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 			);
 		}
 		self.set_finalized(checkpoint);
+		// The certificate's supermajority link justifies its target, whether this node saw the
+		// votes or only the certificate (as the watermark just stored says). A different
+		// checkpoint already justified at that height stays (see `process_links`).
+		let target = certificate.link.target;
+		self.justified.entry(target.number).or_insert(target.hash);
 		self.counters.total_certificates += 1;
 		self.latest_certificate = Some(certificate);
 		log::info!(
@@ -633,11 +651,13 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		self.insert_vote(vote.clone())
 	}
 
-	fn is_known(&self, vote: &CheckpointSignature<H>) -> bool {
-		self.votes
-			.get(&vote.link.target.number)
-			.and_then(|by| by.get(&vote.validator_index))
-			.is_some_and(|own| own.iter().any(|v| v.link == vote.link))
+	/// The votes held of validator `index` for target number `target`.
+	fn votes_at(
+		&self,
+		index: ValidatorIndex,
+		target: CheckpointNumber,
+	) -> &[CheckpointSignature<H>] {
+		self.votes.get(&target).and_then(|by| by.get(&index)).map_or(&[], Vec::as_slice)
 	}
 
 	/// Adds a checked vote; returns an earlier vote of the same validator it conflicts with.
@@ -652,7 +672,7 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		}
 		let conflict = earlier.find(|v| conflicts(&v.link, &link)).cloned();
 		let own = self.votes.entry(link.target.number).or_default().entry(index).or_default();
-		if own.len() >= 2 {
+		if own.len() >= MAX_VOTES_PER_TARGET {
 			return Err(VoteRejection::EquivocationLimit {
 				validator: index,
 				target: link.target.number,

@@ -205,13 +205,18 @@ where
 		let hash = block.post_hash();
 		let number = *block.header.number();
 		// The certificate is stored only once verified, by `finalize_block`.
-		let justification = block.justifications.as_mut().and_then(|j| {
+		let justification = block.justifications.take().and_then(|mut j| {
 			let ours = j.get(ENGINE_ID).cloned();
 			j.remove(ENGINE_ID);
+			if j.iter().next().is_some() {
+				block.justifications = Some(j);
+			}
 			ours
 		});
 		let result = self.inner.import_block(block).await.map_err(Into::into)?;
-		if let (ImportResult::Imported(_), Some(encoded)) = (&result, justification) {
+		if let (ImportResult::Imported(_) | ImportResult::AlreadyInChain, Some(encoded)) =
+			(&result, justification)
+		{
 			// A bad justification costs the block nothing: it stays imported, unfinalized.
 			let _ = self.apply(hash, number, encoded);
 		}

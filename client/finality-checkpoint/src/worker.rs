@@ -4,8 +4,8 @@
 //! best chain reaches a checkpoint (waiting a bounded time for the previous checkpoint's
 //! justification, so honest votes share one source), imports gossiped votes and certificates,
 //! finalizes blocks on the client with the certificate as `CKPT` justification, follows the
-//! client's finality when it moves by imported justifications, and gossips its own votes again
-//! while finality stalls. Every call into the state machine that may touch the disk runs on a
+//! client's finality when it moves by imported justifications, and after a restart hands its
+//! restored own votes back to gossip (the validator re-sends while finality stalls). Every call into the state machine that may touch the disk runs on a
 //! blocking thread. The `checkpoint-maintenance` task ([`run_maintenance`]) flushes and prunes.
 
 use crate::{
@@ -39,9 +39,9 @@ use std::{
 };
 use substrate_prometheus_endpoint::Registry;
 
-/// While finality does not move for this long, own votes and the latest certificate are
-/// gossiped again (to every peer, also those that saw them before).
-pub const REBROADCAST_PERIOD: Duration = Duration::from_secs(6);
+/// How often the worker retries what waits (a vote held for its source, client finality of a
+/// block not yet imported).
+pub const TICK_PERIOD: Duration = Duration::from_secs(6);
 
 /// How long a validator waits for the previous checkpoint's justification before voting
 /// from an older source.
@@ -132,7 +132,6 @@ where
 			log::info!(target: LOG_TARGET, "👀 Following checkpoint finality (not a validator)")
 		}
 	}
-	let last_finalized = finality.lock().last_finalized().number;
 	let mut worker = Worker {
 		client,
 		finality,
@@ -144,7 +143,6 @@ where
 		metrics,
 		pending_client_finality: None,
 		waiting: None,
-		finalized_at_last_tick: last_finalized,
 		_phantom: std::marker::PhantomData,
 	};
 	worker.run().await
@@ -163,7 +161,6 @@ struct Worker<B: BlockT, BE, C> {
 	pending_client_finality: Option<CheckpointCertificate<B::Hash>>,
 	/// The checkpoint we hold our vote for, waiting for its predecessor's justification.
 	waiting: Option<(CheckpointNumber, Instant)>,
-	finalized_at_last_tick: CheckpointNumber,
 	_phantom: std::marker::PhantomData<BE>,
 }
 
@@ -184,10 +181,10 @@ where
 		let mut imports = self.client.import_notification_stream().fuse();
 		let mut finality_notifications = self.client.finality_notification_stream().fuse();
 		let mut messages = self.gossip.messages_for(topic::<B>()).fuse();
-		let mut tick = futures_timer::Delay::new(REBROADCAST_PERIOD).fuse();
+		let mut tick = futures_timer::Delay::new(TICK_PERIOD).fuse();
 
 		self.reconcile_with_client().await;
-		self.rebroadcast();
+		self.regossip_restored();
 		self.maybe_vote().await;
 		loop {
 			let gossip = &mut self.gossip;
@@ -213,7 +210,7 @@ where
 					None => return,
 				},
 				_ = tick => {
-					tick = futures_timer::Delay::new(REBROADCAST_PERIOD).fuse();
+					tick = futures_timer::Delay::new(TICK_PERIOD).fuse();
 					self.on_tick().await;
 				},
 			}
@@ -399,7 +396,7 @@ where
 	}
 
 	async fn import_client_certificate(&mut self, hash: B::Hash, number: u64) {
-		if number % self.interval != 0
+		if !number.is_multiple_of(self.interval)
 			|| number / self.interval <= self.finality.lock().last_finalized().number.0
 		{
 			return;
@@ -408,8 +405,9 @@ where
 			Ok(Some(justifications)) => justifications.get(ENGINE_ID).cloned(),
 			_ => None,
 		};
-		let Some(certificate) =
-			encoded.and_then(|e| CheckpointCertificate::<B::Hash>::decode_all(&mut &e[..]).ok())
+		let Some(certificate) = encoded
+			.and_then(|e| CheckpointCertificate::<B::Hash>::decode_all(&mut &e[..]).ok())
+			.filter(|c| c.link.source.hash == hash)
 		else {
 			return;
 		};
@@ -437,17 +435,13 @@ where
 	}
 
 	async fn on_tick(&mut self) {
-		let finalized = self.finality.lock().last_finalized().number;
-		if finalized == self.finalized_at_last_tick {
-			self.rebroadcast();
-		}
-		self.finalized_at_last_tick = finalized;
 		self.retry_client_finality().await;
 		self.maybe_vote().await;
 	}
 
-	/// Gossips own votes above finality and the latest certificate to every peer again.
-	fn rebroadcast(&mut self) {
+	/// Hands the gossip engine what a restart restored: own votes above finality and the
+	/// latest certificate. The engine sends them on and, while finality stalls, again.
+	fn regossip_restored(&mut self) {
 		let (votes, certificate) = {
 			let finality = self.finality.lock();
 			let votes = self.local.as_ref().map(|(i, _)| finality.votes_of(*i)).unwrap_or_default();

@@ -604,7 +604,7 @@ impl<'a> Sim<'a> {
 	fn crash(&mut self, node: usize) -> Result<(), TestCaseError> {
 		let n = &mut self.nodes[node];
 		let (finalized, guard) = (n.finality.last_finalized(), n.finality.guard());
-		let restarted = start(&self.keys, n.storage.clone());
+		let restarted = start(self.keys, n.storage.clone());
 		prop_assert_eq!(restarted.last_finalized(), finalized, "finality lost in a crash");
 		prop_assert_eq!(restarted.guard(), guard, "own-vote guard lost in a crash");
 		let restored = restarted.votes_of(n.index);

@@ -158,11 +158,11 @@ fn equivocations_are_kept_as_evidence_and_bounded() {
 	f.add_checkpoint_signature(vote(&keys[0], 0, link(cp(0, 0), cp(0, 1)))).unwrap();
 	let e1 = f.add_checkpoint_signature(vote(&keys[0], 0, link(cp(0, 0), cp(1, 1)))).unwrap();
 	assert!(e1.equivocation);
-	// A third vote for that height is refused.
-	assert_eq!(
-		f.add_checkpoint_signature(vote(&keys[0], 0, link(cp(0, 0), cp(2, 1)))),
-		Err(VoteRejection::EquivocationLimit { validator: 0, target: CheckpointNumber(1) })
-	);
+	// A third vote for that height is refused, by gossip's check as by the import.
+	let third = vote(&keys[0], 0, link(cp(0, 0), cp(2, 1)));
+	let limit = VoteRejection::EquivocationLimit { validator: 0, target: CheckpointNumber(1) };
+	assert_eq!(f.validate_vote(&third), Err(limit.clone()));
+	assert_eq!(f.add_checkpoint_signature(third), Err(limit));
 	// E2: 2 -> 3 then 1 -> 4 surrounds it.
 	f.add_checkpoint_signature(vote(&keys[1], 1, link(cp(0, 2), cp(0, 3)))).unwrap();
 	let e2 = f.add_checkpoint_signature(vote(&keys[1], 1, link(cp(0, 1), cp(0, 4)))).unwrap();
@@ -288,4 +288,25 @@ fn votes_below_finality_are_forgotten() {
 	}
 	assert_eq!(f.last_finalized(), cp(0, 9));
 	assert_eq!((0..N as u32).map(|i| f.votes_of(i).len()).sum::<usize>(), 3);
+}
+
+#[test]
+fn a_certificate_alone_finalizes_its_source_and_justifies_its_target() {
+	let keys = keys(N);
+	let mut source = finality(&keys);
+	for l in [link(cp(0, 0), cp(0, 1)), link(cp(0, 1), cp(0, 2))] {
+		for v in votes(&keys, 3, l) {
+			source.add_checkpoint_signature(v).unwrap();
+		}
+	}
+	let certificate = source.latest_certificate().cloned().expect("checkpoint 1 finalized");
+
+	// A node that saw none of the votes, only the certificate.
+	let mut f = finality(&keys);
+	assert!(f.advance_finality(certificate).unwrap());
+	assert_eq!(f.last_finalized(), cp(0, 1));
+	assert_eq!(f.highest_justified(), cp(0, 2));
+	// Its own vote for checkpoint 3 links from the justified checkpoint 2, like everyone's.
+	let link = f.own_vote_link(cp(0, 3), |_| true).expect("may vote");
+	assert_eq!(link.source, cp(0, 2));
 }

@@ -166,13 +166,10 @@ impl CheckpointStorage<H256> for MemoryStorage {
 		self.check_write()?;
 		let mut state = self.state.lock();
 		let finalized = certificate.link.source;
-		assert!(
-			state.finalized.map_or(true, |f| f.number < finalized.number),
-			"finality regressed"
-		);
+		assert!(state.finalized.is_none_or(|f| f.number < finalized.number), "finality regressed");
 		state.certificates.insert(finalized.number, certificate.clone());
 		state.finalized = Some(finalized);
-		if state.justified.map_or(true, |j| j.number < justified.number) {
+		if state.justified.is_none_or(|j| j.number < justified.number) {
 			state.justified = Some(*justified);
 		}
 		Ok(())
@@ -181,7 +178,7 @@ impl CheckpointStorage<H256> for MemoryStorage {
 	fn store_justified(&self, justified: &Checkpoint<H256>) -> Result<()> {
 		self.check_write()?;
 		let mut state = self.state.lock();
-		if state.justified.map_or(true, |j| j.number < justified.number) {
+		if state.justified.is_none_or(|j| j.number < justified.number) {
 			state.justified = Some(*justified);
 		}
 		Ok(())
