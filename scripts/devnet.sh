@@ -35,7 +35,7 @@ echo "devnet: building checkpoint-node (release; the first build takes a while)"
 cargo build --release --locked -p checkpoint-node
 
 mkdir -p "$data"
-"$bin" build-spec --chain local --raw > "$data/local-raw.json" 2>/dev/null
+"$bin" build-spec --chain local --raw --disable-default-bootnode > "$data/local-raw.json" 2>/dev/null
 
 names=(alice bob charlie dave)
 pids=()

@@ -13,7 +13,7 @@ pub struct CheckpointSelectChain<B: BlockT, C, L> {
 	inner: L,
 	client: Arc<C>,
 	finality: SharedFinality<B::Hash>,
-	interval: u64,
+	interval: u32,
 }
 
 impl<B: BlockT, C, L: Clone> Clone for CheckpointSelectChain<B, C, L> {
@@ -35,16 +35,16 @@ where
 {
 	/// Wraps `inner` (the longest-chain rule); checkpoints are `interval` blocks apart.
 	pub fn new(inner: L, client: Arc<C>, finality: SharedFinality<B::Hash>, interval: u32) -> Self {
-		Self { inner, client, finality, interval: interval.max(1) as u64 }
+		Self { inner, client, finality, interval: interval.max(1) }
 	}
 
 	fn contains(&self, header: &B::Header, justified: &Checkpoint<B::Hash>) -> bool {
 		let number: u64 = (*header.number()).unique_saturated_into();
-		if number < justified.number.0 * self.interval {
+		if number < justified.number.block_number(self.interval) {
 			return false;
 		}
-		sp_blockchain::tree_route(&*self.client, justified.hash, header.hash())
-			.is_ok_and(|route| route.common_block().hash == justified.hash)
+		sp_blockchain::lowest_common_ancestor(&*self.client, justified.hash, header.hash())
+			.is_ok_and(|ancestor| ancestor.hash == justified.hash)
 	}
 }
 

@@ -22,7 +22,7 @@ use sc_client_api::{
 };
 use sc_network::{NotificationService, ProtocolName};
 use sc_network_gossip::{GossipEngine, Network as GossipNetwork, Syncing as GossipSyncing};
-use sp_blockchain::HeaderBackend;
+use sp_blockchain::{HeaderBackend, HeaderMetadata};
 use sp_core::crypto::ByteArray;
 use sp_finality_checkpoint::{
 	signing_payload, AuthorityId, Checkpoint, CheckpointCertificate, CheckpointNumber,
@@ -80,6 +80,7 @@ where
 	B::Hash: CheckpointHash,
 	BE: Backend<B>,
 	C: HeaderBackend<B>
+		+ HeaderMetadata<B, Error = sp_blockchain::Error>
 		+ BlockBackend<B>
 		+ BlockchainEvents<B>
 		+ Finalizer<B, BE>
@@ -135,7 +136,7 @@ where
 	let mut worker = Worker {
 		client,
 		finality,
-		interval: interval.max(1) as u64,
+		interval: interval.max(1),
 		local,
 		keystore,
 		gossip,
@@ -151,7 +152,7 @@ where
 struct Worker<B: BlockT, BE, C> {
 	client: Arc<C>,
 	finality: SharedFinality<B::Hash>,
-	interval: u64,
+	interval: u32,
 	local: Option<(ValidatorIndex, AuthorityId)>,
 	keystore: Option<KeystorePtr>,
 	gossip: GossipEngine<B>,
@@ -170,6 +171,7 @@ where
 	B::Hash: CheckpointHash,
 	BE: Backend<B>,
 	C: HeaderBackend<B>
+		+ HeaderMetadata<B, Error = sp_blockchain::Error>
 		+ BlockBackend<B>
 		+ BlockchainEvents<B>
 		+ Finalizer<B, BE>
@@ -238,7 +240,7 @@ where
 	}
 
 	fn checkpoint_hash(&self, number: CheckpointNumber) -> Option<B::Hash> {
-		self.client.hash((number.0 * self.interval).saturated_into()).ok().flatten()
+		self.client.hash(number.block_number(self.interval).saturated_into()).ok().flatten()
 	}
 
 	fn gossip(&mut self, message: GossipMessage<B::Hash>, force: bool) {
@@ -252,7 +254,7 @@ where
 			return;
 		};
 		let best: u64 = self.client.info().best_number.unique_saturated_into();
-		let number = CheckpointNumber(best / self.interval);
+		let number = CheckpointNumber(best / u64::from(self.interval));
 		let Some(hash) = self.checkpoint_hash(number).filter(|_| number.0 > 0) else { return };
 		{
 			let finality = self.finality.lock();
@@ -275,13 +277,16 @@ where
 		self.waiting = None;
 		let target = Checkpoint { number, hash };
 		let client = self.client.clone();
-		let interval = self.interval;
-		let on_our_chain = move |c: &Checkpoint<B::Hash>| {
-			client.hash((c.number.0 * interval).saturated_into()).ok().flatten() == Some(c.hash)
+		// Asked of the target block itself, not of the best chain by number: a reorg while
+		// the vote waits for the lock cannot pair a source with a target that does not
+		// descend from it.
+		let below_target = move |c: &Checkpoint<B::Hash>| {
+			sp_blockchain::lowest_common_ancestor(&*client, c.hash, target.hash)
+				.is_ok_and(|ancestor| ancestor.hash == c.hash)
 		};
 		let outcome = self
 			.with_finality(move |finality| {
-				let link = finality.own_vote_link(target, on_our_chain)?;
+				let link = finality.own_vote_link(target, below_target)?;
 				let payload = signing_payload(&finality.genesis_hash(), &link);
 				let signature = match keystore.ed25519_sign(KEY_TYPE, public.as_ref(), &payload) {
 					Ok(Some(signature)) => signature,
@@ -348,7 +353,7 @@ where
 	/// `CKPT` justification; remembers it if the block is not imported yet.
 	async fn finalize_on_client(&mut self, certificate: CheckpointCertificate<B::Hash>) {
 		let checkpoint = certificate.link.source;
-		let height = checkpoint.number.0 * self.interval;
+		let height = checkpoint.number.block_number(self.interval);
 		let finalized: u64 = self.client.info().finalized_number.unique_saturated_into();
 		if finalized >= height {
 			return;
@@ -396,8 +401,9 @@ where
 	}
 
 	async fn import_client_certificate(&mut self, hash: B::Hash, number: u64) {
-		if !number.is_multiple_of(self.interval)
-			|| number / self.interval <= self.finality.lock().last_finalized().number.0
+		let interval = u64::from(self.interval);
+		if !number.is_multiple_of(interval)
+			|| number / interval <= self.finality.lock().last_finalized().number.0
 		{
 			return;
 		}
@@ -421,7 +427,7 @@ where
 		let client_finalized: u64 = info.finalized_number.unique_saturated_into();
 		self.import_client_certificate(info.finalized_hash, client_finalized).await;
 		let ours = self.finality.lock().last_finalized();
-		if ours.number.0 * self.interval > client_finalized {
+		if ours.number.block_number(self.interval) > client_finalized {
 			let certificate = self
 				.with_finality(move |f| {
 					f.persistence()

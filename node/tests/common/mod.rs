@@ -208,7 +208,10 @@ impl Drop for Node {
 
 /// Writes a raw chain spec of `chain` with checkpoint interval `interval` into `dir`.
 pub fn raw_chain_spec(dir: &Path, chain: &str, interval: u32) -> PathBuf {
-	let plain = Command::new(BINARY).args(["build-spec", "--chain", chain]).output().unwrap();
+	let plain = Command::new(BINARY)
+		.args(["build-spec", "--disable-default-bootnode", "--chain", chain])
+		.output()
+		.unwrap();
 	assert!(plain.status.success(), "build-spec: {}", String::from_utf8_lossy(&plain.stderr));
 	let mut spec: Value = serde_json::from_slice(&plain.stdout).unwrap();
 	let patch = &mut spec["genesis"]["runtimeGenesis"]["patch"];
@@ -217,7 +220,8 @@ pub fn raw_chain_spec(dir: &Path, chain: &str, interval: u32) -> PathBuf {
 	let plain_path = dir.join(format!("{chain}-plain.json"));
 	std::fs::write(&plain_path, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
 	let raw = Command::new(BINARY)
-		.args(["build-spec", "--raw", "--chain", plain_path.to_str().unwrap()])
+		.args(["build-spec", "--raw", "--disable-default-bootnode", "--chain"])
+		.arg(&plain_path)
 		.output()
 		.unwrap();
 	assert!(raw.status.success(), "build-spec --raw: {}", String::from_utf8_lossy(&raw.stderr));
