@@ -617,7 +617,7 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 			return Err(VoteRejection::InvalidLink { from: source, to: target });
 		}
 		let finalized = self.last_finalized.number;
-		if source < finalized || target <= finalized {
+		if link_expired(link, finalized) {
 			return Err(VoteRejection::Expired { from: source, to: target, finalized });
 		}
 		if target.0 > finalized.0.saturating_add(self.config.window) {
@@ -769,6 +769,12 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		}
 		progress
 	}
+}
+
+/// Whether a vote for `link` can no longer matter with checkpoint `finalized` final: its
+/// source lies below finality or its target at or below it.
+pub fn link_expired<H>(link: &Link<H>, finalized: CheckpointNumber) -> bool {
+	link.source.number < finalized || link.target.number <= finalized
 }
 
 /// E1 (two votes for one target number) or E2 (one vote's span strictly surrounds the other's).

@@ -7,7 +7,7 @@
 //! costs its sender reputation; the worker applies the queued reports.
 
 use crate::{
-	finality::{CheckpointFinality, VoteRejection},
+	finality::{link_expired, CheckpointFinality, VoteRejection},
 	justification::verify_certificate,
 	CheckpointHash,
 };
@@ -174,9 +174,7 @@ where
 	/// same rule as the state machine's for expired votes.
 	fn is_expired(data: &[u8], finalized: CheckpointNumber) -> bool {
 		match GossipMessage::<B::Hash>::decode_all(&mut &data[..]) {
-			Ok(GossipMessage::Vote(vote)) => {
-				vote.link.source.number < finalized || vote.link.target.number <= finalized
-			}
+			Ok(GossipMessage::Vote(vote)) => link_expired(&vote.link, finalized),
 			// The latest certificate stays, for peers that join late.
 			Ok(GossipMessage::Certificate(c)) => c.link.source.number < finalized,
 			Err(_) => true,
