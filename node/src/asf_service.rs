@@ -303,7 +303,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 			StartAuraParams {
 				slot_duration,
 				client: client.clone(),
-				select_chain,
+				select_chain: select_chain.clone(),
 				block_import,
 				proposer_factory,
 				create_inherent_data_providers: move |_, ()| async move {
@@ -335,9 +335,10 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	task_manager.spawn_essential_handle().spawn(
 		"checkpoint-finality",
 		Some("checkpoint"),
-		sc_finality_checkpoint::run_checkpoint_worker::<_, FullBackend, _, _, _>(
+		sc_finality_checkpoint::run_checkpoint_worker::<_, FullBackend, _, _, _, _>(
 			CheckpointWorkerParams {
 				client: client.clone(),
+				select_chain,
 				keystore: role.is_authority().then(|| keystore_container.keystore()),
 				network: network.clone(),
 				sync: sync_service.clone(),

@@ -34,7 +34,8 @@ fn dev_chain_is_finalized_by_checkpoints_with_ckpt_justifications() {
 	assert_eq!(certificate["signers"], json!([0]), "{certificate}");
 	assert_eq!(certificate["source"]["hash"], json!(hash));
 
-	let log = alice.log_text();
+	// The node writes its log through a buffer: the lines of what RPC already shows may
+	// still be on their way.
 	for line in [
 		"💾 Checkpoint persistence enabled",
 		"🔄 Restoring checkpoint state from storage",
@@ -43,7 +44,9 @@ fn dev_chain_is_finalized_by_checkpoints_with_ckpt_justifications() {
 		"📜 Stored certificate",
 		"🏁 Updated last finalized checkpoint",
 	] {
-		assert!(log.contains(line), "log lacks {line:?}");
+		wait_for(&format!("{line:?} in alice's log"), Duration::from_secs(30), || {
+			alice.log_text().contains(line).then_some(())
+		});
 	}
 }
 

@@ -8,6 +8,25 @@ use sp_finality_checkpoint::Checkpoint;
 use sp_runtime::traits::{Block as BlockT, Header as HeaderT, NumberFor, UniqueSaturatedInto};
 use std::sync::Arc;
 
+/// The hash of the block at height `number` on the chain ending in `head`, found by walking
+/// back from `head` (the worker asks at most one checkpoint interval deep). `None` when `head`
+/// is below `number` or a header on the way is unknown.
+pub fn ancestor_at<B, C>(client: &C, head: B::Hash, number: u64) -> Option<B::Hash>
+where
+	B: BlockT,
+	C: HeaderMetadata<B, Error = sp_blockchain::Error> + ?Sized,
+{
+	let mut hash = head;
+	loop {
+		let header = client.header_metadata(hash).ok()?;
+		let height: u64 = header.number.unique_saturated_into();
+		if height <= number {
+			return (height == number).then_some(hash);
+		}
+		hash = header.parent;
+	}
+}
+
 /// A [`SelectChain`] that prefers chains containing the highest justified checkpoint.
 pub struct CheckpointSelectChain<B: BlockT, C, L> {
 	inner: L,

@@ -1,15 +1,16 @@
 //! The async worker: block imports -> own votes -> gossip -> finality on the client.
 //!
 //! It owns the gossip engine and drives the shared [`CheckpointFinality`]: it votes when the
-//! best chain reaches a checkpoint (waiting a bounded time for the previous checkpoint's
+//! fork choice's best chain (the one Aura authors on) reaches a checkpoint (waiting a bounded time for the previous checkpoint's
 //! justification, so honest votes share one source), imports gossiped votes and certificates,
 //! finalizes blocks on the client with the certificate as `CKPT` justification, follows the
 //! client's finality when it moves by imported justifications, and after a restart hands its
-//! restored own votes back to gossip (the validator re-sends while finality stalls). Every call into the state machine that may touch the disk runs on a
-//! blocking thread. The `checkpoint-maintenance` task ([`run_maintenance`]) flushes and prunes.
+//! restored own votes back to gossip (the validator re-sends while finality stalls). Every
+//! call into the state machine that may touch the disk runs on a blocking thread. The `checkpoint-maintenance` task ([`run_maintenance`]) flushes and prunes.
 
 use crate::{
 	finality::{CheckpointFinality, CheckpointHash, Progress},
+	fork_choice::ancestor_at,
 	gossip::{topic, GossipMessage, GossipValidator, SharedFinality},
 	metrics::Metrics,
 	persistence::CheckpointFinalityPersistence,
@@ -23,16 +24,14 @@ use sc_client_api::{
 use sc_network::{NotificationService, ProtocolName};
 use sc_network_gossip::{GossipEngine, Network as GossipNetwork, Syncing as GossipSyncing};
 use sp_blockchain::{HeaderBackend, HeaderMetadata};
+use sp_consensus::SelectChain;
 use sp_core::crypto::ByteArray;
 use sp_finality_checkpoint::{
 	signing_payload, AuthorityId, Checkpoint, CheckpointCertificate, CheckpointNumber,
 	CheckpointSignature, ValidatorIndex, ENGINE_ID, KEY_TYPE,
 };
 use sp_keystore::KeystorePtr;
-use sp_runtime::{
-	traits::{Block as BlockT, Header as HeaderT, UniqueSaturatedInto},
-	SaturatedConversion,
-};
+use sp_runtime::traits::{Block as BlockT, Header as HeaderT, UniqueSaturatedInto};
 use std::{
 	sync::Arc,
 	time::{Duration, Instant},
@@ -51,9 +50,12 @@ pub const VOTE_WAIT: Duration = Duration::from_secs(3);
 pub const MAINTENANCE_TICK: Duration = Duration::from_secs(1);
 
 /// What the worker needs.
-pub struct CheckpointWorkerParams<B: BlockT, C, N, S> {
+pub struct CheckpointWorkerParams<B: BlockT, C, N, S, SC> {
 	/// The client.
 	pub client: Arc<C>,
+	/// The fork choice whose best chain the validator votes on: the one block authoring uses
+	/// (a [`CheckpointSelectChain`](crate::CheckpointSelectChain)).
+	pub select_chain: SC,
 	/// The keystore; `None` on a node that never votes.
 	pub keystore: Option<KeystorePtr>,
 	/// The network, for the gossip engine.
@@ -74,8 +76,9 @@ pub struct CheckpointWorkerParams<B: BlockT, C, N, S> {
 
 /// Runs the worker until the network shuts down. Spawn it as the essential task
 /// `checkpoint-finality`.
-pub async fn run_checkpoint_worker<B, BE, C, N, S>(params: CheckpointWorkerParams<B, C, N, S>)
-where
+pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
+	params: CheckpointWorkerParams<B, C, N, S, SC>,
+) where
 	B: BlockT,
 	B::Hash: CheckpointHash,
 	BE: Backend<B>,
@@ -89,9 +92,11 @@ where
 		+ 'static,
 	N: GossipNetwork<B> + Clone + Send + 'static,
 	S: GossipSyncing<B> + Clone + Send + 'static,
+	SC: SelectChain<B> + 'static,
 {
 	let CheckpointWorkerParams {
 		client,
+		select_chain,
 		keystore,
 		network,
 		sync,
@@ -135,6 +140,7 @@ where
 	}
 	let mut worker = Worker {
 		client,
+		select_chain,
 		finality,
 		interval: interval.max(1),
 		local,
@@ -149,8 +155,9 @@ where
 	worker.run().await
 }
 
-struct Worker<B: BlockT, BE, C> {
+struct Worker<B: BlockT, BE, C, SC> {
 	client: Arc<C>,
+	select_chain: SC,
 	finality: SharedFinality<B::Hash>,
 	interval: u32,
 	local: Option<(ValidatorIndex, AuthorityId)>,
@@ -165,7 +172,7 @@ struct Worker<B: BlockT, BE, C> {
 	_phantom: std::marker::PhantomData<BE>,
 }
 
-impl<B, BE, C> Worker<B, BE, C>
+impl<B, BE, C, SC> Worker<B, BE, C, SC>
 where
 	B: BlockT,
 	B::Hash: CheckpointHash,
@@ -178,6 +185,7 @@ where
 		+ Send
 		+ Sync
 		+ 'static,
+	SC: SelectChain<B> + 'static,
 {
 	async fn run(&mut self) {
 		let mut imports = self.client.import_notification_stream().fuse();
@@ -199,12 +207,12 @@ where
 					Some(notification) => self.on_client_finalized(notification).await,
 					None => return,
 				},
+				// Any import: the fork choice's best chain need not be the client's best.
 				notification = imports.next() => match notification {
-					Some(notification) if notification.is_new_best => {
+					Some(_) => {
 						self.retry_client_finality().await;
 						self.maybe_vote().await;
 					},
-					Some(_) => {},
 					None => return,
 				},
 				message = messages.next() => match message {
@@ -239,23 +247,30 @@ where
 		}
 	}
 
-	fn checkpoint_hash(&self, number: CheckpointNumber) -> Option<B::Hash> {
-		self.client.hash(number.block_number(self.interval).saturated_into()).ok().flatten()
-	}
-
 	fn gossip(&mut self, message: GossipMessage<B::Hash>, force: bool) {
 		self.gossip.gossip_message(topic::<B>(), message.encode(), force);
 	}
 
-	/// Votes for the checkpoint the best chain has reached, if the rules allow.
+	/// Votes for the checkpoint the fork choice's best chain has reached, if the rules allow.
 	async fn maybe_vote(&mut self) {
 		let (Some((index, public)), Some(keystore)) = (self.local.clone(), self.keystore.clone())
 		else {
 			return;
 		};
-		let best: u64 = self.client.info().best_number.unique_saturated_into();
-		let number = CheckpointNumber(best / u64::from(self.interval));
-		let Some(hash) = self.checkpoint_hash(number).filter(|_| number.0 > 0) else { return };
+		let best = match self.select_chain.best_chain().await {
+			Ok(best) => best,
+			Err(e) => {
+				log::debug!(target: LOG_TARGET, "No best chain to vote on: {e}");
+				return;
+			}
+		};
+		let best_number: u64 = (*best.number()).unique_saturated_into();
+		let number = CheckpointNumber(best_number / u64::from(self.interval));
+		if number.0 == 0 {
+			return;
+		}
+		let height = number.block_number(self.interval);
+		let Some(hash) = ancestor_at::<B, _>(&*self.client, best.hash(), height) else { return };
 		{
 			let finality = self.finality.lock();
 			if number <= finality.guard().target || number <= finality.last_finalized().number {
