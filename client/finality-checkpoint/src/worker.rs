@@ -1,12 +1,14 @@
 //! The async worker: block imports -> own votes -> gossip -> finality on the client.
 //!
 //! It owns the gossip engine and drives the shared [`CheckpointFinality`]: it votes when the
-//! fork choice's best chain (the one Aura authors on) reaches a checkpoint (waiting a bounded time for the previous checkpoint's
-//! justification, so honest votes share one source), imports gossiped votes and certificates,
-//! finalizes blocks on the client with the certificate as `CKPT` justification, follows the
-//! client's finality when it moves by imported justifications, and after a restart hands its
-//! restored own votes back to gossip (the validator re-sends while finality stalls). Every
-//! call into the state machine that may touch the disk runs on a blocking thread. The `checkpoint-maintenance` task ([`run_maintenance`]) flushes and prunes.
+//! fork choice's best chain (the one Aura authors on) reaches a checkpoint (waiting a bounded
+//! time for the previous checkpoint's justification, so honest votes share one source),
+//! imports gossiped votes and certificates, finalizes blocks on the client with the
+//! certificate as `CKPT` justification, follows the client's finality when it moves by
+//! imported justifications, and after a restart hands its restored own votes back to gossip
+//! (the validator re-sends while finality stalls). Every call into the state machine that may
+//! touch the disk runs on a blocking thread. The `checkpoint-maintenance` task
+//! ([`run_maintenance`]) flushes and prunes.
 
 use crate::{
 	finality::{CheckpointFinality, CheckpointHash, Progress},
