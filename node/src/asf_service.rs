@@ -7,11 +7,12 @@ use checkpoint_runtime::{apis::RuntimeApi, opaque::Block};
 use futures::FutureExt;
 use parking_lot::Mutex;
 use sc_client_api::{Backend, HeaderBackend};
-use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
+use sc_consensus_aura::{BuildVerifierParams, SlotProportion, StartAuraParams};
 use sc_finality_checkpoint::{
 	CheckpointBlockImport, CheckpointDB, CheckpointFinality, CheckpointPersistenceConfig,
-	CheckpointSelectChain, CheckpointStorageAdapter, CheckpointWorkerParams, FinalityConfig,
-	SharedFinality, LOG_TARGET as CHECKPOINT_LOG_TARGET,
+	CheckpointSelectChain, CheckpointStorageAdapter, CheckpointVerifier, CheckpointWorkerParams,
+	FinalityConfig, GuardFile, SharedFinality, GUARD_FILE_NAME,
+	LOG_TARGET as CHECKPOINT_LOG_TARGET,
 };
 use sc_service::{error::Error as ServiceError, Configuration, TaskManager};
 use sc_telemetry::{Telemetry, TelemetryWorker};
@@ -52,9 +53,19 @@ pub fn checkpoint_db_path(config: &Configuration) -> PathBuf {
 	config.base_path.config_dir(config.chain_spec.id()).join("checkpoints")
 }
 
+/// Where the validator's own-vote guard lives: `<base>/chains/<chain id>/own-vote-guard`,
+/// beside the checkpoint database and not in it, so that `purge-chain` and moving a damaged
+/// database aside keep it (only `purge-chain --unsafe-reset-own-vote-guard` removes it).
+pub fn own_vote_guard_path(config: &Configuration) -> PathBuf {
+	config.base_path.config_dir(config.chain_spec.id()).join(GUARD_FILE_NAME)
+}
+
 /// Builds the client, backend, keystore, task manager, transaction pool, the checkpoint state
-/// machine (not yet restored) and the Aura import queue.
-pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
+/// machine (with `finality_config`, not yet restored) and the Aura import queue.
+pub fn new_partial(
+	config: &Configuration,
+	finality_config: FinalityConfig,
+) -> Result<Service, ServiceError> {
 	let telemetry = config
 		.telemetry_endpoints
 		.clone()
@@ -88,11 +99,8 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 	let info = client.info();
 	let (voters, interval) = sc_finality_checkpoint::chain_params(&*client, info.finalized_hash)
 		.map_err(|e| ServiceError::Other(format!("checkpoint finality: {e}")))?;
-	let finality: SharedFinality<_> = Arc::new(Mutex::new(CheckpointFinality::new(
-		info.genesis_hash,
-		voters,
-		FinalityConfig::default(),
-	)));
+	let finality: SharedFinality<_> =
+		Arc::new(Mutex::new(CheckpointFinality::new(info.genesis_hash, voters, finality_config)));
 	let select_chain = CheckpointSelectChain::new(
 		sc_consensus::LongestChain::new(backend.clone()),
 		client.clone(),
@@ -114,10 +122,8 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 	let block_import: FullBlockImport = CheckpointBlockImport::new(client.clone(), client.clone());
 
 	let cidp_client = client.clone();
-	let import_queue =
-		sc_consensus_aura::import_queue::<AuraPair, _, _, _, _, _>(ImportQueueParams {
-			block_import: block_import.clone(),
-			justification_import: Some(Box::new(block_import.clone())),
+	let aura_verifier =
+		sc_consensus_aura::build_verifier::<AuraPair, _, _, _>(BuildVerifierParams {
 			client: client.clone(),
 			create_inherent_data_providers: move |parent_hash, _| {
 				let cidp_client = cidp_client.clone();
@@ -134,12 +140,19 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 					Ok((slot, timestamp))
 				}
 			},
-			spawner: &task_manager.spawn_essential_handle(),
-			registry: config.prometheus_registry(),
 			check_for_equivocation: Default::default(),
 			telemetry: telemetry.as_ref().map(|x| x.handle()),
 			compatibility_mode: Default::default(),
-		})?;
+		});
+	// Aura's checks, then the `CKPT` justification a block comes with: a peer that sends one
+	// that does not verify is dropped with a reputation cost.
+	let import_queue = sc_consensus::BasicQueue::new(
+		CheckpointVerifier::new(aura_verifier, client.clone()),
+		Box::new(block_import.clone()),
+		Some(Box::new(block_import.clone())),
+		&task_manager.spawn_essential_handle(),
+		config.prometheus_registry(),
+	);
 
 	Ok(sc_service::PartialComponents {
 		client,
@@ -155,10 +168,11 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 
 /// Builds and starts a full node (a validator with `--validator`, `--alice`, … or `--dev`):
 /// network, RPC, offchain workers and, on validators, Aura authoring.
-/// `checkpoint_persistence` comes from the `--checkpoint-*` flags.
+/// `checkpoint_persistence` and `finality_config` come from the `--checkpoint-*` flags.
 pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	config: Configuration,
 	checkpoint_persistence: CheckpointPersistenceConfig,
+	finality_config: FinalityConfig,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -169,7 +183,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		select_chain,
 		transaction_pool,
 		other: (block_import, mut telemetry, finality, interval),
-	} = new_partial(&config)?;
+	} = new_partial(&config, finality_config)?;
 
 	let role = config.role;
 	let force_authoring = config.force_authoring;
@@ -187,12 +201,13 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 
 	if checkpoint_persistence.enabled {
 		let path = checkpoint_db_path(&config);
+		let guard = GuardFile::at(own_vote_guard_path(&config));
 		let checkpoint_error =
 			|e: sc_finality_checkpoint::Error| ServiceError::Other(e.to_string());
 		// Opening and restoring read the disk: off the async executor's thread.
 		tokio::task::block_in_place(|| {
 			let db = Arc::new(CheckpointDB::new(&path).map_err(checkpoint_error)?);
-			let adapter = Arc::new(CheckpointStorageAdapter::new(db));
+			let adapter = Arc::new(CheckpointStorageAdapter::new(db).with_guard_file(guard));
 			let mut finality = finality.lock();
 			finality.set_storage(adapter, checkpoint_persistence.clone());
 			finality.restore_from_storage().map_err(checkpoint_error)

@@ -1,6 +1,6 @@
 //! Command line: `sc_cli::RunCmd` plus the `--checkpoint-*` flags, and the subcommands.
 
-use sc_finality_checkpoint::CheckpointPersistenceConfig;
+use sc_finality_checkpoint::{CheckpointPersistenceConfig, FinalityConfig, GUARD_FILE_NAME};
 use sc_service::DatabaseSource;
 use std::{
 	fs,
@@ -74,6 +74,17 @@ pub struct CheckpointCliParams {
 		default_value_t = PersistenceMode::On
 	)]
 	pub persistence: PersistenceMode,
+
+	/// Checkpoints above the finalized one that votes may target; votes further ahead are
+	/// dropped. After a long outage validators catch up one window at a time. Every node of a
+	/// chain should use the same value.
+	#[arg(
+		long = "checkpoint-vote-window",
+		value_name = "N",
+		value_parser = clap::value_parser!(u64).range(2..),
+		default_value_t = FinalityConfig::default().window
+	)]
+	pub vote_window: u64,
 }
 
 impl CheckpointCliParams {
@@ -85,6 +96,11 @@ impl CheckpointCliParams {
 			flush_interval_secs: self.flush_interval_secs,
 			prune_interval_secs: self.prune_interval_secs,
 		}
+	}
+
+	/// The state machine's configuration these flags describe.
+	pub fn finality_config(&self) -> FinalityConfig {
+		FinalityConfig { window: self.vote_window }
 	}
 }
 
@@ -114,7 +130,8 @@ pub enum Subcommand {
 	/// Import blocks.
 	ImportBlocks(sc_cli::ImportBlocksCmd),
 
-	/// Remove the whole chain: the client database and the checkpoint database.
+	/// Remove the whole chain: the client database and the checkpoint database (the own-vote
+	/// guard stays, unless `--unsafe-reset-own-vote-guard`).
 	PurgeChain(PurgeChainWithCheckpointsCmd),
 
 	/// Revert the chain to a previous state.
@@ -127,8 +144,9 @@ pub enum Subcommand {
 /// Remove the whole chain: the client database and then the checkpoint database
 /// (`<base>/chains/<id>/checkpoints`). One confirmation covers both; `-y` skips it.
 ///
-/// The checkpoint database holds a validator's own-vote guard: a purged validator must not
-/// vote on the same chain again before the checkpoints it voted for are finalized.
+/// The validator's own-vote guard (`<base>/chains/<id>/own-vote-guard`, the highest checkpoint
+/// it signed) stays: a purged validator resyncs and votes again only above it, so it can never
+/// sign a vote that conflicts with one it signed before the purge.
 //
 // `sc_cli::PurgeChainCmd` removes the client database; this wrapper adds the checkpoint one.
 // Its name differs from the inner command's: clap names an argument group after the struct,
@@ -138,12 +156,24 @@ pub struct PurgeChainWithCheckpointsCmd {
 	#[allow(missing_docs)]
 	#[clap(flatten)]
 	pub inner: sc_cli::PurgeChainCmd,
+
+	/// Also remove the own-vote guard. UNSAFE on a validator: after a resync it may sign votes
+	/// that conflict with ones it signed before, and be reported for equivocation. Only for a
+	/// key that never voted on this chain, or a chain that is thrown away.
+	#[arg(long)]
+	pub unsafe_reset_own_vote_guard: bool,
 }
 
 impl PurgeChainWithCheckpointsCmd {
 	/// Removes the client database `database` and then the checkpoint database directory
-	/// `checkpoint_db`, if present.
-	pub fn run(&self, database: DatabaseSource, checkpoint_db: &Path) -> sc_cli::Result<()> {
+	/// `checkpoint_db`, if present; the own-vote guard `guard` only with
+	/// `--unsafe-reset-own-vote-guard`.
+	pub fn run(
+		&self,
+		database: DatabaseSource,
+		checkpoint_db: &Path,
+		guard: &Path,
+	) -> sc_cli::Result<()> {
 		let Some(db_path) = database.path().and_then(|p| p.parent()).map(Path::to_path_buf) else {
 			// A database without a path: sc-cli refuses it with its own error.
 			return self.inner.run(database);
@@ -170,14 +200,34 @@ impl PurgeChainWithCheckpointsCmd {
 		confirmed.run(database)?;
 
 		match fs::remove_dir_all(checkpoint_db) {
-			Ok(()) => {
-				println!("{:?} removed.", checkpoint_db);
-				Ok(())
-			}
+			Ok(()) => println!("{:?} removed.", checkpoint_db),
 			Err(err) if err.kind() == io::ErrorKind::NotFound => {
-				eprintln!("{:?} did not exist.", checkpoint_db);
+				eprintln!("{:?} did not exist.", checkpoint_db)
+			}
+			Err(err) => return Err(err.into()),
+		}
+
+		if !self.unsafe_reset_own_vote_guard {
+			if guard.exists() {
+				println!(
+					"Kept the own-vote guard {:?}: this validator votes again only above the \
+					 checkpoints it signed before (`--unsafe-reset-own-vote-guard` removes it).",
+					guard
+				);
+			}
+			return Ok(());
+		}
+		debug_assert_eq!(guard.file_name().and_then(|n| n.to_str()), Some(GUARD_FILE_NAME));
+		match fs::remove_file(guard) {
+			Ok(()) => {
+				eprintln!(
+					"{:?} removed: this validator no longer knows what it signed and may \
+					 double-vote after a resync.",
+					guard
+				);
 				Ok(())
 			}
+			Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
 			Err(err) => Err(err.into()),
 		}
 	}

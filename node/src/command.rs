@@ -72,7 +72,7 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
 				let PartialComponents { client, task_manager, import_queue, .. } =
-					asf_service::new_partial(&config)?;
+					asf_service::new_partial(&config, cli.checkpoint.finality_config())?;
 				Ok((cmd.run(client, import_queue), task_manager))
 			})
 		}
@@ -80,7 +80,7 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
 				let PartialComponents { client, task_manager, .. } =
-					asf_service::new_partial(&config)?;
+					asf_service::new_partial(&config, cli.checkpoint.finality_config())?;
 				Ok((cmd.run(client, config.database), task_manager))
 			})
 		}
@@ -88,7 +88,7 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
 				let PartialComponents { client, task_manager, .. } =
-					asf_service::new_partial(&config)?;
+					asf_service::new_partial(&config, cli.checkpoint.finality_config())?;
 				Ok((cmd.run(client, config.chain_spec), task_manager))
 			})
 		}
@@ -96,7 +96,7 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
 				let PartialComponents { client, task_manager, import_queue, .. } =
-					asf_service::new_partial(&config)?;
+					asf_service::new_partial(&config, cli.checkpoint.finality_config())?;
 				Ok((cmd.run(client, import_queue), task_manager))
 			})
 		}
@@ -104,14 +104,15 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(&cmd.inner)?;
 			runner.sync_run(|config| {
 				let checkpoint_db = asf_service::checkpoint_db_path(&config);
-				cmd.run(config.database, &checkpoint_db)
+				let guard = asf_service::own_vote_guard_path(&config);
+				cmd.run(config.database, &checkpoint_db, &guard)
 			})
 		}
 		Some(Subcommand::Revert(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
 				let PartialComponents { client, task_manager, backend, .. } =
-					asf_service::new_partial(&config)?;
+					asf_service::new_partial(&config, cli.checkpoint.finality_config())?;
 				// No auxiliary data to revert: only unfinalized blocks are reverted, and the
 				// checkpoint database only holds state about finalized checkpoints and votes,
 				// which the gadget reconciles with the client's chain on start.
@@ -125,6 +126,7 @@ pub fn run() -> sc_cli::Result<()> {
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
 			let checkpoint_persistence = cli.checkpoint.persistence_config();
+			let finality_config = cli.checkpoint.finality_config();
 			runner.run_node_until_exit(|config| async move {
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => {
@@ -133,13 +135,14 @@ pub fn run() -> sc_cli::Result<()> {
 								Block,
 								<Block as sp_runtime::traits::Block>::Hash,
 							>,
-						>(config, checkpoint_persistence)
+						>(config, checkpoint_persistence, finality_config)
 						.map_err(sc_cli::Error::Service)
 					}
 					sc_network::config::NetworkBackendType::Litep2p => {
 						asf_service::new_full::<sc_network::Litep2pNetworkBackend>(
 							config,
 							checkpoint_persistence,
+							finality_config,
 						)
 						.map_err(sc_cli::Error::Service)
 					}

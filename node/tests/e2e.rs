@@ -139,19 +139,34 @@ fn own_vote_target(log: &str) -> u64 {
 }
 
 #[test]
-fn purge_chain_removes_the_checkpoint_database_too() {
+fn purge_chain_removes_the_checkpoint_database_and_keeps_the_guard_unless_told_unsafely() {
 	let dir = tempfile::tempdir().unwrap();
+	let base = dir.path().to_str().unwrap();
 	let chain = dir.path().join("chains/dev");
-	std::fs::create_dir_all(chain.join("db/full")).unwrap();
-	std::fs::create_dir_all(chain.join("checkpoints")).unwrap();
-	std::fs::write(chain.join("checkpoints/own-vote-guard"), b"x").unwrap();
-	let status = std::process::Command::new(BINARY)
-		.args(["purge-chain", "--dev", "-y", "--base-path", dir.path().to_str().unwrap()])
-		.status()
-		.unwrap();
-	assert!(status.success());
+	let guard = chain.join("own-vote-guard");
+	let make = || {
+		std::fs::create_dir_all(chain.join("db/full")).unwrap();
+		std::fs::create_dir_all(chain.join("checkpoints")).unwrap();
+		std::fs::write(&guard, b"x").unwrap();
+	};
+	make();
+	let out = run_command(&["purge-chain", "--dev", "-y", "--base-path", base]);
 	assert!(!chain.join("checkpoints").exists(), "checkpoint DB left behind");
 	assert!(!chain.join("db/full").exists(), "client DB left behind");
+	assert!(guard.exists(), "the own-vote guard must survive a purge");
+	assert!(out.contains("Kept the own-vote guard"), "{out}");
+
+	make();
+	let out = run_command(&[
+		"purge-chain",
+		"--dev",
+		"-y",
+		"--unsafe-reset-own-vote-guard",
+		"--base-path",
+		base,
+	]);
+	assert!(!guard.exists(), "--unsafe-reset-own-vote-guard removes the guard");
+	assert!(out.contains("may double-vote"), "{out}");
 }
 
 #[test]

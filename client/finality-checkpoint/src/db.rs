@@ -226,6 +226,14 @@ impl CheckpointDB {
 		self.write(tx)
 	}
 
+	/// Stores the META copy of a raised own-vote guard.
+	pub fn write_guard(&self, guard: &OwnVoteGuard) -> Result<()> {
+		self.ensure_initialised()?;
+		let mut tx = DBTransaction::new();
+		tx.put(columns::META, meta::OWN_VOTE_GUARD, &guard.encode());
+		self.write(tx)
+	}
+
 	/// Stores `certificate` and moves the finalized watermark to its source and the justified
 	/// watermark to `justified`, in one transaction. Refuses to move finality backwards.
 	pub fn write_certificate<H: Encode + Decode>(

@@ -45,8 +45,10 @@ pub enum Error {
 	/// A stored record does not decode.
 	#[error(
 		"corrupt record in the checkpoint database at {path} (column {column}, key 0x{key}): \
-		 {reason}. Stop the node and move the directory aside; keep its own-vote-guard file, \
-		 it is what stops this validator from double-voting after a resync"
+		 {reason}. Stop the node and move the directory aside (or `purge-chain`): the node \
+		 rebuilds it from the network. The own-vote guard is kept outside this directory, in the \
+		 chain directory; leave it in place, it stops this validator from double-voting after a \
+		 resync"
 	)]
 	Corrupt {
 		/// Database directory.
@@ -124,7 +126,7 @@ pub enum Error {
 		"own-vote guard file {path} is corrupt: {reason}. Do not delete it blindly: it records \
 		 the highest checkpoint this validator voted for. Restore it from a backup, or set the \
 		 validator's key aside until the chain has finalized past every checkpoint it may have \
-		 voted for, then remove the file"
+		 voted for, then remove it with `purge-chain --unsafe-reset-own-vote-guard`"
 	)]
 	GuardCorrupt {
 		/// Guard file path.

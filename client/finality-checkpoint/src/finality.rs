@@ -66,6 +66,12 @@ impl OwnVoteGuard {
 		link.target.number > self.target && link.source.number >= self.source
 	}
 
+	/// Whether this validator may have cast a vote for `link` before (its numbers lie inside
+	/// the guard). A vote of its key outside the guard was cast by someone else.
+	pub fn covers<H>(&self, link: &Link<H>) -> bool {
+		link.target.number <= self.target && link.source.number <= self.source
+	}
+
 	/// The guard after voting for `link`.
 	pub fn raised<H>(&self, link: &Link<H>) -> Self {
 		self.merge(Self { source: link.source.number, target: link.target.number })
@@ -238,6 +244,9 @@ pub struct RestoreSummary<H> {
 	pub votes: usize,
 	/// The own-vote guard after the restore.
 	pub guard: OwnVoteGuard,
+	/// Whether a guard was found in storage; `false` for a validator that never voted here
+	/// (or whose guard was wiped).
+	pub guard_found: bool,
 }
 
 /// The checkpoint finality state machine. See the module documentation.
@@ -254,6 +263,7 @@ pub struct CheckpointFinality<H> {
 	/// Signatures per link.
 	links: HashMap<Link<H>, BTreeMap<ValidatorIndex, AuthoritySignature>>,
 	guard: OwnVoteGuard,
+	guard_found: bool,
 	latest_certificate: Option<CheckpointCertificate<H>>,
 	counters: FinalityCounters,
 	persistence: Option<CheckpointFinalityPersistence<H>>,
@@ -272,6 +282,7 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 			votes: BTreeMap::new(),
 			links: HashMap::new(),
 			guard: OwnVoteGuard::default(),
+			guard_found: false,
 			latest_certificate: None,
 			counters: FinalityCounters::default(),
 			persistence: None,
@@ -318,6 +329,7 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 			let state = persistence.storage().load(&self.genesis_hash, self.config.window)?;
 			if let Some(guard) = state.own_vote_guard {
 				self.guard = self.guard.merge(guard);
+				self.guard_found = true;
 			}
 			if let Some(finalized) = state.finalized {
 				self.set_finalized(finalized);
@@ -358,6 +370,7 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 			justified: self.highest_justified(),
 			votes,
 			guard: self.guard,
+			guard_found: self.guard_found,
 		}
 	}
 
@@ -393,6 +406,26 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 	/// The own-vote guard.
 	pub fn guard(&self) -> OwnVoteGuard {
 		self.guard
+	}
+
+	/// Whether the own-vote guard was restored from storage (rather than starting empty).
+	pub fn guard_found(&self) -> bool {
+		self.guard_found
+	}
+
+	/// Whether the votes for target `number` split: a supermajority of the set voted for it,
+	/// but no link to it is a supermajority from a justified source, so it is not justified.
+	/// Those voters can only try again at a higher target.
+	pub fn split_at(&self, number: CheckpointNumber) -> bool {
+		number > self.last_finalized.number
+			&& !self.justified.contains_key(&number)
+			&& self.votes.get(&number).is_some_and(|by| by.len() >= self.voters.threshold())
+	}
+
+	/// The vote window: targets more than this many checkpoints above the finalized one are
+	/// refused.
+	pub fn window(&self) -> u64 {
+		self.config.window
 	}
 
 	/// The counters.
@@ -532,6 +565,48 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		self.counters.own_votes += 1;
 		self.counters.total_signatures += 1;
 		Ok(VoteImport { equivocation: false, progress: self.process_links() })
+	}
+
+	/// Checks a vote that arrived from the network signed with this node's own key (as
+	/// validator `vote.validator_index`). Returns `Ok(true)` when it is valid and lies outside
+	/// the own-vote guard, so this node cannot have cast it: its key votes on another machine.
+	/// The guard is then raised to cover it and made durable, so that this node never signs a
+	/// vote conflicting with it. A vote inside the guard (an own vote from before a restart or
+	/// purge, echoed back) or an invalid one returns `Ok(false)` and changes nothing.
+	pub fn check_own_key_vote(&mut self, vote: &CheckpointSignature<H>) -> Result<bool> {
+		if self.guard.covers(&vote.link)
+			|| self.check_vote(vote).and_then(|()| self.check_signature(vote)).is_err()
+		{
+			return Ok(false);
+		}
+		self.guard = self.guard.raised(&vote.link);
+		// PERSISTENCE HOOK: the raised guard is durable before the caller goes on.
+		if let Some(persistence) = &self.persistence {
+			if let Err(e) = persistence.storage().store_guard(&self.guard) {
+				self.counters.own_vote_failures += 1;
+				log::error!(target: LOG_TARGET, "❌ Cannot persist the raised own-vote guard: {e}");
+				return Err(e);
+			}
+		}
+		Ok(true)
+	}
+
+	/// Takes a certificate that arrived on its own (gossip or an imported justification):
+	/// finalizes its source as [`Self::advance_finality`] does, then re-checks the votes held,
+	/// which may now justify or finalize more (their source was the certificate's target).
+	/// The progress names the highest certificate that finalized something.
+	pub fn import_certificate(
+		&mut self,
+		certificate: CheckpointCertificate<H>,
+	) -> Result<Progress<H>> {
+		if !self.advance_finality(certificate.clone())? {
+			return Ok(Progress::default());
+		}
+		let mut progress = self.process_links();
+		if progress.finalized.is_none() {
+			progress.finalized = Some(certificate);
+		}
+		Ok(progress)
 	}
 
 	/// The certificate for `link` from the signatures collected, if they are a supermajority.

@@ -18,7 +18,10 @@ use std::{
 	path::{Path, PathBuf},
 };
 
-/// File name of the guard, inside the checkpoint database directory.
+/// File name of the guard. The node keeps it in the chain's directory
+/// (`<base>/chains/<id>/own-vote-guard`), beside the checkpoint database and not inside it, so
+/// that `purge-chain` and moving a damaged database aside leave it in place; only
+/// `purge-chain --unsafe-reset-own-vote-guard` removes it.
 pub const GUARD_FILE_NAME: &str = "own-vote-guard";
 
 const MAGIC: &[u8; 8] = b"CKPTGRD1";
@@ -31,9 +34,14 @@ pub struct GuardFile {
 }
 
 impl GuardFile {
-	/// The guard file in directory `dir`.
+	/// The guard file [`GUARD_FILE_NAME`] in directory `dir`.
 	pub fn in_dir(dir: &Path) -> Self {
 		Self { path: dir.join(GUARD_FILE_NAME) }
+	}
+
+	/// The guard file at `path`.
+	pub fn at(path: PathBuf) -> Self {
+		Self { path }
 	}
 
 	/// The file's path.

@@ -5,12 +5,16 @@
 //! authority set; [`CheckpointBlockImport`] takes `CKPT` justifications off imported blocks
 //! and off justification requests, verifies them against the runtime's authority set and only
 //! then finalizes the block, so a node that syncs trusts proofs, not peers.
+//! [`CheckpointVerifier`] wraps the consensus verifier and refuses a block that comes with a
+//! `CKPT` justification that does not verify, so the peer that sent it loses reputation and is
+//! dropped (a justification fetched on its own costs its sender the same way, through the sync
+//! layer's report on a failed justification import).
 
 use crate::{finality::VoterSet, LOG_TARGET};
 use codec::{DecodeAll, Encode};
 use sc_client_api::{backend::Backend, Finalizer};
 use sc_consensus::{
-	BlockCheckParams, BlockImport, BlockImportParams, ImportResult, JustificationImport,
+	BlockCheckParams, BlockImport, BlockImportParams, ImportResult, JustificationImport, Verifier,
 };
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
@@ -111,9 +115,12 @@ where
 	Ok((voters, interval))
 }
 
-/// Verifies the `CKPT` justification `encoded` for block `hash` at height `number`.
+/// Verifies the `CKPT` justification `encoded` for block `hash` at height `number`, against
+/// the authority set in the state of block `state_at` (the block itself, or its parent while
+/// it is not imported yet).
 pub fn verify_justification<B, C>(
 	client: &C,
+	state_at: B::Hash,
 	hash: B::Hash,
 	number: NumberFor<B>,
 	encoded: &[u8],
@@ -123,15 +130,28 @@ where
 	C: ProvideRuntimeApi<B> + HeaderBackend<B>,
 	C::Api: CheckpointApi<B>,
 {
+	let (voters, interval) = chain_params(client, state_at)?;
+	check_justification::<B>(&voters, interval, &client.info().genesis_hash, hash, number, encoded)
+}
+
+/// Whether `encoded` is a certificate of `voters` (checkpoints `interval` blocks apart, chain
+/// `genesis`) that finalizes block `hash` at height `number`.
+fn check_justification<B: BlockT>(
+	voters: &VoterSet,
+	interval: u32,
+	genesis: &B::Hash,
+	hash: B::Hash,
+	number: NumberFor<B>,
+	encoded: &[u8],
+) -> Result<CheckpointCertificate<B::Hash>, CertificateError> {
 	let certificate = CheckpointCertificate::<B::Hash>::decode_all(&mut &encoded[..])
 		.map_err(|_| CertificateError::Malformed)?;
-	let (voters, interval) = chain_params(client, hash)?;
 	let number: u64 = number.unique_saturated_into();
 	let source = certificate.link.source;
 	if source.hash != hash || source.number.block_number(interval) != number {
 		return Err(CertificateError::WrongBlock);
 	}
-	verify_certificate(&voters, &client.info().genesis_hash, &certificate)?;
+	verify_certificate(voters, genesis, &certificate)?;
 	Ok(certificate)
 }
 
@@ -167,7 +187,7 @@ where
 		number: NumberFor<B>,
 		encoded: Vec<u8>,
 	) -> Result<(), ConsensusError> {
-		verify_justification(&*self.client, hash, number, &encoded).map_err(|e| {
+		verify_justification(&*self.client, hash, hash, number, &encoded).map_err(|e| {
 			log::warn!(target: LOG_TARGET, "⚠️ Refused checkpoint justification of block #{number} ({hash:?}): {e}");
 			ConsensusError::ClientImport(e.to_string())
 		})?;
@@ -255,6 +275,50 @@ where
 	}
 }
 
+/// The import queue's verifier: the consensus verifier `inner` (Aura's), then the `CKPT`
+/// justification a block comes with, if any. A block whose justification does not verify is
+/// refused: the sync layer drops the peer that sent it with a reputation cost, and fetches the
+/// block from another.
+pub struct CheckpointVerifier<B, C, V> {
+	inner: V,
+	client: Arc<C>,
+	_phantom: PhantomData<B>,
+}
+
+impl<B, C, V> CheckpointVerifier<B, C, V> {
+	/// Wraps `inner`, verifying justifications against `client`'s runtime.
+	pub fn new(inner: V, client: Arc<C>) -> Self {
+		Self { inner, client, _phantom: PhantomData }
+	}
+}
+
+#[async_trait::async_trait]
+impl<B, C, V> Verifier<B> for CheckpointVerifier<B, C, V>
+where
+	B: BlockT,
+	C: ProvideRuntimeApi<B> + HeaderBackend<B> + Send + Sync,
+	C::Api: CheckpointApi<B>,
+	V: Verifier<B>,
+{
+	async fn verify(&self, block: BlockImportParams<B>) -> Result<BlockImportParams<B>, String> {
+		let block = self.inner.verify(block).await?;
+		if let Some(encoded) = block.justifications.as_ref().and_then(|j| j.get(ENGINE_ID)) {
+			// Not imported yet: the set is read from the parent's state.
+			let parent = *block.header.parent_hash();
+			let (hash, number) = (block.post_hash(), *block.header.number());
+			verify_justification(&*self.client, parent, hash, number, encoded).map_err(|e| {
+				log::warn!(
+					target: LOG_TARGET,
+					"⚠️ Refused block #{number} ({hash:?}): its checkpoint justification does not \
+					 verify: {e}",
+				);
+				format!("invalid checkpoint justification: {e}")
+			})?;
+		}
+		Ok(block)
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -278,6 +342,36 @@ mod tests {
 			.map(|(i, k)| (i as u32, k.sign(&payload).into()))
 			.collect();
 		(keys, voters, CheckpointCertificate { link, signatures })
+	}
+
+	#[test]
+	fn a_justification_must_finalize_the_very_block_it_comes_with() {
+		type Block = sp_runtime::generic::Block<
+			sp_runtime::generic::Header<u64, sp_runtime::traits::BlakeTwo256>,
+			sp_runtime::OpaqueExtrinsic,
+		>;
+		let (_, voters, cert) = setup();
+		let (genesis, block) = (H256::zero(), H256::repeat_byte(1));
+		// Checkpoint 1 at interval 5 is block #5.
+		let check = |hash, number, bytes: &[u8]| {
+			check_justification::<Block>(&voters, 5, &genesis, hash, number, bytes)
+		};
+		assert_eq!(check(block, 5, &cert.encode()), Ok(cert.clone()));
+		assert_eq!(check(block, 6, &cert.encode()), Err(CertificateError::WrongBlock));
+		assert_eq!(
+			check(H256::repeat_byte(7), 5, &cert.encode()),
+			Err(CertificateError::WrongBlock)
+		);
+		assert_eq!(check(block, 5, &[1, 2, 3]), Err(CertificateError::Malformed));
+		let mut trailing = cert.encode();
+		trailing.push(0);
+		assert_eq!(check(block, 5, &trailing), Err(CertificateError::Malformed));
+		let mut short = cert;
+		short.signatures.pop();
+		assert!(matches!(
+			check(block, 5, &short.encode()),
+			Err(CertificateError::TooFewSignatures { .. })
+		));
 	}
 
 	#[test]

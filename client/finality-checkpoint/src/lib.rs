@@ -11,6 +11,7 @@
 //! - [`db`]: [`CheckpointDB`], the columns and key layout on disk.
 //! - [`guard`]: the fsynced own-vote guard file.
 //! - [`gossip`]: messages, the notification protocol and the gossip validator.
+//! - [`planner`]: which checkpoint to vote for next (catch-up after outages), or why not.
 //! - [`worker`]: the async worker that votes, gossips and finalizes on the client, and the
 //!   maintenance task.
 //! - [`fork_choice`]: the `SelectChain` that keeps to the highest justified checkpoint.
@@ -43,6 +44,7 @@ pub mod guard;
 pub mod justification;
 pub mod metrics;
 pub mod persistence;
+pub mod planner;
 pub mod worker;
 
 pub use db::{CheckpointDB, ColumnStats, PruneOutcome, StoredState};
@@ -53,11 +55,15 @@ pub use finality::{
 };
 pub use fork_choice::CheckpointSelectChain;
 pub use gossip::{notification_config, protocol_name, SharedFinality};
-pub use justification::{chain_params, verify_certificate, CheckpointBlockImport};
+pub use guard::{GuardFile, GUARD_FILE_NAME};
+pub use justification::{
+	chain_params, verify_certificate, CheckpointBlockImport, CheckpointVerifier,
+};
 pub use persistence::{
 	CheckpointFinalityPersistence, CheckpointPersistenceConfig, CheckpointStorage,
 	CheckpointStorageAdapter, MaintenanceReport,
 };
+pub use planner::Abstention;
 pub use worker::{run_checkpoint_worker, run_maintenance, CheckpointWorkerParams};
 
 /// Log target of the gadget.

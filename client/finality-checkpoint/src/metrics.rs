@@ -3,8 +3,13 @@
 //! The state machine keeps plain counters ([`FinalityCounters`]); this module mirrors them,
 //! with the watermarks and the write-behind buffer's size, into the node's registry.
 
-use crate::finality::{CheckpointFinality, CheckpointHash, FinalityCounters};
-use substrate_prometheus_endpoint::{register, Gauge, PrometheusError, Registry, U64};
+use crate::{
+	finality::{CheckpointFinality, CheckpointHash, FinalityCounters},
+	planner::Abstention,
+};
+use substrate_prometheus_endpoint::{
+	register, CounterVec, Gauge, Opts, PrometheusError, Registry, U64,
+};
 
 /// The gadget's metrics.
 pub struct Metrics {
@@ -19,6 +24,7 @@ pub struct Metrics {
 	own_votes: Gauge<U64>,
 	own_vote_failures: Gauge<U64>,
 	persistence_failures: Gauge<U64>,
+	abstentions: CounterVec<U64>,
 }
 
 impl Metrics {
@@ -45,7 +51,26 @@ impl Metrics {
 				"persistence_failures_total",
 				"Writes of votes, certificates or evidence that failed",
 			)?,
+			abstentions: {
+				let abstentions = CounterVec::new(
+					Opts::new(
+						"substrate_checkpoint_abstentions_total",
+						"Checkpoints a validator did not vote for, by reason",
+					),
+					&["reason"],
+				)?;
+				// Every reason shows from the start, at 0.
+				for reason in Abstention::ALL {
+					abstentions.with_label_values(&[reason.label()]);
+				}
+				register(abstentions, registry)?
+			},
 		})
+	}
+
+	/// Counts one abstention for `reason`.
+	pub fn abstained(&self, reason: Abstention) {
+		self.abstentions.with_label_values(&[reason.label()]).inc();
 	}
 
 	/// Copies the state machine's numbers into the gauges.

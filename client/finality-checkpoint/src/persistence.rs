@@ -67,6 +67,8 @@ pub trait CheckpointStorage<H>: Send + Sync {
 	fn store_votes(&self, votes: &[CheckpointSignature<H>]) -> Result<()>;
 	/// Makes the own `vote` and the raised `guard` durable before returning.
 	fn store_own_vote(&self, vote: &CheckpointSignature<H>, guard: &OwnVoteGuard) -> Result<()>;
+	/// Makes a raised `guard` durable before returning (a vote of our key cast elsewhere).
+	fn store_guard(&self, guard: &OwnVoteGuard) -> Result<()>;
 	/// Stores a certificate together with the finality watermark it moves (its source) and the
 	/// justified watermark, in one transaction.
 	fn store_certificate(
@@ -88,10 +90,17 @@ pub trait CheckpointStorage<H>: Send + Sync {
 	fn prune(&self, keep: u64) -> Result<PruneOutcome>;
 }
 
-/// [`CheckpointStorage`] on a [`CheckpointDB`] and the own-vote [`GuardFile`] in its directory.
+/// [`CheckpointStorage`] on a [`CheckpointDB`] and the own-vote [`GuardFile`].
+///
+/// The node keeps the guard file outside the database directory
+/// ([`Self::with_guard_file`]), so that removing the database (`purge-chain`, moving a corrupt
+/// one aside) leaves the record of what this validator signed.
 pub struct CheckpointStorageAdapter {
 	db: Arc<CheckpointDB>,
 	guard: GuardFile,
+	/// A guard file where earlier versions kept it (in the database directory): read and
+	/// merged on load, never written.
+	legacy_guard: Option<GuardFile>,
 	/// SCALE of the genesis hash, set by `load`.
 	genesis: OnceLock<Vec<u8>>,
 }
@@ -100,7 +109,14 @@ impl CheckpointStorageAdapter {
 	/// Wraps `db`; the guard file lives in the database's directory.
 	pub fn new(db: Arc<CheckpointDB>) -> Self {
 		let guard = GuardFile::in_dir(db.path());
-		Self { db, guard, genesis: OnceLock::new() }
+		Self { db, guard, legacy_guard: None, genesis: OnceLock::new() }
+	}
+
+	/// Keeps the own-vote guard in `guard` instead of the database directory. A guard file
+	/// left in the database directory by an earlier version is still read and merged.
+	pub fn with_guard_file(mut self, guard: GuardFile) -> Self {
+		self.legacy_guard = Some(std::mem::replace(&mut self.guard, guard));
+		self
 	}
 
 	/// The database.
@@ -114,11 +130,11 @@ impl<H: Encode + Decode + Send + Sync> CheckpointStorage<H> for CheckpointStorag
 		self.db.initialise(genesis_hash)?;
 		let genesis = self.genesis.get_or_init(|| genesis_hash.encode());
 		let mut state = self.db.load_state(window)?;
-		let from_file = self.guard.read(genesis)?;
-		state.own_vote_guard = match (state.own_vote_guard, from_file) {
-			(Some(a), Some(b)) => Some(a.merge(b)),
-			(a, b) => a.or(b),
-		};
+		let mut copies = vec![state.own_vote_guard, self.guard.read(genesis)?];
+		if let Some(legacy) = &self.legacy_guard {
+			copies.push(legacy.read(genesis)?);
+		}
+		state.own_vote_guard = copies.into_iter().flatten().reduce(|a, b| a.merge(b));
 		Ok(state)
 	}
 
@@ -135,6 +151,15 @@ impl<H: Encode + Decode + Send + Sync> CheckpointStorage<H> for CheckpointStorag
 		// the stored vote, which only ever costs a vote, never a double vote.
 		self.guard.write(genesis, guard)?;
 		self.db.write_own_vote(vote, guard)
+	}
+
+	fn store_guard(&self, guard: &OwnVoteGuard) -> Result<()> {
+		let genesis = self
+			.genesis
+			.get()
+			.ok_or_else(|| Error::NotInitialised { path: self.db.path().into() })?;
+		self.guard.write(genesis, guard)?;
+		self.db.write_guard(guard)
 	}
 
 	fn store_certificate(

@@ -1,14 +1,18 @@
 //! The async worker: block imports -> own votes -> gossip -> finality on the client.
 //!
-//! It owns the gossip engine and drives the shared [`CheckpointFinality`]: it votes when the
-//! fork choice's best chain (the one Aura authors on) reaches a checkpoint (waiting a bounded
-//! time for the previous checkpoint's justification, so honest votes share one source),
-//! imports gossiped votes and certificates, finalizes blocks on the client with the
-//! certificate as `CKPT` justification, follows the client's finality when it moves by
-//! imported justifications, and after a restart hands its restored own votes back to gossip
-//! (the validator re-sends while finality stalls). Every call into the state machine that may
-//! touch the disk runs on a blocking thread. The `checkpoint-maintenance` task
-//! ([`run_maintenance`]) flushes and prunes.
+//! It owns the gossip engine and drives the shared [`CheckpointFinality`]: it votes as the
+//! [`planner`](crate::planner) says when the fork choice's best chain (the one Aura authors on)
+//! reaches a checkpoint (catching up window by window after an outage, waiting a bounded time
+//! for the previous checkpoint's justification so that honest votes share one source), and
+//! otherwise abstains for a reason it counts and logs once per change. It does not vote while
+//! major-syncing, nor, with a new own-vote guard, before it has listened through one full
+//! checkpoint of votes; a vote of its own key that it did not cast turns voting off (the key
+//! runs on two machines). It imports gossiped votes and certificates, finalizes blocks on the
+//! client with the certificate as `CKPT` justification, follows the client's finality when it
+//! moves by imported justifications, asks peers for the justification of the next checkpoint
+//! block when finality stalls, and after a restart hands its restored own votes back to
+//! gossip. Every call into the state machine that may touch the disk runs on a blocking
+//! thread. The `checkpoint-maintenance` task ([`run_maintenance`]) flushes and prunes.
 
 use crate::{
 	finality::{CheckpointFinality, CheckpointHash, Progress},
@@ -16,6 +20,7 @@ use crate::{
 	gossip::{topic, GossipMessage, GossipValidator, SharedFinality},
 	metrics::Metrics,
 	persistence::CheckpointFinalityPersistence,
+	planner::{plan, Abstention, Plan, VotingView},
 	LOG_TARGET,
 };
 use codec::{DecodeAll, Encode};
@@ -23,17 +28,20 @@ use futures::{FutureExt, StreamExt};
 use sc_client_api::{
 	backend::Backend, BlockBackend, BlockchainEvents, FinalityNotification, Finalizer,
 };
+use sc_consensus::JustificationSyncLink;
 use sc_network::{NotificationService, ProtocolName};
 use sc_network_gossip::{GossipEngine, Network as GossipNetwork, Syncing as GossipSyncing};
 use sp_blockchain::{HeaderBackend, HeaderMetadata};
-use sp_consensus::SelectChain;
+use sp_consensus::{SelectChain, SyncOracle};
 use sp_core::crypto::ByteArray;
 use sp_finality_checkpoint::{
 	signing_payload, AuthorityId, Checkpoint, CheckpointCertificate, CheckpointNumber,
 	CheckpointSignature, ValidatorIndex, ENGINE_ID, KEY_TYPE,
 };
 use sp_keystore::KeystorePtr;
-use sp_runtime::traits::{Block as BlockT, Header as HeaderT, UniqueSaturatedInto};
+use sp_runtime::traits::{
+	Block as BlockT, Header as HeaderT, SaturatedConversion, UniqueSaturatedInto,
+};
 use std::{
 	sync::Arc,
 	time::{Duration, Instant},
@@ -47,6 +55,11 @@ pub const TICK_PERIOD: Duration = Duration::from_secs(6);
 /// How long a validator waits for the previous checkpoint's justification before voting
 /// from an older source.
 pub const VOTE_WAIT: Duration = Duration::from_secs(3);
+
+/// With a new own-vote guard, a validator listens at least this long (and through one full
+/// checkpoint of votes) before its first vote: long enough for peers to hand it the votes they
+/// hold, so that a second machine running its key is noticed before it signs anything.
+pub const OBSERVE_PERIOD: Duration = Duration::from_secs(12);
 
 /// How often the maintenance task asks whether a flush or prune is due.
 pub const MAINTENANCE_TICK: Duration = Duration::from_secs(1);
@@ -62,7 +75,8 @@ pub struct CheckpointWorkerParams<B: BlockT, C, N, S, SC> {
 	pub keystore: Option<KeystorePtr>,
 	/// The network, for the gossip engine.
 	pub network: N,
-	/// The sync service, for the gossip engine.
+	/// The sync service: for the gossip engine, to know when the node is major-syncing, and to
+	/// ask peers for a missed justification.
 	pub sync: S,
 	/// The notification service of the checkpoint protocol.
 	pub notification_service: Box<dyn NotificationService>,
@@ -93,7 +107,7 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 		+ Sync
 		+ 'static,
 	N: GossipNetwork<B> + Clone + Send + 'static,
-	S: GossipSyncing<B> + Clone + Send + 'static,
+	S: GossipSyncing<B> + SyncOracle + JustificationSyncLink<B> + Clone + Send + 'static,
 	SC: SelectChain<B> + 'static,
 {
 	let CheckpointWorkerParams {
@@ -111,7 +125,7 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 	let validator = Arc::new(GossipValidator::<B>::new(finality.clone()));
 	let gossip = GossipEngine::new(
 		network,
-		sync,
+		sync.clone(),
 		notification_service,
 		protocol_name,
 		validator.clone(),
@@ -124,46 +138,43 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 			None
 		}
 	});
-	let local = keystore.as_ref().and_then(|keystore| {
-		let finality = finality.lock();
-		finality.voters().authorities().iter().enumerate().find_map(|(i, id)| {
-			keystore
-				.has_keys(&[(id.to_raw_vec(), KEY_TYPE)])
-				.then(|| (i as ValidatorIndex, id.clone()))
-		})
-	});
-	match &local {
-		Some((index, _)) => {
-			log::info!(target: LOG_TARGET, "🗳️ Voting on checkpoints as validator {index}")
-		}
-		None => {
-			log::info!(target: LOG_TARGET, "👀 Following checkpoint finality (not a validator)")
-		}
+	if keystore.is_none() {
+		log::info!(target: LOG_TARGET, "👀 Following checkpoint finality (not a validator)");
 	}
+	let observing = keystore.is_some() && !finality.lock().guard_found();
 	let mut worker = Worker {
 		client,
 		select_chain,
 		finality,
 		interval: interval.max(1),
-		local,
+		local: None,
 		keystore,
+		sync,
 		gossip,
 		validator,
 		metrics,
 		pending_client_finality: None,
 		waiting: None,
+		last_cast: None,
+		observing: observing.then_some(None),
+		alarm: false,
+		abstention: None,
+		stalled_at: None,
+		requested: None,
 		_phantom: std::marker::PhantomData,
 	};
 	worker.run().await
 }
 
-struct Worker<B: BlockT, BE, C, SC> {
+struct Worker<B: BlockT, BE, C, S, SC> {
 	client: Arc<C>,
 	select_chain: SC,
 	finality: SharedFinality<B::Hash>,
 	interval: u32,
+	/// This node's key in the set, as last looked up in the keystore.
 	local: Option<(ValidatorIndex, AuthorityId)>,
 	keystore: Option<KeystorePtr>,
+	sync: S,
 	gossip: GossipEngine<B>,
 	validator: Arc<GossipValidator<B>>,
 	metrics: Option<Metrics>,
@@ -171,10 +182,23 @@ struct Worker<B: BlockT, BE, C, SC> {
 	pending_client_finality: Option<CheckpointCertificate<B::Hash>>,
 	/// The checkpoint we hold our vote for, waiting for its predecessor's justification.
 	waiting: Option<(CheckpointNumber, Instant)>,
+	/// The highest target this process voted for.
+	last_cast: Option<CheckpointNumber>,
+	/// With a new own-vote guard: `Some` until one full checkpoint of votes has been seen,
+	/// holding the checkpoint the best chain had reached when listening began, and when.
+	observing: Option<Option<(CheckpointNumber, Instant)>>,
+	/// A vote of our key that we did not cast arrived: no more votes from this process.
+	alarm: bool,
+	/// The current abstention and the checkpoint it was counted for.
+	abstention: Option<(Abstention, CheckpointNumber)>,
+	/// The finalized checkpoint seen at the last tick, to tell a stall.
+	stalled_at: Option<CheckpointNumber>,
+	/// The block whose justification was last asked of peers.
+	requested: Option<B::Hash>,
 	_phantom: std::marker::PhantomData<BE>,
 }
 
-impl<B, BE, C, SC> Worker<B, BE, C, SC>
+impl<B, BE, C, S, SC> Worker<B, BE, C, S, SC>
 where
 	B: BlockT,
 	B::Hash: CheckpointHash,
@@ -187,6 +211,7 @@ where
 		+ Send
 		+ Sync
 		+ 'static,
+	S: SyncOracle + JustificationSyncLink<B>,
 	SC: SelectChain<B> + 'static,
 {
 	async fn run(&mut self) {
@@ -196,6 +221,7 @@ where
 		let mut tick = futures_timer::Delay::new(TICK_PERIOD).fuse();
 
 		self.reconcile_with_client().await;
+		self.local = self.local_key();
 		self.regossip_restored();
 		self.maybe_vote().await;
 		loop {
@@ -253,12 +279,31 @@ where
 		self.gossip.gossip_message(topic::<B>(), message.encode(), force);
 	}
 
-	/// Votes for the checkpoint the fork choice's best chain has reached, if the rules allow.
-	async fn maybe_vote(&mut self) {
-		let (Some((index, public)), Some(keystore)) = (self.local.clone(), self.keystore.clone())
-		else {
-			return;
+	/// This node's key in the authority set, looked up in the keystore each time (a key
+	/// inserted over RPC counts from the next vote). Logs when it changes.
+	fn local_key(&self) -> Option<(ValidatorIndex, AuthorityId)> {
+		let keystore = self.keystore.as_ref()?;
+		let local = {
+			let finality = self.finality.lock();
+			finality.voters().authorities().iter().enumerate().find_map(|(i, id)| {
+				keystore
+					.has_keys(&[(id.to_raw_vec(), KEY_TYPE)])
+					.then(|| (i as ValidatorIndex, id.clone()))
+			})
 		};
+		if local.as_ref().map(|l| l.0) != self.local.as_ref().map(|l| l.0) {
+			if let Some((index, _)) = &local {
+				log::info!(target: LOG_TARGET, "🗳️ Voting on checkpoints as validator {index}");
+			}
+		}
+		local
+	}
+
+	/// Votes as the planner says, or records why not.
+	async fn maybe_vote(&mut self) {
+		if self.keystore.is_none() {
+			return;
+		}
 		let best = match self.select_chain.best_chain().await {
 			Ok(best) => best,
 			Err(e) => {
@@ -267,31 +312,109 @@ where
 			}
 		};
 		let best_number: u64 = (*best.number()).unique_saturated_into();
-		let number = CheckpointNumber(best_number / u64::from(self.interval));
-		if number.0 == 0 {
-			return;
+		let tip = CheckpointNumber(best_number / u64::from(self.interval));
+		match self.try_vote(best.hash(), tip).await {
+			Ok(Some(_)) => self.note_abstention(None, tip),
+			Ok(None) => {}
+			Err(reason) => self.note_abstention(Some(reason), tip),
 		}
-		let height = number.block_number(self.interval);
-		let Some(hash) = ancestor_at::<B, _>(&*self.client, best.hash(), height) else { return };
-		{
-			let finality = self.finality.lock();
-			if number <= finality.guard().target || number <= finality.last_finalized().number {
-				return;
+	}
+
+	/// Counts an abstention once per reason and checkpoint and logs it once per change of
+	/// reason; `None` (a vote was cast) ends it.
+	fn note_abstention(&mut self, reason: Option<Abstention>, tip: CheckpointNumber) {
+		let previous = self.abstention.map(|(r, _)| r);
+		match reason {
+			Some(reason) => {
+				if self.abstention != Some((reason, tip)) {
+					if let Some(metrics) = &self.metrics {
+						metrics.abstained(reason);
+					}
+				}
+				if previous != Some(reason) {
+					let (finalized, justified) = {
+						let f = self.finality.lock();
+						(f.last_finalized().number, f.highest_justified().number)
+					};
+					log::info!(
+						target: LOG_TARGET,
+						"⏸️ Not voting (best checkpoint {tip}, justified {justified}, finalized \
+						 {finalized}): {}",
+						reason.explain(),
+					);
+				}
+				self.abstention = Some((reason, tip));
 			}
-			let previous_justified = finality.highest_justified().number.next() >= number;
-			if !previous_justified {
-				match self.waiting {
-					Some((waiting, since)) if waiting == number && since.elapsed() >= VOTE_WAIT => {
-					}
-					Some((waiting, _)) if waiting == number => return,
-					_ => {
-						self.waiting = Some((number, Instant::now()));
-						return;
-					}
+			None => {
+				if let Some(previous) = previous {
+					log::info!(
+						target: LOG_TARGET,
+						"▶️ Voting again after abstaining ({})",
+						previous.label(),
+					);
+				}
+				self.abstention = None;
+			}
+		}
+	}
+
+	/// Votes for the checkpoint the plan names on the chain ending in `best`. `Ok(None)`:
+	/// nothing to vote for.
+	async fn try_vote(
+		&mut self,
+		best: B::Hash,
+		tip: CheckpointNumber,
+	) -> Result<Option<CheckpointNumber>, Abstention> {
+		self.local = self.local_key();
+		let (index, public) = self.local.clone().ok_or(Abstention::NoKey)?;
+		let keystore = self.keystore.clone().ok_or(Abstention::NoKey)?;
+		if self.alarm {
+			return Err(Abstention::OwnKeyElsewhere);
+		}
+		if self.sync.is_major_syncing() {
+			return Err(Abstention::Syncing);
+		}
+		if let Some(observing) = &mut self.observing {
+			let (from, since) = *observing.get_or_insert((tip, Instant::now()));
+			// Checkpoint `from + 1` was reached while listening, and its votes had the time of
+			// one checkpoint (and at least `OBSERVE_PERIOD`) to arrive.
+			if tip.0 < from.0 + 2 || since.elapsed() < OBSERVE_PERIOD {
+				return Err(Abstention::Observing);
+			}
+			self.observing = None;
+		}
+		let view = {
+			let finality = self.finality.lock();
+			VotingView {
+				tip,
+				finalized: finality.last_finalized().number,
+				justified: finality.highest_justified().number,
+				guard: finality.guard(),
+				window: finality.window(),
+				last_cast: self.last_cast,
+				split: finality.split_at(finality.guard().target),
+			}
+		};
+		let number = match plan(&view) {
+			Plan::Vote(number) => number,
+			Plan::Idle => return Ok(None),
+			Plan::Abstain(reason) => return Err(reason),
+		};
+		if view.justified.next() < number {
+			match self.waiting {
+				Some((waiting, since)) if waiting == number && since.elapsed() >= VOTE_WAIT => {}
+				Some((waiting, _)) if waiting == number => {
+					return Err(Abstention::WaitingForSource)
+				}
+				_ => {
+					self.waiting = Some((number, Instant::now()));
+					return Err(Abstention::WaitingForSource);
 				}
 			}
 		}
 		self.waiting = None;
+		let height = number.block_number(self.interval);
+		let Some(hash) = ancestor_at::<B, _>(&*self.client, best, height) else { return Ok(None) };
 		let target = Checkpoint { number, hash };
 		let client = self.client.clone();
 		// Asked of the target block itself, not of the best chain by number: a reorg while
@@ -303,13 +426,15 @@ where
 		};
 		let outcome = self
 			.with_finality(move |finality| {
-				let link = finality.own_vote_link(target, below_target)?;
+				let Some(link) = finality.own_vote_link(target, below_target) else {
+					return Err(Abstention::NoSource);
+				};
 				let payload = signing_payload(&finality.genesis_hash(), &link);
 				let signature = match keystore.ed25519_sign(KEY_TYPE, public.as_ref(), &payload) {
 					Ok(Some(signature)) => signature,
 					other => {
 						log::error!(target: LOG_TARGET, "❌ Cannot sign checkpoint vote: {other:?}");
-						return None;
+						return Err(Abstention::Failed);
 					}
 				};
 				let vote = CheckpointSignature {
@@ -317,53 +442,88 @@ where
 					validator_index: index,
 					signature: signature.into(),
 				};
-				Some(finality.record_own_vote(vote.clone()).map(|import| (vote, import.progress)))
+				// The state machine logged why if this fails (a refused or unpersisted vote is
+				// never gossiped).
+				let import =
+					finality.record_own_vote(vote.clone()).map_err(|_| Abstention::Failed)?;
+				Ok((vote, import.progress))
 			})
 			.await;
-		match outcome {
-			Some(Ok((vote, progress))) => {
-				log::debug!(
-					target: LOG_TARGET,
-					"Voted {} -> {}",
-					vote.link.source.number,
-					vote.link.target.number,
-				);
-				self.gossip(GossipMessage::Vote(vote), false);
-				self.on_progress(progress).await;
-			}
-			// The state machine logged why (a refused or unpersisted vote is never gossiped).
-			Some(Err(_)) => {}
-			None => log::debug!(target: LOG_TARGET, "Abstaining on checkpoint {number}"),
-		}
+		let (vote, progress) = outcome?;
+		log::debug!(
+			target: LOG_TARGET,
+			"Voted {} -> {}",
+			vote.link.source.number,
+			vote.link.target.number,
+		);
+		self.last_cast = Some(number);
+		self.gossip(GossipMessage::Vote(vote), false);
+		self.on_progress(progress).await;
+		Ok(Some(number))
 	}
 
 	async fn on_message(&mut self, data: &[u8]) {
 		match GossipMessage::<B::Hash>::decode_all(&mut &data[..]) {
 			Ok(GossipMessage::Vote(vote)) => {
-				if let Ok(import) =
-					self.with_finality(move |f| f.add_checkpoint_signature(vote)).await
-				{
-					self.on_progress(import.progress).await;
+				let own_key = self.local.as_ref().is_some_and(|(i, _)| *i == vote.validator_index);
+				let link = vote.link;
+				let (elsewhere, import) = self
+					.with_finality(move |f| {
+						// A failure to persist the raised guard still counts: it is raised in
+						// memory and voting stops.
+						let elsewhere = own_key && f.check_own_key_vote(&vote).unwrap_or(true);
+						(elsewhere, f.add_checkpoint_signature(vote))
+					})
+					.await;
+				if elsewhere {
+					self.on_own_key_elsewhere(link);
 				}
-				if self.waiting.is_some() {
+				let moved = match import {
+					Ok(import) => self.on_progress(import.progress).await,
+					Err(_) => false,
+				};
+				if moved || self.waiting.is_some() {
 					self.maybe_vote().await;
 				}
 			}
 			Ok(GossipMessage::Certificate(certificate)) => {
-				let cert = certificate.clone();
-				if let Ok(true) = self.with_finality(move |f| f.advance_finality(cert)).await {
-					self.finalize_on_client(certificate).await;
+				if let Ok(progress) =
+					self.with_finality(move |f| f.import_certificate(certificate)).await
+				{
+					if self.on_progress(progress).await {
+						self.maybe_vote().await;
+					}
 				}
 			}
 			Err(_) => {}
 		}
 	}
 
-	async fn on_progress(&mut self, progress: Progress<B::Hash>) {
+	/// A valid vote signed with our key that this process did not cast, outside the guard.
+	fn on_own_key_elsewhere(&mut self, link: sp_finality_checkpoint::Link<B::Hash>) {
+		if !self.alarm {
+			log::error!(
+				target: LOG_TARGET,
+				"🚨 A checkpoint vote {} -> {} signed with this validator's key was cast by another \
+				 machine: the same key runs on two nodes. This node stops voting, and its own-vote \
+				 guard now covers that vote. Stop one of the two (or give it a key of its own), \
+				 then restart this node to vote again",
+				link.source.number,
+				link.target.number,
+			);
+		}
+		self.alarm = true;
+	}
+
+	/// Gossips and applies on the client what a step of the state machine finalized. Returns
+	/// whether anything was justified or finalized (the plan may have changed).
+	async fn on_progress(&mut self, progress: Progress<B::Hash>) -> bool {
+		let moved = !progress.justified.is_empty() || progress.finalized.is_some();
 		if let Some(certificate) = progress.finalized {
 			self.gossip(GossipMessage::Certificate(certificate.clone()), false);
 			self.finalize_on_client(certificate).await;
 		}
+		moved
 	}
 
 	/// Finalizes the certificate's source block on the client, with the certificate as its
@@ -435,7 +595,11 @@ where
 			return;
 		};
 		// The client verified it on import (`CheckpointBlockImport`) or created it here.
-		let _ = self.with_finality(move |f| f.advance_finality(certificate)).await;
+		if let Ok(progress) = self.with_finality(move |f| f.import_certificate(certificate)).await {
+			if self.on_progress(progress).await {
+				self.maybe_vote().await;
+			}
+		}
 	}
 
 	/// Brings the state machine and the client's finality together after a restart.
@@ -459,7 +623,35 @@ where
 
 	async fn on_tick(&mut self) {
 		self.retry_client_finality().await;
+		self.request_missed_justification();
 		self.maybe_vote().await;
+	}
+
+	/// When finality has not moved since the last tick, asks peers for the justification of
+	/// the next checkpoint block on the best chain: a certificate this node missed (it was
+	/// down, or its gossip got lost) comes back with it, without waiting for the next
+	/// checkpoint's votes. A refused justification costs the peer that sent it (the sync
+	/// layer's report on a failed justification import).
+	fn request_missed_justification(&mut self) {
+		let finalized = self.finality.lock().last_finalized().number;
+		if self.stalled_at != Some(finalized) {
+			self.stalled_at = Some(finalized);
+			return;
+		}
+		let height = finalized.next().block_number(self.interval);
+		let info = self.client.info();
+		let client_finalized: u64 = info.finalized_number.unique_saturated_into();
+		if client_finalized >= height {
+			return;
+		}
+		let Some(hash) = ancestor_at::<B, _>(&*self.client, info.best_hash, height) else {
+			return;
+		};
+		if self.requested != Some(hash) {
+			log::debug!(target: LOG_TARGET, "Asking peers for the justification of #{height} ({hash:?})");
+			self.sync.request_justification(&hash, height.saturated_into());
+			self.requested = Some(hash);
+		}
 	}
 
 	/// Hands the gossip engine what a restart restored: own votes above finality and the

@@ -338,3 +338,71 @@ fn raw_get(path: &Path, column: u32, key: &[u8]) -> Option<Vec<u8>> {
 	.unwrap();
 	db.get(column, key).unwrap()
 }
+
+/// A state machine on the database in `dir/checkpoints` with the guard beside it, as the node
+/// keeps them.
+fn open_with_guard_outside(dir: &Path) -> CheckpointFinality<H256> {
+	let db = Arc::new(CheckpointDB::new(&dir.join("checkpoints")).unwrap());
+	let guard = sc_finality_checkpoint::GuardFile::at(dir.join("own-vote-guard"));
+	let adapter = CheckpointStorageAdapter::new(db).with_guard_file(guard);
+	let mut finality = finality(&keys(N));
+	finality.set_storage(Arc::new(adapter), config());
+	finality.restore_from_storage().unwrap();
+	finality
+}
+
+#[test]
+fn a_guard_outside_the_database_survives_its_removal() {
+	let dir = tempfile::tempdir().unwrap();
+	let keys = keys(N);
+	let mut finality = open_with_guard_outside(dir.path());
+	assert!(!finality.guard_found(), "a new validator has no guard yet");
+	let own = finality.own_vote_link(cp(0, 2), |_| true).unwrap();
+	finality.record_own_vote(vote(&keys[3], 3, own)).unwrap();
+	drop(finality);
+	assert!(dir.path().join("own-vote-guard").exists());
+	assert!(!dir.path().join("checkpoints/own-vote-guard").exists());
+
+	// `purge-chain`, or a corrupt database moved aside: the database goes, the guard stays.
+	std::fs::remove_dir_all(dir.path().join("checkpoints")).unwrap();
+	let restored = open_with_guard_outside(dir.path());
+	assert!(restored.guard_found());
+	assert_eq!(restored.guard().target, CheckpointNumber(2));
+	assert_eq!(restored.last_finalized(), cp(0, 0), "the database itself starts over");
+	assert_eq!(restored.own_vote_link(cp(1, 1), |_| true), None, "no vote at or below 2");
+}
+
+#[test]
+fn a_guard_left_in_the_database_directory_by_an_earlier_version_is_merged() {
+	let dir = tempfile::tempdir().unwrap();
+	let keys = keys(N);
+	// An earlier version: guard inside the database directory, at target 3.
+	let mut old = open(&dir.path().join("checkpoints"));
+	let own = old.own_vote_link(cp(0, 3), |_| true).unwrap();
+	old.record_own_vote(vote(&keys[3], 3, own)).unwrap();
+	drop(old);
+
+	let mut new = open_with_guard_outside(dir.path());
+	assert_eq!(new.guard().target, CheckpointNumber(3));
+	// The next own vote writes the new file, and the old one still counts after a purge.
+	let own = new.own_vote_link(cp(0, 4), |_| true).unwrap();
+	new.record_own_vote(vote(&keys[3], 3, own)).unwrap();
+	drop(new);
+	assert!(dir.path().join("own-vote-guard").exists());
+	assert_eq!(open_with_guard_outside(dir.path()).guard().target, CheckpointNumber(4));
+}
+
+#[test]
+fn a_vote_of_our_key_cast_elsewhere_raises_the_durable_guard() {
+	let dir = tempfile::tempdir().unwrap();
+	let keys = keys(N);
+	let mut finality = open_with_guard_outside(dir.path());
+	// Validator 3's key signs 0 -> 5 on another machine.
+	let twin = vote(&keys[3], 3, link(cp(0, 0), cp(0, 5)));
+	assert!(finality.check_own_key_vote(&twin).unwrap());
+	drop(finality);
+	std::fs::remove_dir_all(dir.path().join("checkpoints")).unwrap();
+	let restored = open_with_guard_outside(dir.path());
+	assert_eq!(restored.guard().target, CheckpointNumber(5), "durable in the guard file");
+	assert_eq!(restored.own_vote_link(cp(0, 5), |_| true), None);
+}

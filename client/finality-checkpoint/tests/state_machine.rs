@@ -310,3 +310,79 @@ fn a_certificate_alone_finalizes_its_source_and_justifies_its_target() {
 	let link = f.own_vote_link(cp(0, 3), |_| true).expect("may vote");
 	assert_eq!(link.source, cp(0, 2));
 }
+
+#[test]
+fn a_vote_of_our_key_outside_the_guard_was_cast_elsewhere() {
+	let keys = keys(N);
+	let (mut f, storage) = with_storage(&keys);
+	let me = 3;
+	let own = f.own_vote_link(cp(0, 2), |_| true).unwrap();
+	let mine = vote(&keys[me], me as u32, own);
+	f.record_own_vote(mine.clone()).unwrap();
+
+	// Our own vote, echoed back or from before a purge: inside the guard, no alarm.
+	assert!(!f.check_own_key_vote(&mine).unwrap());
+	assert!(!f.check_own_key_vote(&vote(&keys[me], me as u32, link(cp(0, 0), cp(1, 1)))).unwrap());
+	// Forged (another key under our index) or outside the window: not ours, not an alarm.
+	assert!(!f.check_own_key_vote(&vote(&keys[0], me as u32, link(cp(0, 0), cp(0, 3)))).unwrap());
+	assert!(!f.check_own_key_vote(&vote(&keys[me], me as u32, link(cp(0, 0), cp(0, 99)))).unwrap());
+	assert_eq!(f.guard().target, CheckpointNumber(2));
+
+	// A valid vote above our guard: someone else runs our key. The guard covers it at once,
+	// durably, so we can never sign a vote that conflicts with it.
+	let twin = vote(&keys[me], me as u32, link(cp(0, 0), cp(0, 4)));
+	assert!(f.check_own_key_vote(&twin).unwrap());
+	assert_eq!(f.guard().target, CheckpointNumber(4));
+	assert_eq!(f.own_vote_link(cp(0, 4), |_| true), None);
+	assert!(f.own_vote_link(cp(0, 5), |_| true).is_some());
+
+	// A guard that cannot be made durable is an error, and stays raised in memory.
+	storage.fail_writes(true);
+	let later = vote(&keys[me], me as u32, link(cp(0, 0), cp(0, 6)));
+	assert!(f.check_own_key_vote(&later).is_err());
+	assert_eq!(f.guard().target, CheckpointNumber(6));
+}
+
+#[test]
+fn a_certificate_from_gossip_also_settles_the_votes_waiting_for_it() {
+	let keys = keys(N);
+	// Votes 2 -> 3 wait here: their source 2 is not justified on this node.
+	let mut f = finality(&keys);
+	for v in votes(&keys, 3, link(cp(0, 2), cp(0, 3))) {
+		assert_eq!(f.add_checkpoint_signature(v).unwrap().progress, Default::default());
+	}
+	// The certificate 1 -> 2 arrives (this node missed its votes): it finalizes 1, justifies
+	// 2, and with that the waiting link 2 -> 3 finalizes 2 at once.
+	let mut other = finality(&keys);
+	for l in [link(cp(0, 0), cp(0, 1)), link(cp(0, 1), cp(0, 2))] {
+		for v in votes(&keys, 3, l) {
+			other.add_checkpoint_signature(v).unwrap();
+		}
+	}
+	let certificate = other.latest_certificate().cloned().unwrap();
+	let progress = f.import_certificate(certificate.clone()).unwrap();
+	assert_eq!(progress.justified, vec![cp(0, 3)]);
+	assert_eq!(progress.finalized.unwrap().link, link(cp(0, 2), cp(0, 3)));
+	assert_eq!(f.last_finalized(), cp(0, 2));
+	// Known again: nothing moves.
+	assert_eq!(f.import_certificate(certificate).unwrap(), Default::default());
+}
+
+#[test]
+fn votes_of_a_supermajority_on_different_links_are_a_split() {
+	let keys = keys(N);
+	let mut f = finality(&keys);
+	// Two validators vote 0 -> 3, so 3 is not split yet: only two voted.
+	for v in votes(&keys, 2, link(cp(0, 0), cp(0, 3))) {
+		f.add_checkpoint_signature(v).unwrap();
+	}
+	assert!(!f.split_at(CheckpointNumber(3)));
+	// A third votes 1 -> 3 (it counted 1 as justified): three of four voted, no link has three.
+	f.add_checkpoint_signature(vote(&keys[2], 2, link(cp(0, 1), cp(0, 3)))).unwrap();
+	assert!(f.split_at(CheckpointNumber(3)));
+	assert!(!f.split_at(CheckpointNumber(4)), "nobody voted for 4");
+	// The fourth joins the first two: 0 -> 3 is a supermajority, 3 is justified, no split.
+	f.add_checkpoint_signature(vote(&keys[3], 3, link(cp(0, 0), cp(0, 3)))).unwrap();
+	assert_eq!(f.highest_justified(), cp(0, 3));
+	assert!(!f.split_at(CheckpointNumber(3)));
+}

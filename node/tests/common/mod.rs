@@ -190,6 +190,73 @@ impl Node {
 	pub fn log_text(&self) -> String {
 		std::fs::read_to_string(&self.log).unwrap_or_default()
 	}
+
+	/// Waits until `line` is in the log after byte `from` (a restart mark); returns the log
+	/// from there.
+	pub fn wait_log(&self, from: usize, line: &str, timeout: Duration) -> String {
+		wait_for(&format!("{line:?} in {}'s log", self.name), timeout, || {
+			let log = self.log_text();
+			log[from..].contains(line).then_some(log[from..].to_string())
+		})
+	}
+
+	/// The own votes `(source, target)` the log shows after byte `from`, in order.
+	pub fn own_votes(&self, from: usize) -> Vec<(u64, u64)> {
+		own_votes(&self.log_text()[from..])
+	}
+
+	/// Stops the node as an operator does (SIGINT, so it shuts down and flushes its log),
+	/// with `kill -9` after 60 s; does not start it again.
+	pub fn stop(&mut self) {
+		if let Some(child) = self.child.get_mut() {
+			let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+			let deadline = Instant::now() + Duration::from_secs(60);
+			while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+				std::thread::sleep(Duration::from_millis(100));
+			}
+		}
+		self.kill();
+	}
+
+	/// Starts a stopped node again with the same base path, ports and arguments.
+	pub fn start_again(&mut self) {
+		self.spawn();
+	}
+
+	/// The `--chain` argument the node was started with.
+	pub fn chain_arg(&self) -> &str {
+		let i = self.args.iter().position(|a| a == "--chain").expect("started with --chain");
+		&self.args[i + 1]
+	}
+}
+
+/// The own votes `(source, target)` in a log: its `📝 Stored signature: own vote #s -> #t` lines.
+pub fn own_votes(log: &str) -> Vec<(u64, u64)> {
+	log.lines()
+		.filter_map(|line| line.split("📝 Stored signature: own vote ").nth(1))
+		.map(|vote| {
+			let mut numbers = vote.split("->").map(|n| n.trim().trim_start_matches('#').parse());
+			(numbers.next().unwrap().unwrap(), numbers.next().unwrap().unwrap())
+		})
+		.collect()
+}
+
+/// Whether two votes `(source, target)` of one validator conflict: the same target (E1) or
+/// one span strictly inside the other (E2).
+pub fn votes_conflict(a: (u64, u64), b: (u64, u64)) -> bool {
+	(a.1 == b.1 && a != b) || (a.0 < b.0 && b.1 < a.1) || (b.0 < a.0 && a.1 < b.1)
+}
+
+/// Runs `checkpoint-node` with `args` to completion; panics with its output if it fails.
+pub fn run_command(args: &[&str]) -> String {
+	let output = Command::new(BINARY).args(args).output().unwrap();
+	let text = format!(
+		"{}{}",
+		String::from_utf8_lossy(&output.stdout),
+		String::from_utf8_lossy(&output.stderr)
+	);
+	assert!(output.status.success(), "checkpoint-node {args:?} failed: {text}");
+	text
 }
 
 impl Drop for Node {

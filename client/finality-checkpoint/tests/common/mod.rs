@@ -158,6 +158,12 @@ impl CheckpointStorage<H256> for MemoryStorage {
 		Ok(())
 	}
 
+	fn store_guard(&self, guard: &OwnVoteGuard) -> Result<()> {
+		self.check_write()?;
+		self.state.lock().guard = Some(*guard);
+		Ok(())
+	}
+
 	fn store_certificate(
 		&self,
 		certificate: &CheckpointCertificate<H256>,

@@ -1,0 +1,282 @@
+//! The voting plan: which checkpoint a validator votes for next, or why it abstains.
+//!
+//! Pure: it sees numbers (the checkpoint the best chain has reached, finality, the highest
+//! justified checkpoint, the own-vote guard, the vote window) and answers with a target number
+//! or an [`Abstention`]. The worker asks it on every import and tick, finds the target block
+//! on its best chain and signs.
+//!
+//! **Catch-up.** Votes are only accepted up to `window` checkpoints above the finalized one.
+//! When the best chain is further ahead (after an outage of more than a third of the set, or
+//! a node started long before the others), a validator votes inside the window instead of for
+//! the newest checkpoint: first a jump from the highest justified checkpoint to
+//! `finalized + window / 2`, then, once that is justified, the checkpoint right after it (the
+//! link that finalizes the jump's target, which must fit the window too). Finality then moves
+//! half a window every two rounds until it reaches the tip, instead of stopping for good.
+//!
+//! Why half a window and not the highest checkpoint inside it: when honest votes split on one
+//! target (different sources, because some validators had not yet seen a justification), the
+//! voters can only try again at a higher target, since an own target never repeats. The other
+//! half of the window is room for those retries; a jump to the window's edge would leave none,
+//! and a split there would stop finality for good. A retry is made only on a split (a
+//! supermajority of the set voted for the target, but on different links), never while too
+//! few validators are up, so an outage does not use the room up.
+
+use crate::finality::OwnVoteGuard;
+use sp_finality_checkpoint::CheckpointNumber;
+
+/// Why a validator does not vote now. Each is counted in
+/// `substrate_checkpoint_abstentions_total{reason}` and logged once per change of reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Abstention {
+	/// The node runs as a validator, but no key of the authority set is in its keystore.
+	NoKey,
+	/// The node is major-syncing: its best chain is not the network's yet.
+	Syncing,
+	/// The own-vote guard is new (first start, or a wiped guard): the node listens for one
+	/// full checkpoint of votes before its first own vote, to catch its key voting elsewhere.
+	Observing,
+	/// A vote signed with this node's key that it did not cast arrived: the key runs on
+	/// another machine. Voting stays off until the node is restarted.
+	OwnKeyElsewhere,
+	/// The own-vote guard covers the checkpoints the best chain has reached (votes cast before
+	/// a restart or a purge): the node waits for the chain to pass it.
+	Guard,
+	/// Everything inside the vote window is voted for; the best chain is beyond it and the
+	/// node waits for other validators' votes to finalize what it voted for.
+	Window,
+	/// Waiting (a bounded time) for the previous checkpoint's justification, so that honest
+	/// votes share one source.
+	WaitingForSource,
+	/// No justified checkpoint is an ancestor of the target on this node's chain.
+	NoSource,
+	/// The vote could not be signed or made durable (fail closed).
+	Failed,
+}
+
+impl Abstention {
+	/// Every reason, for metrics.
+	pub const ALL: [Abstention; 9] = [
+		Abstention::NoKey,
+		Abstention::Syncing,
+		Abstention::Observing,
+		Abstention::OwnKeyElsewhere,
+		Abstention::Guard,
+		Abstention::Window,
+		Abstention::WaitingForSource,
+		Abstention::NoSource,
+		Abstention::Failed,
+	];
+
+	/// The `reason` label of the abstention metric.
+	pub fn label(&self) -> &'static str {
+		match self {
+			Abstention::NoKey => "no_key",
+			Abstention::Syncing => "syncing",
+			Abstention::Observing => "observing",
+			Abstention::OwnKeyElsewhere => "own_key_elsewhere",
+			Abstention::Guard => "guard",
+			Abstention::Window => "window",
+			Abstention::WaitingForSource => "waiting_for_source",
+			Abstention::NoSource => "no_source",
+			Abstention::Failed => "failed",
+		}
+	}
+
+	/// What an operator reads in the log.
+	pub fn explain(&self) -> &'static str {
+		match self {
+			Abstention::NoKey => {
+				"no `ckpt` key of the authority set is in the keystore (insert one with \
+				 `author_insertKey` or `key insert --key-type ckpt`)"
+			}
+			Abstention::Syncing => "the node is major-syncing",
+			Abstention::Observing => {
+				"the own-vote guard is new: listening for one full checkpoint of votes first, in \
+				 case this key already votes on another machine"
+			}
+			Abstention::OwnKeyElsewhere => {
+				"this validator's key votes on another machine; voting is off until restart"
+			}
+			Abstention::Guard => {
+				"the own-vote guard covers the checkpoints reached so far (votes cast before a \
+				 restart or purge); waiting for the chain to pass it"
+			}
+			Abstention::Window => {
+				"voted for everything inside the vote window; waiting for more validators' votes \
+				 to finalize it"
+			}
+			Abstention::WaitingForSource => "waiting for the previous checkpoint's justification",
+			Abstention::NoSource => "no justified checkpoint is an ancestor of the target",
+			Abstention::Failed => "the vote could not be signed or persisted",
+		}
+	}
+}
+
+/// What the plan says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+	/// Vote for this checkpoint number (on the best chain).
+	Vote(CheckpointNumber),
+	/// Nothing new to vote for: the newest checkpoint is voted for, or none is above finality.
+	Idle,
+	/// Abstain, for this reason.
+	Abstain(Abstention),
+}
+
+/// Where voting stands, as numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VotingView {
+	/// The checkpoint the best chain has reached (its height divided by the interval).
+	pub tip: CheckpointNumber,
+	/// The finalized checkpoint.
+	pub finalized: CheckpointNumber,
+	/// The highest justified checkpoint.
+	pub justified: CheckpointNumber,
+	/// The own-vote guard.
+	pub guard: OwnVoteGuard,
+	/// Checkpoints above the finalized one that votes may target.
+	pub window: u64,
+	/// The highest target this process voted for itself, if any.
+	pub last_cast: Option<CheckpointNumber>,
+	/// The votes for the guard's target split: a supermajority of the set voted for it, but no
+	/// link has a supermajority.
+	pub split: bool,
+}
+
+/// The highest checkpoint a vote may target now: a jump goes half a window above finality;
+/// once it is justified, the next checkpoint (the link that finalizes it); after a split at
+/// our last target, the one above it. Never beyond the window.
+pub fn catch_up_limit(view: &VotingView) -> CheckpointNumber {
+	let window = view.window.max(1);
+	let edge = view.finalized.0.saturating_add(window);
+	let mut limit = view.finalized.0.saturating_add((window / 2).max(1));
+	if view.justified.0 >= limit {
+		limit = view.justified.0.saturating_add(1);
+	}
+	if view.split {
+		limit = limit.max(view.guard.target.0.saturating_add(1));
+	}
+	CheckpointNumber(limit.min(edge))
+}
+
+/// Which checkpoint to vote for, if any. See the module documentation.
+pub fn plan(view: &VotingView) -> Plan {
+	let limit = catch_up_limit(view);
+	let target = view.tip.min(limit);
+	if target <= view.finalized {
+		return Plan::Idle;
+	}
+	if target > view.guard.target {
+		return Plan::Vote(target);
+	}
+	if view.tip > limit {
+		Plan::Abstain(Abstention::Window)
+	} else if view.last_cast == Some(view.guard.target) {
+		Plan::Idle
+	} else {
+		Plan::Abstain(Abstention::Guard)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn n(x: u64) -> CheckpointNumber {
+		CheckpointNumber(x)
+	}
+
+	/// Window 8 (jumps of 4).
+	fn view(tip: u64, finalized: u64, justified: u64, guard: u64, last: Option<u64>) -> VotingView {
+		VotingView {
+			tip: n(tip),
+			finalized: n(finalized),
+			justified: n(justified),
+			guard: OwnVoteGuard { source: n(finalized), target: n(guard) },
+			window: 8,
+			last_cast: last.map(n),
+			split: false,
+		}
+	}
+
+	#[test]
+	fn votes_for_the_newest_checkpoint_inside_the_window() {
+		assert_eq!(plan(&view(3, 1, 2, 2, Some(2))), Plan::Vote(n(3)));
+		assert_eq!(plan(&view(3, 1, 2, 3, Some(3))), Plan::Idle, "already voted");
+		assert_eq!(plan(&view(0, 0, 0, 0, None)), Plan::Idle, "nothing above genesis yet");
+		assert_eq!(plan(&view(5, 5, 5, 0, None)), Plan::Idle, "tip is finalized");
+		assert_eq!(plan(&view(4, 0, 0, 0, None)), Plan::Vote(n(4)), "a jump inside the window");
+	}
+
+	#[test]
+	fn far_ahead_it_jumps_half_a_window_then_finalizes_the_jump() {
+		// Finalized 2, tip 40, window 8: jump to 6 first.
+		assert_eq!(plan(&view(40, 2, 2, 2, None)), Plan::Vote(n(6)));
+		// Voted for 6, not yet justified: everything in reach is voted for.
+		assert_eq!(plan(&view(40, 2, 2, 6, Some(6))), Plan::Abstain(Abstention::Window));
+		// 6 justified: the link 6 -> 7 fits the window and finalizes 6.
+		assert_eq!(plan(&view(40, 2, 6, 6, Some(6))), Plan::Vote(n(7)));
+		// 6 finalized, 7 justified: the next jump.
+		assert_eq!(plan(&view(40, 6, 7, 7, Some(7))), Plan::Vote(n(10)));
+	}
+
+	#[test]
+	fn catch_up_reaches_the_tip_window_by_window() {
+		// A supermajority that follows the plan: every vote justifies its target, and a link
+		// to the next checkpoint finalizes its source.
+		for window in [2, 3, 8, 32] {
+			let tip = 200;
+			let (mut finalized, mut justified, mut guard) = (n(2), n(2), n(2));
+			let mut rounds = 0;
+			loop {
+				let v = VotingView {
+					tip: n(tip),
+					finalized,
+					justified,
+					guard: OwnVoteGuard { source: justified, target: guard },
+					window,
+					last_cast: Some(guard),
+					split: false,
+				};
+				let target = match plan(&v) {
+					Plan::Vote(target) => target,
+					Plan::Idle => break,
+					Plan::Abstain(reason) => panic!("stalled at {v:?}: {reason:?}"),
+				};
+				assert!(target.0 <= finalized.0 + window, "inside the window");
+				if target == justified.next() {
+					finalized = justified;
+				}
+				justified = target;
+				guard = target;
+				rounds += 1;
+			}
+			assert_eq!(justified, n(tip), "window {window}: every checkpoint up to the tip");
+			assert!(finalized.0 + window >= tip, "window {window}: finalized {finalized}");
+			assert!(
+				rounds <= 2 * tip / (window / 2).max(1) + 2,
+				"window {window}: {rounds} rounds"
+			);
+		}
+	}
+
+	#[test]
+	fn a_split_moves_the_target_up_but_an_outage_does_not() {
+		// Voted 2 -> 6, nobody else (an outage): wait at the window.
+		let stalled = view(40, 2, 2, 6, Some(6));
+		assert_eq!(plan(&stalled), Plan::Abstain(Abstention::Window));
+		// The same, but a supermajority voted for 6 on different links: try 7, and so on up
+		// to the window's edge, never beyond.
+		let split = VotingView { split: true, ..stalled };
+		assert_eq!(plan(&split), Plan::Vote(n(7)));
+		let at_edge = VotingView { guard: OwnVoteGuard { source: n(2), target: n(10) }, ..split };
+		assert_eq!(plan(&at_edge), Plan::Abstain(Abstention::Window));
+	}
+
+	#[test]
+	fn a_guard_above_the_chain_is_an_abstention_not_idleness() {
+		// Restarted or purged: the guard says 9, the chain is at 6 again.
+		assert_eq!(plan(&view(6, 3, 3, 9, None)), Plan::Abstain(Abstention::Guard));
+		assert_eq!(plan(&view(10, 3, 3, 5, None)), Plan::Vote(n(7)), "jump limit 3 + 8 / 2");
+	}
+}
