@@ -1,0 +1,161 @@
+//! Property test of liveness after an outage: four honest validators, each with its own state
+//! machine, vote as the planner says on a chain far ahead of finality, while their votes reach
+//! each other late and in random order. Whatever the delays, finality catches up with the tip
+//! inside a bounded number of rounds, nobody equivocates, and no vote leaves the window.
+//! Certificates travel as gossip does: a validator that finalizes something sends the
+//! certificate on, and one left behind (its votes refused as too far ahead) catches up by it.
+//!
+//! Each case starts from the split that a real outage leaves behind: two validators saw the
+//! justification of checkpoint 1 before the others went down, two did not, so their first
+//! catch-up votes come from different sources and no link has a supermajority.
+
+mod common;
+
+use common::*;
+use proptest::prelude::*;
+use sc_finality_checkpoint::{
+	gossip::GossipMessage,
+	planner::{plan, Plan, VotingView},
+	CheckpointFinality, FinalityConfig, Progress,
+};
+use sp_core::{ed25519, H256};
+use sp_finality_checkpoint::CheckpointNumber;
+
+type Message = GossipMessage<H256>;
+/// Messages in flight: (recipient, message).
+type Inbox = Vec<(usize, Message)>;
+
+const N: usize = 4;
+const WINDOW: u64 = 8;
+const TIP: u64 = 60;
+/// Rounds allowed: two per half window of progress, plus slack for splits and delays.
+const MAX_ROUNDS: usize = 2 * (TIP / (WINDOW / 2)) as usize * 3 + 20;
+
+struct Validator {
+	finality: CheckpointFinality<H256>,
+	key: ed25519::Pair,
+	index: u32,
+	last_cast: Option<CheckpointNumber>,
+}
+
+impl Validator {
+	/// The vote the planner asks for now, recorded as the worker records it, and the
+	/// certificate it made, if any: what the worker gossips.
+	fn vote(&mut self) -> Vec<Message> {
+		let f = &self.finality;
+		let view = VotingView {
+			tip: CheckpointNumber(TIP),
+			finalized: f.last_finalized().number,
+			justified: f.highest_justified().number,
+			guard: f.guard(),
+			window: f.window(),
+			last_cast: self.last_cast,
+			split: f.split_at(f.guard().target),
+		};
+		let Plan::Vote(number) = plan(&view) else { return Vec::new() };
+		assert!(number.0 <= view.finalized.0 + WINDOW, "a vote outside the window");
+		let Some(link) = f.own_vote_link(cp(0, number.0), |_| true) else { return Vec::new() };
+		let signed = vote(&self.key, self.index, link);
+		let import = self.finality.record_own_vote(signed.clone()).unwrap();
+		self.last_cast = Some(number);
+		let mut out = vec![Message::Vote(signed)];
+		out.extend(certificate(import.progress));
+		out
+	}
+
+	/// Takes a message; returns the certificate it made, if any.
+	fn receive(&mut self, message: Message) -> Option<Message> {
+		let progress = match message {
+			Message::Vote(vote) => self.finality.add_checkpoint_signature(vote).ok()?.progress,
+			Message::Certificate(c) => self.finality.import_certificate(c).ok()?,
+		};
+		certificate(progress)
+	}
+}
+
+fn certificate(progress: Progress<H256>) -> Option<Message> {
+	progress.finalized.map(Message::Certificate)
+}
+
+/// Sends `message` from validator `from` to every other: now, or a round late where `mask`
+/// says so.
+fn send(from: usize, message: &Message, mask: u16, now: &mut Inbox, late: &mut Inbox) {
+	for to in (0..N).filter(|to| *to != from) {
+		let queue = if mask & (1 << (from * N + to)) == 0 { &mut *now } else { &mut *late };
+		queue.push((to, message.clone()));
+	}
+}
+
+proptest! {
+	#![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+	#[test]
+	fn finality_catches_up_with_the_tip_whatever_the_delays(
+		// For each round, validator and vote: deliver now (true) or a round later.
+		delays in proptest::collection::vec(any::<u16>(), MAX_ROUNDS),
+	) {
+		let keys = keys(N);
+		let mut validators: Vec<Validator> = keys
+			.iter()
+			.enumerate()
+			.map(|(i, key)| Validator {
+				finality: CheckpointFinality::new(
+					GENESIS,
+					voter_set(&keys, 0),
+					FinalityConfig { window: WINDOW },
+				),
+				key: *key,
+				index: i as u32,
+				last_cast: None,
+			})
+			.collect();
+		// Before the outage all four voted 0 -> 1; validators 0 and 1 got the votes, 2 and 3
+		// get them only after their first catch-up vote (from source 0, a split).
+		let first: Vec<_> = votes(&keys, N, link(cp(0, 0), cp(0, 1)));
+		let mut late: Inbox = Vec::new();
+		for v in &mut validators {
+			v.finality.record_own_vote(first[v.index as usize].clone()).unwrap();
+			v.last_cast = Some(CheckpointNumber(1));
+			for vote in first.iter().filter(|vote| vote.validator_index != v.index) {
+				if v.index < 2 {
+					v.finality.add_checkpoint_signature(vote.clone()).unwrap();
+				} else {
+					late.push((v.index as usize, Message::Vote(vote.clone())));
+				}
+			}
+		}
+		prop_assert_eq!(validators[2].finality.highest_justified().number, CheckpointNumber(0));
+
+		let mut rounds = 0;
+		while validators.iter().any(|v| v.finality.last_finalized().number.0 + WINDOW < TIP) {
+			prop_assert!(rounds < MAX_ROUNDS, "stalled: {:?}", validators
+				.iter()
+				.map(|v| (v.finality.last_finalized().number, v.finality.highest_justified().number, v.finality.guard()))
+				.collect::<Vec<_>>());
+			let mask = delays[rounds];
+			let mut now = std::mem::take(&mut late);
+			for (i, validator) in validators.iter_mut().enumerate() {
+				for message in validator.vote() {
+					send(i, &message, mask, &mut now, &mut late);
+				}
+			}
+			// Delivered in a shuffled order (by the mask's rotation); what they make goes out
+			// next round.
+			let turn = mask as usize % now.len().max(1);
+			now.rotate_left(turn);
+			let mut made = Vec::new();
+			for (to, message) in now {
+				if let Some(certificate) = validators[to].receive(message) {
+					made.push((to, certificate));
+				}
+			}
+			for (from, certificate) in made {
+				send(from, &certificate, 0, &mut late, &mut Vec::new());
+			}
+			rounds += 1;
+		}
+		for v in &validators {
+			prop_assert_eq!(v.finality.counters().equivocations, 0);
+		}
+	}
+}
