@@ -97,3 +97,35 @@ impl Metrics {
 		self.persistence_failures.set(persistence_failures);
 	}
 }
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// The value of `substrate_checkpoint_abstentions_total{reason}` in `registry`.
+	fn abstentions(registry: &Registry, reason: &str) -> Option<f64> {
+		registry
+			.gather()
+			.into_iter()
+			.find(|family| family.get_name() == "substrate_checkpoint_abstentions_total")?
+			.get_metric()
+			.iter()
+			.find(|m| m.get_label().iter().any(|l| l.get_value() == reason))
+			.map(|m| m.get_counter().get_value())
+	}
+
+	#[test]
+	fn abstentions_are_counted_by_reason_and_every_reason_shows_from_the_start() {
+		let registry = Registry::new();
+		let metrics = Metrics::register(&registry).unwrap();
+		for reason in Abstention::ALL {
+			assert_eq!(abstentions(&registry, reason.label()), Some(0.0), "{reason:?}");
+		}
+		metrics.abstained(Abstention::Window);
+		metrics.abstained(Abstention::Window);
+		metrics.abstained(Abstention::Syncing);
+		assert_eq!(abstentions(&registry, "window"), Some(2.0));
+		assert_eq!(abstentions(&registry, "syncing"), Some(1.0));
+		assert_eq!(abstentions(&registry, "guard"), Some(0.0));
+	}
+}
