@@ -7,14 +7,15 @@
 #
 #   scripts/outage.sh [-i INTERVAL] [-m MINUTES] [-w WINDOW] [-p release|debug]
 #     -i  checkpoint interval in blocks (default 5; blocks every 3 s)
-#     -m  minutes charlie and dave stay down (default 10)
+#     -m  minutes charlie and dave stay down (default 20: with two of four authoring, a block
+#         every 6 s, so 200 blocks, 40 checkpoints, more than one window)
 #     -w  --checkpoint-vote-window of every node (default 32)
 #     -p  build profile of checkpoint-node (default release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 interval=5
-minutes=10
+minutes=20
 window=32
 profile=release
 while [ $# -gt 0 ]; do
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
     -m) minutes="$2"; shift 2 ;;
     -w) window="$2"; shift 2 ;;
     -p) profile="$2"; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "outage: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -109,6 +110,7 @@ wait_until "first finality" 600 all_finalized $((2 * interval))
 echo "outage: 4 validators finalize (interval $interval, window $window); killing charlie and dave for $minutes min"
 
 kill -9 "${pid[charlie]}" "${pid[dave]}"
+wait "${pid[charlie]}" "${pid[dave]}" 2>/dev/null || true
 down_best=$(best "$(port 0)")
 down_final=$(finalized "$(port 0)")
 sleep $((minutes * 60))

@@ -21,7 +21,7 @@
 //! supermajority of the set voted for the target, but on different links), never while too
 //! few validators are up, so an outage does not use the room up.
 
-use crate::finality::OwnVoteGuard;
+use crate::finality::{CheckpointFinality, CheckpointHash, OwnVoteGuard};
 use sp_finality_checkpoint::CheckpointNumber;
 
 /// Why a validator does not vote now. Each is counted in
@@ -141,6 +141,27 @@ pub struct VotingView {
 	/// The votes for the guard's target split: a supermajority of the set voted for it, but no
 	/// link has a supermajority.
 	pub split: bool,
+}
+
+impl VotingView {
+	/// The view of a validator whose best chain reached checkpoint `tip`, with the state
+	/// machine `finality`; `last_cast` is the highest target it voted for since it started.
+	pub fn new<H: CheckpointHash>(
+		finality: &CheckpointFinality<H>,
+		tip: CheckpointNumber,
+		last_cast: Option<CheckpointNumber>,
+	) -> Self {
+		let guard = finality.guard();
+		VotingView {
+			tip,
+			finalized: finality.last_finalized().number,
+			justified: finality.highest_justified().number,
+			guard,
+			window: finality.window(),
+			last_cast,
+			split: finality.split_at(guard.target),
+		}
+	}
 }
 
 /// The highest checkpoint a vote may target now: a jump goes half a window above finality;

@@ -159,6 +159,7 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 		observing: observing.then_some(None),
 		alarm: false,
 		abstention: None,
+		logged: None,
 		stalled_at: None,
 		requested: None,
 		_phantom: std::marker::PhantomData,
@@ -191,6 +192,9 @@ struct Worker<B: BlockT, BE, C, S, SC> {
 	alarm: bool,
 	/// The current abstention and the checkpoint it was counted for.
 	abstention: Option<(Abstention, CheckpointNumber)>,
+	/// The reason last logged; a vote ends it, except a vote after the bounded wait for a
+	/// source, so that waits while finality stalls are logged once, not at every checkpoint.
+	logged: Option<Abstention>,
 	/// The finalized checkpoint seen at the last tick, to tell a stall.
 	stalled_at: Option<CheckpointNumber>,
 	/// The block whose justification was last asked of peers.
@@ -323,7 +327,6 @@ where
 	/// Counts an abstention once per reason and checkpoint and logs it once per change of
 	/// reason; `None` (a vote was cast) ends it.
 	fn note_abstention(&mut self, reason: Option<Abstention>, tip: CheckpointNumber) {
-		let previous = self.abstention.map(|(r, _)| r);
 		match reason {
 			Some(reason) => {
 				if self.abstention != Some((reason, tip)) {
@@ -331,7 +334,7 @@ where
 						metrics.abstained(reason);
 					}
 				}
-				if previous != Some(reason) {
+				if self.logged != Some(reason) {
 					let (finalized, justified) = {
 						let f = self.finality.lock();
 						(f.last_finalized().number, f.highest_justified().number)
@@ -342,16 +345,21 @@ where
 						 {finalized}): {}",
 						reason.explain(),
 					);
+					self.logged = Some(reason);
 				}
 				self.abstention = Some((reason, tip));
 			}
 			None => {
-				if let Some(previous) = previous {
-					log::info!(
-						target: LOG_TARGET,
-						"▶️ Voting again after abstaining ({})",
-						previous.label(),
-					);
+				match self.logged {
+					Some(Abstention::WaitingForSource) | None => {}
+					Some(previous) => {
+						log::info!(
+							target: LOG_TARGET,
+							"▶️ Voting again after abstaining ({})",
+							previous.label(),
+						);
+						self.logged = None;
+					}
 				}
 				self.abstention = None;
 			}
@@ -383,18 +391,7 @@ where
 			}
 			self.observing = None;
 		}
-		let view = {
-			let finality = self.finality.lock();
-			VotingView {
-				tip,
-				finalized: finality.last_finalized().number,
-				justified: finality.highest_justified().number,
-				guard: finality.guard(),
-				window: finality.window(),
-				last_cast: self.last_cast,
-				split: finality.split_at(finality.guard().target),
-			}
-		};
+		let view = VotingView::new(&self.finality.lock(), tip, self.last_cast);
 		let number = match plan(&view) {
 			Plan::Vote(number) => number,
 			Plan::Idle => return Ok(None),

@@ -43,15 +43,7 @@ impl Validator {
 	/// certificate it made, if any: what the worker gossips.
 	fn vote(&mut self) -> Vec<Message> {
 		let f = &self.finality;
-		let view = VotingView {
-			tip: CheckpointNumber(TIP),
-			finalized: f.last_finalized().number,
-			justified: f.highest_justified().number,
-			guard: f.guard(),
-			window: f.window(),
-			last_cast: self.last_cast,
-			split: f.split_at(f.guard().target),
-		};
+		let view = VotingView::new(f, CheckpointNumber(TIP), self.last_cast);
 		let Plan::Vote(number) = plan(&view) else { return Vec::new() };
 		assert!(number.0 <= view.finalized.0 + WINDOW, "a vote outside the window");
 		let Some(link) = f.own_vote_link(cp(0, number.0), |_| true) else { return Vec::new() };
