@@ -1,6 +1,6 @@
 //! Command line: `sc_cli::RunCmd` plus the `--checkpoint-*` flags, and the subcommands.
 
-use sc_finality_checkpoint::{CheckpointPersistenceConfig, FinalityConfig, GUARD_FILE_NAME};
+use sc_finality_checkpoint::{CheckpointPersistenceConfig, FinalityConfig};
 use sc_service::DatabaseSource;
 use std::{
 	fs,
@@ -217,7 +217,6 @@ impl PurgeChainWithCheckpointsCmd {
 			}
 			return Ok(());
 		}
-		debug_assert_eq!(guard.file_name().and_then(|n| n.to_str()), Some(GUARD_FILE_NAME));
 		match fs::remove_file(guard) {
 			Ok(()) => {
 				eprintln!(

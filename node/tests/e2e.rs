@@ -44,9 +44,7 @@ fn dev_chain_is_finalized_by_checkpoints_with_ckpt_justifications() {
 		"📜 Stored certificate",
 		"🏁 Updated last finalized checkpoint",
 	] {
-		wait_for(&format!("{line:?} in alice's log"), Duration::from_secs(30), || {
-			alice.log_text().contains(line).then_some(())
-		});
+		alice.wait_log(0, line, Duration::from_secs(30));
 	}
 }
 
@@ -73,9 +71,7 @@ fn local_devnet_survives_a_killed_validator_and_a_late_full_node_syncs() {
 
 	// kill -9 one validator while it votes (right after it stored an own vote): the other
 	// three (3 of 4) keep finalizing.
-	wait_for("dave to vote", LONG, || {
-		dave.log_text().contains("📝 Stored signature: own vote").then_some(())
-	});
+	dave.wait_log(0, "📝 Stored signature: own vote", LONG);
 	dave.kill();
 	let (before, _) = alice.finalized();
 	for node in all {
@@ -87,17 +83,14 @@ fn local_devnet_survives_a_killed_validator_and_a_late_full_node_syncs() {
 	dave.restart();
 	let (now, _) = alice.finalized();
 	dave.wait_finalized(now, LONG);
-	wait_for("dave to vote again", LONG, || {
-		dave.log_text()[restart_mark..].contains("📝 Stored signature: own vote").then_some(())
-	});
-	let log = dave.log_text()[restart_mark..].to_string();
+	let log = dave.wait_log(restart_mark, "📝 Stored signature: own vote", LONG);
 	let restored = log.find("✅ Checkpoint state restored successfully").expect("restore line");
 	let restoring = log.find("🔄 Restoring checkpoint state from storage").expect("restoring line");
 	let first_vote = log.find("📝 Stored signature: own vote").unwrap();
 	assert!(restoring < restored && restored < first_vote, "guard restored before voting");
 	let guard_target = own_vote_guard_target(&log[restored..]);
 	assert!(guard_target > 0, "dave had voted before the kill; the restored guard says so");
-	let first_target = own_vote_target(&log[first_vote..]);
+	let first_target = own_votes(&log[first_vote..])[0].1;
 	assert!(
 		first_target > guard_target,
 		"first vote after restart ({first_target}) is above the guard ({guard_target})"
@@ -123,19 +116,6 @@ fn local_devnet_survives_a_killed_validator_and_a_late_full_node_syncs() {
 			node.name
 		);
 	}
-}
-
-/// The guard target in a `✅ Checkpoint state restored successfully ... own-vote guard #s -> #t` line.
-fn own_vote_guard_target(log: &str) -> u64 {
-	let line = log.lines().next().unwrap();
-	let guard = line.split("own-vote guard").nth(1).expect("guard in restore line");
-	guard.rsplit('#').next().unwrap().trim().parse().unwrap()
-}
-
-/// The target in a `📝 Stored signature: own vote #s -> #t` line.
-fn own_vote_target(log: &str) -> u64 {
-	let line = log.lines().next().unwrap();
-	line.rsplit('#').next().unwrap().trim().parse().unwrap()
 }
 
 #[test]

@@ -123,6 +123,15 @@ impl CheckpointStorageAdapter {
 	pub fn db(&self) -> &Arc<CheckpointDB> {
 		&self.db
 	}
+
+	/// Writes `guard` durably to the guard file; only after `load` checked the chain.
+	fn write_guard_file(&self, guard: &OwnVoteGuard) -> Result<()> {
+		let genesis = self
+			.genesis
+			.get()
+			.ok_or_else(|| Error::NotInitialised { path: self.db.path().into() })?;
+		self.guard.write(genesis, guard)
+	}
 }
 
 impl<H: Encode + Decode + Send + Sync> CheckpointStorage<H> for CheckpointStorageAdapter {
@@ -143,22 +152,14 @@ impl<H: Encode + Decode + Send + Sync> CheckpointStorage<H> for CheckpointStorag
 	}
 
 	fn store_own_vote(&self, vote: &CheckpointSignature<H>, guard: &OwnVoteGuard) -> Result<()> {
-		let genesis = self
-			.genesis
-			.get()
-			.ok_or_else(|| Error::NotInitialised { path: self.db.path().into() })?;
 		// The guard first: if the process dies between the two writes, the guard is ahead of
 		// the stored vote, which only ever costs a vote, never a double vote.
-		self.guard.write(genesis, guard)?;
+		self.write_guard_file(guard)?;
 		self.db.write_own_vote(vote, guard)
 	}
 
 	fn store_guard(&self, guard: &OwnVoteGuard) -> Result<()> {
-		let genesis = self
-			.genesis
-			.get()
-			.ok_or_else(|| Error::NotInitialised { path: self.db.path().into() })?;
-		self.guard.write(genesis, guard)?;
+		self.write_guard_file(guard)?;
 		self.db.write_guard(guard)
 	}
 

@@ -141,7 +141,11 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 	if keystore.is_none() {
 		log::info!(target: LOG_TARGET, "👀 Following checkpoint finality (not a validator)");
 	}
-	let observing = keystore.is_some() && !finality.lock().guard_found();
+	let listening = if keystore.is_some() && !finality.lock().guard_found() {
+		Listening::NotStarted
+	} else {
+		Listening::Done
+	};
 	let mut worker = Worker {
 		client,
 		select_chain,
@@ -156,7 +160,7 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 		pending_client_finality: None,
 		waiting: None,
 		last_cast: None,
-		observing: observing.then_some(None),
+		listening,
 		alarm: false,
 		abstention: None,
 		logged: None,
@@ -165,6 +169,17 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 		_phantom: std::marker::PhantomData,
 	};
 	worker.run().await
+}
+
+/// A validator with a new own-vote guard listens before its first vote.
+#[derive(Clone, Copy)]
+enum Listening {
+	/// No need, or done.
+	Done,
+	/// Not yet: the node was syncing, or has not looked yet.
+	NotStarted,
+	/// Since the best chain was at this checkpoint, at this time.
+	Since(CheckpointNumber, Instant),
 }
 
 struct Worker<B: BlockT, BE, C, S, SC> {
@@ -185,9 +200,8 @@ struct Worker<B: BlockT, BE, C, S, SC> {
 	waiting: Option<(CheckpointNumber, Instant)>,
 	/// The highest target this process voted for.
 	last_cast: Option<CheckpointNumber>,
-	/// With a new own-vote guard: `Some` until one full checkpoint of votes has been seen,
-	/// holding the checkpoint the best chain had reached when listening began, and when.
-	observing: Option<Option<(CheckpointNumber, Instant)>>,
+	/// With a new own-vote guard: listening for one full checkpoint of votes.
+	listening: Listening,
 	/// A vote of our key that we did not cast arrived: no more votes from this process.
 	alarm: bool,
 	/// The current abstention and the checkpoint it was counted for.
@@ -197,8 +211,8 @@ struct Worker<B: BlockT, BE, C, S, SC> {
 	logged: Option<Abstention>,
 	/// The finalized checkpoint seen at the last tick, to tell a stall.
 	stalled_at: Option<CheckpointNumber>,
-	/// The block whose justification was last asked of peers.
-	requested: Option<B::Hash>,
+	/// The finalized checkpoint for whose successor a justification was asked of peers.
+	requested: Option<CheckpointNumber>,
 	_phantom: std::marker::PhantomData<BE>,
 }
 
@@ -382,14 +396,16 @@ where
 		if self.sync.is_major_syncing() {
 			return Err(Abstention::Syncing);
 		}
-		if let Some(observing) = &mut self.observing {
-			let (from, since) = *observing.get_or_insert((tip, Instant::now()));
+		if let Listening::NotStarted = self.listening {
+			self.listening = Listening::Since(tip, Instant::now());
+		}
+		if let Listening::Since(from, since) = self.listening {
 			// Checkpoint `from + 1` was reached while listening, and its votes had the time of
 			// one checkpoint (and at least `OBSERVE_PERIOD`) to arrive.
 			if tip.0 < from.0 + 2 || since.elapsed() < OBSERVE_PERIOD {
 				return Err(Abstention::Observing);
 			}
-			self.observing = None;
+			self.listening = Listening::Done;
 		}
 		let view = VotingView::new(&self.finality.lock(), tip, self.last_cast);
 		let number = match plan(&view) {
@@ -635,6 +651,10 @@ where
 			self.stalled_at = Some(finalized);
 			return;
 		}
+		// Once per stall: the sync layer keeps asking peers until one answers.
+		if self.requested == Some(finalized) {
+			return;
+		}
 		let height = finalized.next().block_number(self.interval);
 		let info = self.client.info();
 		let client_finalized: u64 = info.finalized_number.unique_saturated_into();
@@ -644,11 +664,9 @@ where
 		let Some(hash) = ancestor_at::<B, _>(&*self.client, info.best_hash, height) else {
 			return;
 		};
-		if self.requested != Some(hash) {
-			log::debug!(target: LOG_TARGET, "Asking peers for the justification of #{height} ({hash:?})");
-			self.sync.request_justification(&hash, height.saturated_into());
-			self.requested = Some(hash);
-		}
+		log::debug!(target: LOG_TARGET, "Asking peers for the justification of #{height} ({hash:?})");
+		self.sync.request_justification(&hash, height.saturated_into());
+		self.requested = Some(finalized);
 	}
 
 	/// Hands the gossip engine what a restart restored: own votes above finality and the

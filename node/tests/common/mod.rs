@@ -241,6 +241,14 @@ pub fn own_votes(log: &str) -> Vec<(u64, u64)> {
 		.collect()
 }
 
+/// The guard target in the first line of `log`, a `✅ Checkpoint state restored successfully
+/// ... own-vote guard #s -> #t` line.
+pub fn own_vote_guard_target(log: &str) -> u64 {
+	let line = log.lines().next().unwrap();
+	let guard = line.split("own-vote guard").nth(1).expect("guard in restore line");
+	guard.rsplit('#').next().unwrap().trim().parse().unwrap()
+}
+
 /// Whether two votes `(source, target)` of one validator conflict: the same target (E1) or
 /// one span strictly inside the other (E2).
 pub fn votes_conflict(a: (u64, u64), b: (u64, u64)) -> bool {
