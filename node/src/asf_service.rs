@@ -5,7 +5,6 @@
 
 use checkpoint_runtime::{apis::RuntimeApi, opaque::Block};
 use futures::FutureExt;
-use parking_lot::Mutex;
 use sc_client_api::{Backend, HeaderBackend};
 use sc_consensus_aura::{BuildVerifierParams, SlotProportion, StartAuraParams};
 use sc_finality_checkpoint::{
@@ -99,8 +98,8 @@ pub fn new_partial(
 	let info = client.info();
 	let (voters, interval) = sc_finality_checkpoint::chain_params(&*client, info.finalized_hash)
 		.map_err(|e| ServiceError::Other(format!("checkpoint finality: {e}")))?;
-	let finality: SharedFinality<_> =
-		Arc::new(Mutex::new(CheckpointFinality::new(info.genesis_hash, voters, finality_config)));
+	let finality =
+		SharedFinality::new(CheckpointFinality::new(info.genesis_hash, voters, finality_config));
 	let select_chain = CheckpointSelectChain::new(
 		sc_consensus::LongestChain::new(backend.clone()),
 		client.clone(),
@@ -119,7 +118,8 @@ pub fn new_partial(
 		.build(),
 	);
 
-	let block_import: FullBlockImport = CheckpointBlockImport::new(client.clone(), client.clone());
+	let block_import: FullBlockImport = CheckpointBlockImport::new(client.clone(), client.clone())
+		.with_metrics(config.prometheus_registry());
 
 	let cidp_client = client.clone();
 	let aura_verifier =
@@ -346,7 +346,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	}
 
 	// The gadget runs on every node: validators vote, full nodes follow certificates.
-	let maintenance = finality.lock().persistence().cloned();
+	let maintenance = finality.view().persistence.clone();
 	task_manager.spawn_essential_handle().spawn(
 		"checkpoint-finality",
 		Some("checkpoint"),
@@ -362,6 +362,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 				finality,
 				interval,
 				prometheus_registry: prometheus_registry.clone(),
+				telemetry: telemetry.as_ref().map(|t| t.handle()),
 			},
 		),
 	);

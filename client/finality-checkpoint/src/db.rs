@@ -13,10 +13,14 @@
 //!
 //! The module knows nothing of gossip or of the vote rules; it stores what it is given and
 //! refuses only what would corrupt the store (a finality watermark moving backwards).
+//! [`CheckpointStorageAdapter`] implements the persistence interface
+//! ([`CheckpointStorage`]) on the database and the own-vote [`GuardFile`].
 
 use crate::{
 	error::{Error, Result},
-	OwnVoteGuard,
+	guard::GuardFile,
+	persistence::{CheckpointStorage, PruneOutcome, StoredState},
+	state::OwnVoteGuard,
 };
 use codec::{Decode, Encode};
 use kvdb::{DBTransaction, KeyValueDB};
@@ -28,7 +32,7 @@ use sp_finality_checkpoint::{
 };
 use std::{
 	path::{Path, PathBuf},
-	sync::OnceLock,
+	sync::{Arc, OnceLock},
 };
 
 /// Column ids and their names (for errors and stats).
@@ -62,19 +66,6 @@ mod meta {
 	pub const KEPT_CERTIFICATES: &[u8] = b"kept_certificates";
 }
 
-/// What the database holds about the unfinalized part of the protocol state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredState<H> {
-	/// The finalized watermark, if any checkpoint was finalized.
-	pub finalized: Option<Checkpoint<H>>,
-	/// The highest justified checkpoint stored.
-	pub justified: Option<Checkpoint<H>>,
-	/// The copy of the own-vote guard kept in META (the guard file is authoritative).
-	pub own_vote_guard: Option<OwnVoteGuard>,
-	/// Votes whose targets lie above the finalized checkpoint (inside the asked-for window).
-	pub votes: Vec<CheckpointSignature<H>>,
-}
-
 /// Keys and bytes (keys plus values) of one column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnStats {
@@ -84,17 +75,6 @@ pub struct ColumnStats {
 	pub keys: u64,
 	/// Bytes of keys and values.
 	pub bytes: u64,
-}
-
-/// What a prune deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PruneOutcome {
-	/// Everything below this checkpoint number is gone (but kept certificates).
-	pub pruned_below: CheckpointNumber,
-	/// Checkpoint numbers this run removed (`[from, pruned_below)`).
-	pub checkpoints: u64,
-	/// Range deletions issued; grows with the log of the pruned span, not with the DB's size.
-	pub range_deletes: u64,
 }
 
 /// The checkpoint database. See the module documentation for the layout.
@@ -164,8 +144,8 @@ impl CheckpointDB {
 				if stored != genesis {
 					return Err(Error::GenesisMismatch {
 						path: self.path.clone(),
-						expected: hex(&genesis),
-						found: hex(&stored),
+						expected: array_bytes::bytes2hex("", &genesis),
+						found: array_bytes::bytes2hex("", &stored),
 					});
 				}
 				self.migrate(found)?;
@@ -434,7 +414,7 @@ impl CheckpointDB {
 		Error::Corrupt {
 			path: self.path.clone(),
 			column: columns::NAMES[col as usize],
-			key: hex(key),
+			key: array_bytes::bytes2hex("", key),
 			reason: reason.to_string(),
 		}
 	}
@@ -473,9 +453,106 @@ fn prefix_cover(mut start: u64, end: u64) -> Vec<Vec<u8>> {
 	prefixes
 }
 
-/// Lower-case hex without prefix.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-	bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// [`CheckpointStorage`] on a [`CheckpointDB`] and the own-vote [`GuardFile`].
+///
+/// The node keeps the guard file outside the database directory
+/// ([`Self::with_guard_file`]), so that removing the database (`purge-chain`, moving a corrupt
+/// one aside) leaves the record of what this validator signed.
+pub struct CheckpointStorageAdapter {
+	db: Arc<CheckpointDB>,
+	guard: GuardFile,
+	/// A guard file where earlier versions kept it (in the database directory): read and
+	/// merged on load, never written.
+	legacy_guard: Option<GuardFile>,
+	/// SCALE of the genesis hash, set by `load`.
+	genesis: OnceLock<Vec<u8>>,
+}
+
+impl CheckpointStorageAdapter {
+	/// Wraps `db`; the guard file lives in the database's directory.
+	pub fn new(db: Arc<CheckpointDB>) -> Self {
+		let guard = GuardFile::in_dir(db.path());
+		Self { db, guard, legacy_guard: None, genesis: OnceLock::new() }
+	}
+
+	/// Keeps the own-vote guard in `guard` instead of the database directory. A guard file
+	/// left in the database directory by an earlier version is still read and merged.
+	pub fn with_guard_file(mut self, guard: GuardFile) -> Self {
+		self.legacy_guard = Some(std::mem::replace(&mut self.guard, guard));
+		self
+	}
+
+	/// The database.
+	pub fn db(&self) -> &Arc<CheckpointDB> {
+		&self.db
+	}
+
+	/// Writes `guard` durably to the guard file; only after `load` checked the chain.
+	fn write_guard_file(&self, guard: &OwnVoteGuard) -> Result<()> {
+		let genesis = self
+			.genesis
+			.get()
+			.ok_or_else(|| Error::NotInitialised { path: self.db.path().into() })?;
+		self.guard.write(genesis, guard)
+	}
+}
+
+impl<H: Encode + Decode + Send + Sync> CheckpointStorage<H> for CheckpointStorageAdapter {
+	fn load(&self, genesis_hash: &H, window: u64) -> Result<StoredState<H>> {
+		self.db.initialise(genesis_hash)?;
+		let genesis = self.genesis.get_or_init(|| genesis_hash.encode());
+		let mut state = self.db.load_state(window)?;
+		let mut copies = vec![state.own_vote_guard, self.guard.read(genesis)?];
+		if let Some(legacy) = &self.legacy_guard {
+			copies.push(legacy.read(genesis)?);
+		}
+		state.own_vote_guard = copies.into_iter().flatten().reduce(|a, b| a.merge(b));
+		Ok(state)
+	}
+
+	fn store_votes(&self, votes: &[CheckpointSignature<H>]) -> Result<()> {
+		self.db.write_votes(votes)
+	}
+
+	fn store_own_vote(&self, vote: &CheckpointSignature<H>, guard: &OwnVoteGuard) -> Result<()> {
+		// The guard first: if the process dies between the two writes, the guard is ahead of
+		// the stored vote, which only ever costs a vote, never a double vote.
+		self.write_guard_file(guard)?;
+		self.db.write_own_vote(vote, guard)
+	}
+
+	fn store_guard(&self, guard: &OwnVoteGuard) -> Result<()> {
+		self.write_guard_file(guard)?;
+		self.db.write_guard(guard)
+	}
+
+	fn store_certificate(
+		&self,
+		certificate: &CheckpointCertificate<H>,
+		justified: &Checkpoint<H>,
+	) -> Result<()> {
+		self.db.write_certificate(certificate, justified)
+	}
+
+	fn store_justified(&self, justified: &Checkpoint<H>) -> Result<()> {
+		self.db.write_justified(justified)
+	}
+
+	fn store_evidence(
+		&self,
+		first: &CheckpointSignature<H>,
+		second: &CheckpointSignature<H>,
+	) -> Result<()> {
+		self.db.write_evidence(first, second)
+	}
+
+	fn certificate(&self, number: CheckpointNumber) -> Result<Option<CheckpointCertificate<H>>> {
+		self.db.certificate(number)
+	}
+
+	fn prune(&self, keep: u64) -> Result<PruneOutcome> {
+		self.db.prune_old_checkpoints::<H>(keep)
+	}
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Fork choice: author and vote on the best chain among the descendants of the highest
 //! justified checkpoint, so that a justified checkpoint is never abandoned.
 
-use crate::{gossip::SharedFinality, CheckpointHash};
+use crate::{shared::SharedFinality, CheckpointHash};
 use sp_blockchain::{HeaderBackend, HeaderMetadata};
 use sp_consensus::{Error as ConsensusError, SelectChain};
 use sp_finality_checkpoint::Checkpoint;
@@ -81,7 +81,8 @@ where
 
 	async fn best_chain(&self) -> Result<B::Header, ConsensusError> {
 		let best = self.inner.best_chain().await?;
-		let justified = self.finality.lock().highest_justified();
+		// The published view: authoring never waits for the voter's disk writes.
+		let justified = self.finality.view().justified;
 		if justified.number.0 == 0 || self.contains(&best, &justified) {
 			return Ok(best);
 		}
@@ -104,5 +105,51 @@ where
 		maybe_max_number: Option<NumberFor<B>>,
 	) -> Result<B::Hash, ConsensusError> {
 		self.inner.finality_target(base_hash, maybe_max_number).await
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use sc_client_api::{backend::NewBlockState, in_mem::Blockchain};
+	use sp_core::H256;
+	use sp_runtime::{generic, traits::BlakeTwo256, OpaqueExtrinsic};
+
+	type Header = generic::Header<u64, BlakeTwo256>;
+	type Block = generic::Block<Header, OpaqueExtrinsic>;
+
+	/// A child of `parent`; `fork` tells siblings apart.
+	fn push(chain: &Blockchain<Block>, parent: &Header, fork: u8) -> Header {
+		let number = parent.number + 1;
+		let header = Header::new(
+			number,
+			H256::repeat_byte(fork),
+			H256::zero(),
+			parent.hash(),
+			Default::default(),
+		);
+		chain.insert(header.hash(), header.clone(), None, None, NewBlockState::Best, true).unwrap();
+		header
+	}
+
+	#[test]
+	fn ancestor_at_walks_back_along_the_given_fork() {
+		let chain = Blockchain::<Block>::new();
+		let genesis = Header::new(0, H256::zero(), H256::zero(), H256::zero(), Default::default());
+		chain
+			.insert(genesis.hash(), genesis.clone(), None, None, NewBlockState::Final, true)
+			.unwrap();
+		let a1 = push(&chain, &genesis, 0xa);
+		let a2 = push(&chain, &a1, 0xa);
+		let a3 = push(&chain, &a2, 0xa);
+		let b2 = push(&chain, &a1, 0xb);
+		let b3 = push(&chain, &b2, 0xb);
+		let at = |head: &Header, number| ancestor_at::<Block, _>(&chain, head.hash(), number);
+		assert_eq!(at(&b3, 2), Some(b2.hash()));
+		assert_eq!(at(&a3, 2), Some(a2.hash()));
+		assert_eq!(at(&b3, 3), Some(b3.hash()), "the head itself");
+		assert_eq!(at(&b3, 0), Some(genesis.hash()));
+		assert_eq!(at(&b3, 4), None, "above the head");
+		assert_eq!(ancestor_at::<Block, _>(&chain, H256::repeat_byte(7), 1), None, "unknown head");
 	}
 }

@@ -8,7 +8,7 @@
 
 use crate::{
 	error::{Error, Result},
-	OwnVoteGuard,
+	state::OwnVoteGuard,
 };
 use codec::{Decode, Encode};
 use sp_crypto_hashing::blake2_256;
@@ -73,8 +73,8 @@ impl GuardFile {
 		if stored_genesis != genesis {
 			return Err(Error::GenesisMismatch {
 				path: self.path.clone(),
-				expected: crate::db::hex(genesis),
-				found: crate::db::hex(&stored_genesis),
+				expected: array_bytes::bytes2hex("", genesis),
+				found: array_bytes::bytes2hex("", &stored_genesis),
 			});
 		}
 		Ok(Some(guard))

@@ -1,7 +1,7 @@
 //! Certificates as block justifications: verification, and the import side for syncing nodes.
 //!
 //! A finalized checkpoint block carries its [`CheckpointCertificate`], SCALE-encoded, as the
-//! justification of engine [`ENGINE_ID`]. [`verify_certificate`] checks one against an
+//! justification of engine [`ENGINE_ID`]. [`VoterSet::verify_certificate`] checks one against an
 //! authority set; [`CheckpointBlockImport`] takes `CKPT` justifications off imported blocks
 //! and off justification requests, verifies them against the runtime's authority set and only
 //! then finalizes the block, so a node that syncs trusts proofs, not peers.
@@ -10,7 +10,11 @@
 //! dropped (a justification fetched on its own costs its sender the same way, through the sync
 //! layer's report on a failed justification import).
 
-use crate::{finality::VoterSet, LOG_TARGET};
+use crate::{
+	metrics::JustificationMetrics,
+	state::{CertificateError, VoterSet},
+	LOG_TARGET,
+};
 use codec::{DecodeAll, Encode};
 use sc_client_api::{backend::Backend, Finalizer};
 use sc_consensus::{
@@ -19,83 +23,39 @@ use sc_consensus::{
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_consensus::Error as ConsensusError;
-use sp_finality_checkpoint::{signing_payload, CheckpointApi, CheckpointCertificate, ENGINE_ID};
+use sp_finality_checkpoint::{CheckpointApi, CheckpointCertificate, ENGINE_ID};
 use sp_runtime::{
 	traits::{Block as BlockT, Header as HeaderT, NumberFor, UniqueSaturatedInto},
-	Justification, RuntimeAppPublic,
+	Justification,
 };
-use std::{collections::BTreeSet, marker::PhantomData, sync::Arc};
+use std::{marker::PhantomData, sync::Arc};
+use substrate_prometheus_endpoint::Registry;
 
-/// Why a certificate or justification was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CertificateError {
-	/// The justification does not decode as a certificate.
-	#[error("justification does not decode as a checkpoint certificate")]
-	Malformed,
-	/// The certificate is of another authority set.
-	#[error("certificate of authority set {got}, the set at this block is {expected}")]
-	WrongSet {
-		/// The set at the block.
-		expected: u64,
-		/// The certificate's set.
-		got: u64,
-	},
-	/// The link does not go to the next checkpoint, so it finalizes nothing.
-	#[error("certificate link does not go from a checkpoint to the next one")]
-	NotFinalizing,
-	/// The certificate is for another block.
-	#[error("certificate finalizes another block")]
-	WrongBlock,
-	/// Fewer distinct valid signers than the threshold.
-	#[error("certificate has {got} signatures, {needed} are needed")]
-	TooFewSignatures {
-		/// Signatures present.
-		got: usize,
-		/// Threshold of the set.
-		needed: usize,
-	},
-	/// A signer is not in the set, appears twice, or its signature does not verify.
-	#[error("certificate signature of validator {0} is invalid, unknown or repeated")]
-	BadSignature(u32),
-	/// The runtime could not tell the authority set.
-	#[error("cannot read the checkpoint authority set from the runtime: {0}")]
-	Runtime(String),
-}
-
-/// Checks that `certificate` is a supermajority of valid, distinct signatures of `voters` on a
-/// link from a checkpoint to the next one, on the chain with `genesis_hash`.
-pub fn verify_certificate<H: Encode + Copy>(
-	voters: &VoterSet,
-	genesis_hash: &H,
-	certificate: &CheckpointCertificate<H>,
-) -> Result<(), CertificateError> {
-	let link = &certificate.link;
-	if link.set_id != voters.set_id() {
-		return Err(CertificateError::WrongSet { expected: voters.set_id(), got: link.set_id });
+/// Finalizes block `hash` at height `number` on the client with `certificate` as its `CKPT`
+/// justification, unless the client has finalized that height already (`Ok(false)`). The one
+/// place the gadget finalizes on the client: the worker after a certificate, and justification
+/// import.
+pub fn finalize_block<B, BE, C>(
+	client: &C,
+	hash: B::Hash,
+	number: NumberFor<B>,
+	certificate: &CheckpointCertificate<B::Hash>,
+) -> sp_blockchain::Result<bool>
+where
+	B: BlockT,
+	BE: Backend<B>,
+	C: HeaderBackend<B> + Finalizer<B, BE>,
+{
+	if client.info().finalized_number >= number {
+		return Ok(false);
 	}
-	if link.target.number != link.source.number.next() {
-		return Err(CertificateError::NotFinalizing);
-	}
-	let needed = voters.threshold();
-	if certificate.signatures.len() < needed {
-		return Err(CertificateError::TooFewSignatures {
-			got: certificate.signatures.len(),
-			needed,
-		});
-	}
-	let payload = signing_payload(genesis_hash, link);
-	let mut seen = BTreeSet::new();
-	for (index, signature) in &certificate.signatures {
-		let valid = seen.insert(*index)
-			&& voters
-				.authorities()
-				.get(*index as usize)
-				.is_some_and(|public| public.verify(&payload, signature));
-		if !valid {
-			return Err(CertificateError::BadSignature(*index));
-		}
-	}
-	Ok(())
+	client.finalize_block(hash, Some((ENGINE_ID, certificate.encode())), true)?;
+	log::info!(
+		target: LOG_TARGET,
+		"🏁 Finalized block #{number} ({hash:?}) by checkpoint {}",
+		certificate.link.source.number,
+	);
+	Ok(true)
 }
 
 /// The authority set and checkpoint interval the runtime reports at block `at`.
@@ -151,7 +111,7 @@ fn check_justification<B: BlockT>(
 	if source.hash != hash || source.number.block_number(interval) != number {
 		return Err(CertificateError::WrongBlock);
 	}
-	verify_certificate(voters, genesis, &certificate)?;
+	voters.verify_certificate(genesis, &certificate)?;
 	Ok(certificate)
 }
 
@@ -160,12 +120,18 @@ fn check_justification<B: BlockT>(
 pub struct CheckpointBlockImport<B, BE, C, I> {
 	inner: I,
 	client: Arc<C>,
+	metrics: Option<JustificationMetrics>,
 	_phantom: PhantomData<(B, BE)>,
 }
 
 impl<B, BE, C, I: Clone> Clone for CheckpointBlockImport<B, BE, C, I> {
 	fn clone(&self) -> Self {
-		Self { inner: self.inner.clone(), client: self.client.clone(), _phantom: PhantomData }
+		Self {
+			inner: self.inner.clone(),
+			client: self.client.clone(),
+			metrics: self.metrics.clone(),
+			_phantom: PhantomData,
+		}
 	}
 }
 
@@ -178,7 +144,20 @@ where
 {
 	/// Wraps `inner`, verifying against `client`'s runtime.
 	pub fn new(inner: I, client: Arc<C>) -> Self {
-		Self { inner, client, _phantom: PhantomData }
+		Self { inner, client, metrics: None, _phantom: PhantomData }
+	}
+
+	/// Counts accepted and refused justifications in `registry`
+	/// (`substrate_checkpoint_justification_imports_total`).
+	pub fn with_metrics(mut self, registry: Option<&Registry>) -> Self {
+		self.metrics = registry.and_then(|r| match JustificationMetrics::register(r) {
+			Ok(metrics) => Some(metrics),
+			Err(e) => {
+				log::warn!(target: LOG_TARGET, "⚠️ Justification import metrics not registered: {e}");
+				None
+			}
+		});
+		self
 	}
 
 	fn apply(
@@ -187,17 +166,16 @@ where
 		number: NumberFor<B>,
 		encoded: Vec<u8>,
 	) -> Result<(), ConsensusError> {
-		verify_justification(&*self.client, hash, hash, number, &encoded).map_err(|e| {
-			log::warn!(target: LOG_TARGET, "⚠️ Refused checkpoint justification of block #{number} ({hash:?}): {e}");
-			ConsensusError::ClientImport(e.to_string())
-		})?;
-		if self.client.info().finalized_number >= number {
-			return Ok(());
+		let verified = verify_justification(&*self.client, hash, hash, number, &encoded);
+		if let Some(metrics) = &self.metrics {
+			metrics.imported(verified.is_ok());
 		}
-		self.client
-			.finalize_block(hash, Some((ENGINE_ID, encoded)), true)
+		let certificate = verified.map_err(|e| {
+				log::warn!(target: LOG_TARGET, "⚠️ Refused checkpoint justification of block #{number} ({hash:?}): {e}");
+				ConsensusError::ClientImport(e.to_string())
+			})?;
+		finalize_block(&*self.client, hash, number, &certificate)
 			.map_err(|e| ConsensusError::ClientImport(e.to_string()))?;
-		log::info!(target: LOG_TARGET, "🏁 Finalized #{number} ({hash:?}) by an imported checkpoint certificate");
 		Ok(())
 	}
 }
@@ -330,27 +308,8 @@ where
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use sp_core::{ed25519, Pair, H256};
-	use sp_finality_checkpoint::{AuthorityId, Checkpoint, Link};
-
-	fn setup() -> (Vec<ed25519::Pair>, VoterSet, CheckpointCertificate<H256>) {
-		let keys: Vec<_> = (0..4u8).map(|i| ed25519::Pair::from_seed(&[i + 1; 32])).collect();
-		let voters =
-			VoterSet::new(0, keys.iter().map(|k| AuthorityId::from(k.public())).collect()).unwrap();
-		let link = Link {
-			set_id: 0,
-			source: Checkpoint::new(1, H256::repeat_byte(1)),
-			target: Checkpoint::new(2, H256::repeat_byte(2)),
-		};
-		let payload = signing_payload(&H256::zero(), &link);
-		let signatures = keys
-			.iter()
-			.take(3)
-			.enumerate()
-			.map(|(i, k)| (i as u32, k.sign(&payload).into()))
-			.collect();
-		(keys, voters, CheckpointCertificate { link, signatures })
-	}
+	use crate::state::tests::signed_certificate as setup;
+	use sp_core::H256;
 
 	#[test]
 	fn a_justification_must_finalize_the_very_block_it_comes_with() {
@@ -379,54 +338,6 @@ mod tests {
 		assert!(matches!(
 			check(block, 5, &short.encode()),
 			Err(CertificateError::TooFewSignatures { .. })
-		));
-	}
-
-	#[test]
-	fn valid_certificate_verifies() {
-		let (_, voters, cert) = setup();
-		assert_eq!(verify_certificate(&voters, &H256::zero(), &cert), Ok(()));
-	}
-
-	#[test]
-	fn forged_short_repeated_and_foreign_certificates_fail() {
-		let (keys, voters, cert) = setup();
-		assert!(verify_certificate(&voters, &H256::repeat_byte(9), &cert).is_err(), "other chain");
-
-		let mut short = cert.clone();
-		short.signatures.pop();
-		assert_eq!(
-			verify_certificate(&voters, &H256::zero(), &short),
-			Err(CertificateError::TooFewSignatures { got: 2, needed: 3 })
-		);
-
-		let mut repeated = cert.clone();
-		repeated.signatures[2] = repeated.signatures[0].clone();
-		assert_eq!(
-			verify_certificate(&voters, &H256::zero(), &repeated),
-			Err(CertificateError::BadSignature(0))
-		);
-
-		let mut forged = cert.clone();
-		let payload = signing_payload(&H256::zero(), &cert.link);
-		forged.signatures[2] = (2, keys[3].sign(&payload).into());
-		assert_eq!(
-			verify_certificate(&voters, &H256::zero(), &forged),
-			Err(CertificateError::BadSignature(2))
-		);
-
-		let mut skipping = cert.clone();
-		skipping.link.target.number = sp_finality_checkpoint::CheckpointNumber(3);
-		assert_eq!(
-			verify_certificate(&voters, &H256::zero(), &skipping),
-			Err(CertificateError::NotFinalizing)
-		);
-
-		let mut other_set = cert;
-		other_set.link.set_id = 1;
-		assert!(matches!(
-			verify_certificate(&voters, &H256::zero(), &other_set),
-			Err(CertificateError::WrongSet { .. })
 		));
 	}
 }

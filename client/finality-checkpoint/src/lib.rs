@@ -4,19 +4,31 @@
 //! in an fsynced file, so a restarted validator resumes where it stopped and never signs two
 //! conflicting votes.
 //!
-//! - [`finality`]: [`CheckpointFinality`], the pure vote/justify/finalize state machine.
-//! - [`persistence`]: [`CheckpointStorage`], [`CheckpointStorageAdapter`],
-//!   [`CheckpointPersistenceConfig`] and [`CheckpointFinalityPersistence`] (write-behind
-//!   buffer, flush and prune timing).
-//! - [`db`]: [`CheckpointDB`], the columns and key layout on disk.
-//! - [`guard`]: the fsynced own-vote guard file.
-//! - [`gossip`]: messages, the notification protocol and the gossip validator.
-//! - [`planner`]: which checkpoint to vote for next (catch-up after outages), or why not.
-//! - [`worker`]: the async worker that votes, gossips and finalizes on the client, and the
-//!   maintenance task.
-//! - [`fork_choice`]: the `SelectChain` that keeps to the highest justified checkpoint.
-//! - [`justification`]: certificates as justifications; verification and import.
-//! - [`metrics`]: Prometheus metrics `substrate_checkpoint_*`.
+//! One concern a module, from the pure core outwards:
+//!
+//! - [`state`]: [`FinalityState`], the pure vote/justify/finalize rules. No I/O: its methods
+//!   return what changed and the [`Write`]s that make it durable.
+//! - `finality`: [`CheckpointFinality`], the shell that persists those writes (own vote
+//!   durable before it returns, certificate and watermark in one transaction) and publishes a
+//!   [`FinalityView`] after each change.
+//! - `shared`: [`SharedFinality`], the voter's lock, the own-vote path that writes outside it,
+//!   and the published view that fork choice, RPC, metrics and gossip read without waiting.
+//! - [`planner`]: which checkpoint to vote for next and when (catch-up after outages, the
+//!   bounded wait for a source), or why not. Pure.
+//! - `keystore`: [`CheckpointKeystore`], the local key looked up at each vote, and signing.
+//! - [`communication`]: the gossip messages, the notification protocol and the gossip
+//!   validator with its reputation costs.
+//! - `worker`: the async worker that votes, gossips and finalizes on the client.
+//! - `justification`: certificates as justifications: verification, import, and
+//!   [`finalize_block`], the one place that finalizes on the client.
+//! - `fork_choice`: [`CheckpointSelectChain`], which keeps to the highest justified
+//!   checkpoint.
+//! - [`persistence`]: the storage interface [`CheckpointStorage`] with what it loads and
+//!   prunes, the write-behind buffer and its timing, and the maintenance task.
+//! - [`db`]: [`CheckpointDB`], the columns and key layout on disk, and
+//!   [`CheckpointStorageAdapter`], the interface on it; `guard`: the fsynced own-vote guard
+//!   file ([`GuardFile`]).
+//! - `metrics`: Prometheus metrics `substrate_checkpoint_*`.
 //! - [`error`]: the crate's [`Error`].
 //!
 //! Usage, as in the integration guide:
@@ -35,36 +47,40 @@
 
 #![warn(missing_docs)]
 
+pub mod communication;
 pub mod db;
 pub mod error;
-pub mod finality;
-pub mod fork_choice;
-pub mod gossip;
-pub mod guard;
-pub mod justification;
-pub mod metrics;
+mod finality;
+mod fork_choice;
+mod guard;
+mod justification;
+mod keystore;
+mod metrics;
 pub mod persistence;
 pub mod planner;
-pub mod worker;
+mod shared;
+pub mod state;
+mod worker;
 
-pub use db::{CheckpointDB, ColumnStats, PruneOutcome, StoredState};
+pub use communication::{notification_config, protocol_name};
+pub use db::{CheckpointDB, CheckpointStorageAdapter, ColumnStats};
 pub use error::{Error, Result};
-pub use finality::{
-	CheckpointFinality, CheckpointHash, FinalityConfig, FinalityCounters, OwnVoteGuard, Progress,
-	RestoreSummary, VoteImport, VoteRejection, VoterSet,
-};
+pub use finality::{CheckpointFinality, FinalityCounters, RestoreSummary, VoteImport};
 pub use fork_choice::CheckpointSelectChain;
-pub use gossip::{notification_config, protocol_name, SharedFinality};
 pub use guard::{GuardFile, GUARD_FILE_NAME};
-pub use justification::{
-	chain_params, verify_certificate, CheckpointBlockImport, CheckpointVerifier,
-};
+pub use justification::{chain_params, finalize_block, CheckpointBlockImport, CheckpointVerifier};
+pub use keystore::{CheckpointKeystore, SignError};
 pub use persistence::{
-	CheckpointFinalityPersistence, CheckpointPersistenceConfig, CheckpointStorage,
-	CheckpointStorageAdapter, MaintenanceReport,
+	run_maintenance, CheckpointFinalityPersistence, CheckpointPersistenceConfig, CheckpointStorage,
+	MaintenanceReport, PruneOutcome, StoredState,
 };
 pub use planner::Abstention;
-pub use worker::{run_checkpoint_worker, run_maintenance, CheckpointWorkerParams};
+pub use shared::{FinalityView, SharedFinality};
+pub use state::{
+	CertificateError, CheckpointHash, FinalityConfig, FinalityState, OwnVoteGuard, Progress,
+	VoteRejection, VoterSet, Write,
+};
+pub use worker::{run_checkpoint_worker, CheckpointWorkerParams};
 
 /// Log target of the gadget.
 pub const LOG_TARGET: &str = "checkpoint";

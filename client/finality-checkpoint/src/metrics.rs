@@ -1,14 +1,14 @@
 //! Prometheus metrics of the gadget, all named `substrate_checkpoint_*`.
 //!
-//! The state machine keeps plain counters ([`FinalityCounters`]); this module mirrors them,
-//! with the watermarks and the write-behind buffer's size, into the node's registry.
+//! The state machine keeps plain counters ([`FinalityCounters`]); this module mirrors them from
+//! the published [`FinalityView`] into the node's registry. Events are `Counter`s
+//! (`*_total`); heights, sizes and the set id are `Gauge`s.
 
 use crate::{
-	finality::{CheckpointFinality, CheckpointHash, FinalityCounters},
-	planner::Abstention,
+	finality::FinalityCounters, planner::Abstention, shared::FinalityView, CheckpointHash,
 };
 use substrate_prometheus_endpoint::{
-	register, CounterVec, Gauge, Opts, PrometheusError, Registry, U64,
+	register, Counter, CounterVec, Gauge, Opts, PrometheusError, Registry, U64,
 };
 
 /// The gadget's metrics.
@@ -17,13 +17,14 @@ pub struct Metrics {
 	justified: Gauge<U64>,
 	own_vote_target: Gauge<U64>,
 	pending_votes: Gauge<U64>,
-	votes: Gauge<U64>,
-	rejected_votes: Gauge<U64>,
-	certificates: Gauge<U64>,
-	equivocations: Gauge<U64>,
-	own_votes: Gauge<U64>,
-	own_vote_failures: Gauge<U64>,
-	persistence_failures: Gauge<U64>,
+	set_id: Gauge<U64>,
+	votes: Counter<U64>,
+	rejected_votes: Counter<U64>,
+	certificates: Counter<U64>,
+	equivocations: Counter<U64>,
+	own_votes: Counter<U64>,
+	own_vote_failures: Counter<U64>,
+	persistence_failures: Counter<U64>,
 	abstentions: CounterVec<U64>,
 }
 
@@ -33,21 +34,25 @@ impl Metrics {
 		let gauge = |name: &str, help: &str| -> Result<Gauge<U64>, PrometheusError> {
 			register(Gauge::new(format!("substrate_checkpoint_{name}"), help)?, registry)
 		};
+		let counter = |name: &str, help: &str| -> Result<Counter<U64>, PrometheusError> {
+			register(Counter::new(format!("substrate_checkpoint_{name}"), help)?, registry)
+		};
 		Ok(Self {
 			finalized: gauge("finalized", "Number of the finalized checkpoint")?,
 			justified: gauge("justified", "Number of the highest justified checkpoint")?,
 			own_vote_target: gauge("own_vote_target", "Highest checkpoint this node voted for")?,
 			pending_votes: gauge("pending_votes", "Votes waiting in the write-behind buffer")?,
-			votes: gauge("votes_total", "Votes accepted")?,
-			rejected_votes: gauge("rejected_votes_total", "Votes rejected")?,
-			certificates: gauge("certificates_total", "Certificates created and finalized")?,
-			equivocations: gauge("equivocations_total", "Conflicting vote pairs seen")?,
-			own_votes: gauge("own_votes_total", "Own votes cast")?,
-			own_vote_failures: gauge(
+			set_id: gauge("set_id", "Id of the current authority set")?,
+			votes: counter("votes_total", "Votes accepted")?,
+			rejected_votes: counter("rejected_votes_total", "Votes rejected")?,
+			certificates: counter("certificates_total", "Certificates created and finalized")?,
+			equivocations: counter("equivocations_total", "Conflicting vote pairs seen")?,
+			own_votes: counter("own_votes_total", "Own votes cast")?,
+			own_vote_failures: counter(
 				"own_vote_failures_total",
 				"Own votes not cast because persisting them failed",
 			)?,
-			persistence_failures: gauge(
+			persistence_failures: counter(
 				"persistence_failures_total",
 				"Writes of votes, certificates or evidence that failed",
 			)?,
@@ -73,8 +78,8 @@ impl Metrics {
 		self.abstentions.with_label_values(&[reason.label()]).inc();
 	}
 
-	/// Copies the state machine's numbers into the gauges.
-	pub fn update<H: CheckpointHash>(&self, finality: &CheckpointFinality<H>) {
+	/// Brings the metrics up to the published `view`.
+	pub fn update<H: CheckpointHash>(&self, view: &FinalityView<H>) {
 		let FinalityCounters {
 			total_signatures,
 			total_certificates,
@@ -83,18 +88,52 @@ impl Metrics {
 			own_votes,
 			own_vote_failures,
 			persistence_failures,
-		} = finality.counters().clone();
-		self.finalized.set(finality.last_finalized().number.0);
-		self.justified.set(finality.highest_justified().number.0);
-		self.own_vote_target.set(finality.guard().target.0);
-		self.pending_votes.set(finality.persistence().map_or(0, |p| p.pending_votes() as u64));
-		self.votes.set(total_signatures);
-		self.rejected_votes.set(rejected_votes);
-		self.certificates.set(total_certificates);
-		self.equivocations.set(equivocations);
-		self.own_votes.set(own_votes);
-		self.own_vote_failures.set(own_vote_failures);
-		self.persistence_failures.set(persistence_failures);
+		} = view.counters.clone();
+		self.finalized.set(view.finalized.number.0);
+		self.justified.set(view.justified.number.0);
+		self.own_vote_target.set(view.guard.target.0);
+		self.pending_votes.set(view.persistence.as_ref().map_or(0, |p| p.pending_votes() as u64));
+		self.set_id.set(view.voters.set_id());
+		for (counter, total) in [
+			(&self.votes, total_signatures),
+			(&self.rejected_votes, rejected_votes),
+			(&self.certificates, total_certificates),
+			(&self.equivocations, equivocations),
+			(&self.own_votes, own_votes),
+			(&self.own_vote_failures, own_vote_failures),
+			(&self.persistence_failures, persistence_failures),
+		] {
+			counter.inc_by(total.saturating_sub(counter.get()));
+		}
+	}
+}
+
+/// `CKPT` justifications imported with blocks or asked of peers, by outcome: kept by the
+/// block import, which sees them before the worker does.
+#[derive(Clone)]
+pub struct JustificationMetrics(CounterVec<U64>);
+
+impl JustificationMetrics {
+	/// Registers `substrate_checkpoint_justification_imports_total{outcome}` in `registry`.
+	pub fn register(registry: &Registry) -> Result<Self, PrometheusError> {
+		let imports = CounterVec::new(
+			Opts::new(
+				"substrate_checkpoint_justification_imports_total",
+				"CKPT justifications that came with imported blocks or were asked of peers, by \
+				 outcome",
+			),
+			&["outcome"],
+		)?;
+		for outcome in ["accepted", "refused"] {
+			imports.with_label_values(&[outcome]);
+		}
+		Ok(Self(register(imports, registry)?))
+	}
+
+	/// Counts one imported justification, accepted or refused.
+	pub fn imported(&self, accepted: bool) {
+		let outcome = if accepted { "accepted" } else { "refused" };
+		self.0.with_label_values(&[outcome]).inc();
 	}
 }
 

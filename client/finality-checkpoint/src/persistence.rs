@@ -1,30 +1,28 @@
 //! Persistence of the checkpoint state: what is stored, when, and through which interface.
 //!
-//! - [`CheckpointStorage`] is what the state machine needs from a store;
-//!   [`CheckpointStorageAdapter`] implements it on a [`CheckpointDB`] plus the fsynced
-//!   [`GuardFile`].
+//! - [`CheckpointStorage`] is what the state machine needs from a store, with what it loads
+//!   ([`StoredState`]) and what a prune did ([`PruneOutcome`]); the kvdb-rocksdb
+//!   implementation, [`CheckpointStorageAdapter`](crate::CheckpointStorageAdapter), lives
+//!   beside the database.
 //! - [`CheckpointFinalityPersistence`] adds the timing: other validators' votes wait in a
 //!   bounded write-behind buffer and are flushed in batches every `flush_interval_secs` (or
 //!   when the buffer is full); old checkpoints are pruned every `prune_interval_secs`. Losing
 //!   the buffer in a crash is harmless: votes are gossiped again. The node's own votes and
 //!   certificates are never buffered.
 //!
-//! Everything here blocks on disk. Call it from a blocking thread (`spawn_blocking`), never
-//! from an async executor thread.
+//! - [`run_maintenance`] is the `checkpoint-maintenance` task that drives the timing.
+//!
+//! Everything here but the task blocks on disk. Call it from a blocking thread
+//! (`spawn_blocking`), never from an async executor thread.
 
-use crate::{
-	db::{CheckpointDB, PruneOutcome, StoredState},
-	error::{Error, Result},
-	guard::GuardFile,
-	OwnVoteGuard, LOG_TARGET,
-};
-use codec::{Decode, Encode};
+use crate::{error::Result, state::OwnVoteGuard, LOG_TARGET};
+use codec::Encode;
 use parking_lot::Mutex;
 use sp_finality_checkpoint::{
 	Checkpoint, CheckpointCertificate, CheckpointNumber, CheckpointSignature,
 };
 use std::{
-	sync::{Arc, OnceLock},
+	sync::Arc,
 	time::{Duration, Instant},
 };
 
@@ -54,6 +52,30 @@ impl Default for CheckpointPersistenceConfig {
 			prune_interval_secs: 300,
 		}
 	}
+}
+
+/// What a store holds about the unfinalized part of the protocol state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredState<H> {
+	/// The finalized watermark, if any checkpoint was finalized.
+	pub finalized: Option<Checkpoint<H>>,
+	/// The highest justified checkpoint stored.
+	pub justified: Option<Checkpoint<H>>,
+	/// The own-vote guard: the highest of every copy kept.
+	pub own_vote_guard: Option<OwnVoteGuard>,
+	/// Votes whose targets lie above the finalized checkpoint (inside the asked-for window).
+	pub votes: Vec<CheckpointSignature<H>>,
+}
+
+/// What a prune deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PruneOutcome {
+	/// Everything below this checkpoint number is gone (but kept certificates).
+	pub pruned_below: CheckpointNumber,
+	/// Checkpoint numbers this run removed (`[from, pruned_below)`).
+	pub checkpoints: u64,
+	/// Range deletions issued; grows with the log of the pruned span, not with the DB's size.
+	pub range_deletes: u64,
 }
 
 /// What the checkpoint state machine needs from a store. Every method is one atomic write or
@@ -88,108 +110,6 @@ pub trait CheckpointStorage<H>: Send + Sync {
 	fn certificate(&self, number: CheckpointNumber) -> Result<Option<CheckpointCertificate<H>>>;
 	/// Deletes what lies more than `keep` checkpoints below the finalized one.
 	fn prune(&self, keep: u64) -> Result<PruneOutcome>;
-}
-
-/// [`CheckpointStorage`] on a [`CheckpointDB`] and the own-vote [`GuardFile`].
-///
-/// The node keeps the guard file outside the database directory
-/// ([`Self::with_guard_file`]), so that removing the database (`purge-chain`, moving a corrupt
-/// one aside) leaves the record of what this validator signed.
-pub struct CheckpointStorageAdapter {
-	db: Arc<CheckpointDB>,
-	guard: GuardFile,
-	/// A guard file where earlier versions kept it (in the database directory): read and
-	/// merged on load, never written.
-	legacy_guard: Option<GuardFile>,
-	/// SCALE of the genesis hash, set by `load`.
-	genesis: OnceLock<Vec<u8>>,
-}
-
-impl CheckpointStorageAdapter {
-	/// Wraps `db`; the guard file lives in the database's directory.
-	pub fn new(db: Arc<CheckpointDB>) -> Self {
-		let guard = GuardFile::in_dir(db.path());
-		Self { db, guard, legacy_guard: None, genesis: OnceLock::new() }
-	}
-
-	/// Keeps the own-vote guard in `guard` instead of the database directory. A guard file
-	/// left in the database directory by an earlier version is still read and merged.
-	pub fn with_guard_file(mut self, guard: GuardFile) -> Self {
-		self.legacy_guard = Some(std::mem::replace(&mut self.guard, guard));
-		self
-	}
-
-	/// The database.
-	pub fn db(&self) -> &Arc<CheckpointDB> {
-		&self.db
-	}
-
-	/// Writes `guard` durably to the guard file; only after `load` checked the chain.
-	fn write_guard_file(&self, guard: &OwnVoteGuard) -> Result<()> {
-		let genesis = self
-			.genesis
-			.get()
-			.ok_or_else(|| Error::NotInitialised { path: self.db.path().into() })?;
-		self.guard.write(genesis, guard)
-	}
-}
-
-impl<H: Encode + Decode + Send + Sync> CheckpointStorage<H> for CheckpointStorageAdapter {
-	fn load(&self, genesis_hash: &H, window: u64) -> Result<StoredState<H>> {
-		self.db.initialise(genesis_hash)?;
-		let genesis = self.genesis.get_or_init(|| genesis_hash.encode());
-		let mut state = self.db.load_state(window)?;
-		let mut copies = vec![state.own_vote_guard, self.guard.read(genesis)?];
-		if let Some(legacy) = &self.legacy_guard {
-			copies.push(legacy.read(genesis)?);
-		}
-		state.own_vote_guard = copies.into_iter().flatten().reduce(|a, b| a.merge(b));
-		Ok(state)
-	}
-
-	fn store_votes(&self, votes: &[CheckpointSignature<H>]) -> Result<()> {
-		self.db.write_votes(votes)
-	}
-
-	fn store_own_vote(&self, vote: &CheckpointSignature<H>, guard: &OwnVoteGuard) -> Result<()> {
-		// The guard first: if the process dies between the two writes, the guard is ahead of
-		// the stored vote, which only ever costs a vote, never a double vote.
-		self.write_guard_file(guard)?;
-		self.db.write_own_vote(vote, guard)
-	}
-
-	fn store_guard(&self, guard: &OwnVoteGuard) -> Result<()> {
-		self.write_guard_file(guard)?;
-		self.db.write_guard(guard)
-	}
-
-	fn store_certificate(
-		&self,
-		certificate: &CheckpointCertificate<H>,
-		justified: &Checkpoint<H>,
-	) -> Result<()> {
-		self.db.write_certificate(certificate, justified)
-	}
-
-	fn store_justified(&self, justified: &Checkpoint<H>) -> Result<()> {
-		self.db.write_justified(justified)
-	}
-
-	fn store_evidence(
-		&self,
-		first: &CheckpointSignature<H>,
-		second: &CheckpointSignature<H>,
-	) -> Result<()> {
-		self.db.write_evidence(first, second)
-	}
-
-	fn certificate(&self, number: CheckpointNumber) -> Result<Option<CheckpointCertificate<H>>> {
-		self.db.certificate(number)
-	}
-
-	fn prune(&self, keep: u64) -> Result<PruneOutcome> {
-		self.db.prune_old_checkpoints::<H>(keep)
-	}
 }
 
 /// What one [`CheckpointFinalityPersistence::maintenance_at`] call did.
@@ -250,6 +170,11 @@ impl<H: Encode> CheckpointFinalityPersistence<H> {
 	/// The store.
 	pub fn storage(&self) -> &dyn CheckpointStorage<H> {
 		&*self.inner.storage
+	}
+
+	/// The store, shared: for writes made outside the lock of the state machine.
+	pub fn storage_handle(&self) -> Arc<dyn CheckpointStorage<H>> {
+		self.inner.storage.clone()
 	}
 
 	/// Queues another validator's vote for the next flush; flushes at once when the buffer is
@@ -349,5 +274,24 @@ impl<H: Encode> CheckpointFinalityPersistence<H> {
 			report.pruned = Some(outcome);
 		}
 		Ok(report)
+	}
+}
+
+/// How often the maintenance task asks whether a flush or prune is due.
+pub const MAINTENANCE_TICK: Duration = Duration::from_secs(1);
+
+/// Runs the essential task `checkpoint-maintenance`: every [`MAINTENANCE_TICK`] it lets the
+/// persistence layer flush and prune when their intervals have passed, on a blocking thread.
+pub async fn run_maintenance<H: Encode + Send + Sync + 'static>(
+	persistence: CheckpointFinalityPersistence<H>,
+) {
+	loop {
+		futures_timer::Delay::new(MAINTENANCE_TICK).await;
+		let p = persistence.clone();
+		match tokio::task::spawn_blocking(move || p.perform_periodic_maintenance()).await {
+			Ok(Ok(_)) => {}
+			Ok(Err(e)) => log::error!(target: LOG_TARGET, "❌ Checkpoint maintenance failed: {e}"),
+			Err(e) => log::error!(target: LOG_TARGET, "❌ Checkpoint maintenance panicked: {e}"),
+		}
 	}
 }

@@ -2,8 +2,12 @@
 //!
 //! Pure: it sees numbers (the checkpoint the best chain has reached, finality, the highest
 //! justified checkpoint, the own-vote guard, the vote window) and answers with a target number
-//! or an [`Abstention`]. The worker asks it on every import and tick, finds the target block
-//! on its best chain and signs.
+//! or an [`Abstention`]; [`SourceWait`] says when, given the time it is told. The worker asks
+//! it on every import and tick, finds the target block on its best chain and signs.
+//!
+//! **When.** A vote whose target is more than one checkpoint above the highest justified one
+//! waits up to [`VOTE_WAIT`] for the justification in between, so that honest votes share one
+//! source (a vote from an older source than its peers' splits the count).
 //!
 //! **Catch-up.** Votes are only accepted up to `window` checkpoints above the finalized one.
 //! When the best chain is further ahead (after an outage of more than a third of the set, or
@@ -21,8 +25,13 @@
 //! supermajority of the set voted for the target, but on different links), never while too
 //! few validators are up, so an outage does not use the room up.
 
-use crate::finality::{CheckpointFinality, CheckpointHash, OwnVoteGuard};
+use crate::state::{CheckpointHash, FinalityState, OwnVoteGuard};
 use sp_finality_checkpoint::CheckpointNumber;
+use std::time::{Duration, Instant};
+
+/// How long a validator waits for the previous checkpoint's justification before voting
+/// from an older source.
+pub const VOTE_WAIT: Duration = Duration::from_secs(3);
 
 /// Why a validator does not vote now. Each is counted in
 /// `substrate_checkpoint_abstentions_total{reason}` and logged once per change of reason.
@@ -147,7 +156,7 @@ impl VotingView {
 	/// The view of a validator whose best chain reached checkpoint `tip`, with the state
 	/// machine `finality`; `last_cast` is the highest target it voted for since it started.
 	pub fn new<H: CheckpointHash>(
-		finality: &CheckpointFinality<H>,
+		finality: &FinalityState<H>,
 		tip: CheckpointNumber,
 		last_cast: Option<CheckpointNumber>,
 	) -> Self {
@@ -196,6 +205,47 @@ pub fn plan(view: &VotingView) -> Plan {
 		Plan::Idle
 	} else {
 		Plan::Abstain(Abstention::Guard)
+	}
+}
+
+/// The bounded wait for a vote's source (see the module documentation).
+#[derive(Debug, Default)]
+pub struct SourceWait {
+	/// The target held back, since when.
+	waiting: Option<(CheckpointNumber, Instant)>,
+}
+
+impl SourceWait {
+	/// Whether the vote for `number` the plan named may go at `now`; `Err(WaitingForSource)`
+	/// while it waits for the justification of the checkpoint below it.
+	pub fn ready(
+		&mut self,
+		view: &VotingView,
+		number: CheckpointNumber,
+		now: Instant,
+	) -> Result<(), Abstention> {
+		if view.justified.next() >= number {
+			self.waiting = None;
+			return Ok(());
+		}
+		match self.waiting {
+			Some((held, since)) if held == number => {
+				if now.saturating_duration_since(since) < VOTE_WAIT {
+					return Err(Abstention::WaitingForSource);
+				}
+				self.waiting = None;
+				Ok(())
+			}
+			_ => {
+				self.waiting = Some((number, now));
+				Err(Abstention::WaitingForSource)
+			}
+		}
+	}
+
+	/// Whether a vote is held back: a new justification may let it go.
+	pub fn is_waiting(&self) -> bool {
+		self.waiting.is_some()
 	}
 }
 
@@ -299,5 +349,42 @@ mod tests {
 		// Restarted or purged: the guard says 9, the chain is at 6 again.
 		assert_eq!(plan(&view(6, 3, 3, 9, None)), Plan::Abstain(Abstention::Guard));
 		assert_eq!(plan(&view(10, 3, 3, 5, None)), Plan::Vote(n(7)), "jump limit 3 + 8 / 2");
+	}
+
+	#[test]
+	fn a_vote_waits_a_bounded_time_for_its_source() {
+		let start = Instant::now();
+		let mut wait = SourceWait::default();
+		// Checkpoint 3 justified: the vote for 4 goes at once.
+		assert_eq!(wait.ready(&view(4, 2, 3, 3, None), n(4), start), Ok(()));
+		assert!(!wait.is_waiting());
+		// Only 2 justified: the vote for 4 waits for 3, at most VOTE_WAIT.
+		let behind = view(4, 2, 2, 3, None);
+		assert_eq!(wait.ready(&behind, n(4), start), Err(Abstention::WaitingForSource));
+		assert!(wait.is_waiting());
+		let almost = start + VOTE_WAIT - Duration::from_millis(1);
+		assert_eq!(wait.ready(&behind, n(4), almost), Err(Abstention::WaitingForSource));
+		assert_eq!(wait.ready(&behind, n(4), start + VOTE_WAIT), Ok(()));
+		assert!(!wait.is_waiting());
+	}
+
+	#[test]
+	fn a_new_target_or_a_justification_ends_the_wait() {
+		let start = Instant::now();
+		let mut wait = SourceWait::default();
+		let behind = view(5, 2, 2, 3, None);
+		assert_eq!(wait.ready(&behind, n(4), start), Err(Abstention::WaitingForSource));
+		// The chain moved on: the wait starts again for the new target.
+		let later = start + VOTE_WAIT;
+		assert_eq!(wait.ready(&behind, n(5), later), Err(Abstention::WaitingForSource));
+		assert_eq!(
+			wait.ready(&behind, n(5), later + Duration::from_secs(1)),
+			Err(Abstention::WaitingForSource)
+		);
+		// The justification of 4 arrives: the vote for 5 goes.
+		assert_eq!(
+			wait.ready(&view(5, 2, 4, 3, None), n(5), later + Duration::from_secs(1)),
+			Ok(())
+		);
 	}
 }

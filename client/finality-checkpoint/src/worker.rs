@@ -1,26 +1,29 @@
 //! The async worker: block imports -> own votes -> gossip -> finality on the client.
 //!
-//! It owns the gossip engine and drives the shared [`CheckpointFinality`]: it votes as the
+//! It owns the gossip engine and drives the [`SharedFinality`]: it votes as the
 //! [`planner`](crate::planner) says when the fork choice's best chain (the one Aura authors on)
-//! reaches a checkpoint (catching up window by window after an outage, waiting a bounded time
-//! for the previous checkpoint's justification so that honest votes share one source), and
-//! otherwise abstains for a reason it counts and logs once per change. It does not vote while
-//! major-syncing, nor, with a new own-vote guard, before it has listened through one full
-//! checkpoint of votes; a vote of its own key that it did not cast turns voting off (the key
-//! runs on two machines). It imports gossiped votes and certificates, finalizes blocks on the
-//! client with the certificate as `CKPT` justification, follows the client's finality when it
-//! moves by imported justifications, asks peers for the justification of the next checkpoint
-//! block when finality stalls, and after a restart hands its restored own votes back to
-//! gossip. Every call into the state machine that may touch the disk runs on a blocking
-//! thread. The `checkpoint-maintenance` task ([`run_maintenance`]) flushes and prunes.
+//! reaches a checkpoint, with the key the [`CheckpointKeystore`] finds in the set at that
+//! moment, and otherwise abstains for a reason it counts and logs once per change. It does not
+//! vote while major-syncing, nor, with a new own-vote guard, before it has listened through one
+//! full checkpoint of votes; a vote of its own key that it did not cast turns voting off (the
+//! key runs on two machines). It imports gossiped votes (their signatures checked once, by the
+//! gossip validator) and certificates, finalizes blocks on the client through
+//! [`finalize_block`], follows the client's finality when it moves by imported justifications,
+//! asks peers for the justification of the next checkpoint block when finality stalls, and
+//! after a restart hands its restored own votes back to gossip. Every call into the state
+//! machine that may touch the disk runs on a blocking thread; an own vote is signed and made
+//! durable outside the voter's lock.
 
 use crate::{
-	finality::{CheckpointFinality, CheckpointHash, Progress},
+	communication::{gossip::GossipValidator, topic, GossipMessage},
+	finality::CheckpointFinality,
 	fork_choice::ancestor_at,
-	gossip::{topic, GossipMessage, GossipValidator, SharedFinality},
+	justification::finalize_block,
+	keystore::CheckpointKeystore,
 	metrics::Metrics,
-	persistence::CheckpointFinalityPersistence,
-	planner::{plan, Abstention, Plan, VotingView},
+	planner::{plan, Abstention, Plan, SourceWait, VotingView},
+	shared::SharedFinality,
+	state::{CheckpointHash, Progress},
 	LOG_TARGET,
 };
 use codec::{DecodeAll, Encode};
@@ -31,12 +34,12 @@ use sc_client_api::{
 use sc_consensus::JustificationSyncLink;
 use sc_network::{NotificationService, ProtocolName};
 use sc_network_gossip::{GossipEngine, Network as GossipNetwork, Syncing as GossipSyncing};
+use sc_telemetry::{telemetry, TelemetryHandle, CONSENSUS_DEBUG, CONSENSUS_INFO};
 use sp_blockchain::{HeaderBackend, HeaderMetadata};
 use sp_consensus::{SelectChain, SyncOracle};
-use sp_core::crypto::ByteArray;
 use sp_finality_checkpoint::{
-	signing_payload, AuthorityId, Checkpoint, CheckpointCertificate, CheckpointNumber,
-	CheckpointSignature, ValidatorIndex, ENGINE_ID, KEY_TYPE,
+	AuthorityId, Checkpoint, CheckpointCertificate, CheckpointNumber, CheckpointSignature,
+	ValidatorIndex, ENGINE_ID,
 };
 use sp_keystore::KeystorePtr;
 use sp_runtime::traits::{
@@ -52,17 +55,10 @@ use substrate_prometheus_endpoint::Registry;
 /// block not yet imported).
 pub const TICK_PERIOD: Duration = Duration::from_secs(6);
 
-/// How long a validator waits for the previous checkpoint's justification before voting
-/// from an older source.
-pub const VOTE_WAIT: Duration = Duration::from_secs(3);
-
 /// With a new own-vote guard, a validator listens at least this long (and through one full
 /// checkpoint of votes) before its first vote: long enough for peers to hand it the votes they
 /// hold, so that a second machine running its key is noticed before it signs anything.
 pub const OBSERVE_PERIOD: Duration = Duration::from_secs(12);
-
-/// How often the maintenance task asks whether a flush or prune is due.
-pub const MAINTENANCE_TICK: Duration = Duration::from_secs(1);
 
 /// What the worker needs.
 pub struct CheckpointWorkerParams<B: BlockT, C, N, S, SC> {
@@ -88,6 +84,8 @@ pub struct CheckpointWorkerParams<B: BlockT, C, N, S, SC> {
 	pub interval: u32,
 	/// Where to register metrics.
 	pub prometheus_registry: Option<Registry>,
+	/// Where to send telemetry (`checkpoint.*` events, as GRANDPA's `afg.*`).
+	pub telemetry: Option<TelemetryHandle>,
 }
 
 /// Runs the worker until the network shuts down. Spawn it as the essential task
@@ -121,6 +119,7 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 		finality,
 		interval,
 		prometheus_registry,
+		telemetry,
 	} = params;
 	let validator = Arc::new(GossipValidator::<B>::new(finality.clone()));
 	let gossip = GossipEngine::new(
@@ -138,10 +137,11 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 			None
 		}
 	});
-	if keystore.is_none() {
+	let keystore = CheckpointKeystore::new(keystore);
+	if !keystore.is_validator() {
 		log::info!(target: LOG_TARGET, "👀 Following checkpoint finality (not a validator)");
 	}
-	let listening = if keystore.is_some() && !finality.lock().guard_found() {
+	let listening = if keystore.is_validator() && !finality.lock().state().guard_found() {
 		Listening::NotStarted
 	} else {
 		Listening::Done
@@ -157,8 +157,9 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 		gossip,
 		validator,
 		metrics,
+		telemetry,
 		pending_client_finality: None,
-		waiting: None,
+		source_wait: SourceWait::default(),
 		last_cast: None,
 		listening,
 		alarm: false,
@@ -189,15 +190,16 @@ struct Worker<B: BlockT, BE, C, S, SC> {
 	interval: u32,
 	/// This node's key in the set, as last looked up in the keystore.
 	local: Option<(ValidatorIndex, AuthorityId)>,
-	keystore: Option<KeystorePtr>,
+	keystore: CheckpointKeystore,
 	sync: S,
 	gossip: GossipEngine<B>,
 	validator: Arc<GossipValidator<B>>,
 	metrics: Option<Metrics>,
+	telemetry: Option<TelemetryHandle>,
 	/// A certificate whose block the client does not have yet.
 	pending_client_finality: Option<CheckpointCertificate<B::Hash>>,
-	/// The checkpoint we hold our vote for, waiting for its predecessor's justification.
-	waiting: Option<(CheckpointNumber, Instant)>,
+	/// The bounded wait of a vote for its predecessor's justification.
+	source_wait: SourceWait,
 	/// The highest target this process voted for.
 	last_cast: Option<CheckpointNumber>,
 	/// With a new own-vote guard: listening for one full checkpoint of votes.
@@ -274,23 +276,18 @@ where
 				self.gossip.report(peer, cost);
 			}
 			if let Some(metrics) = &self.metrics {
-				metrics.update(&self.finality.lock());
+				metrics.update(&self.finality.view());
 			}
 		}
 	}
 
-	/// Runs `f` on the state machine on a blocking thread. The future borrows nothing of the
-	/// worker (whose gossip engine is not `Sync`).
+	/// Runs `f` on the state machine, under its lock, on a blocking thread.
 	fn with_finality<R: Send + 'static>(
 		&self,
 		f: impl FnOnce(&mut CheckpointFinality<B::Hash>) -> R + Send + 'static,
 	) -> impl std::future::Future<Output = R> + Send + 'static {
 		let finality = self.finality.clone();
-		async move {
-			tokio::task::spawn_blocking(move || f(&mut finality.lock()))
-				.await
-				.expect("checkpoint state machine call panicked")
-		}
+		blocking(move || f(&mut finality.lock()))
 	}
 
 	fn gossip(&mut self, message: GossipMessage<B::Hash>, force: bool) {
@@ -300,15 +297,7 @@ where
 	/// This node's key in the authority set, looked up in the keystore each time (a key
 	/// inserted over RPC counts from the next vote). Logs when it changes.
 	fn local_key(&self) -> Option<(ValidatorIndex, AuthorityId)> {
-		let keystore = self.keystore.as_ref()?;
-		let local = {
-			let finality = self.finality.lock();
-			finality.voters().authorities().iter().enumerate().find_map(|(i, id)| {
-				keystore
-					.has_keys(&[(id.to_raw_vec(), KEY_TYPE)])
-					.then(|| (i as ValidatorIndex, id.clone()))
-			})
-		};
+		let local = self.keystore.local_key(&self.finality.view().voters);
 		if local.as_ref().map(|l| l.0) != self.local.as_ref().map(|l| l.0) {
 			if let Some((index, _)) = &local {
 				log::info!(target: LOG_TARGET, "🗳️ Voting on checkpoints as validator {index}");
@@ -319,7 +308,7 @@ where
 
 	/// Votes as the planner says, or records why not.
 	async fn maybe_vote(&mut self) {
-		if self.keystore.is_none() {
+		if !self.keystore.is_validator() {
 			return;
 		}
 		let best = match self.select_chain.best_chain().await {
@@ -349,10 +338,8 @@ where
 					}
 				}
 				if self.logged != Some(reason) {
-					let (finalized, justified) = {
-						let f = self.finality.lock();
-						(f.last_finalized().number, f.highest_justified().number)
-					};
+					let view = self.finality.view();
+					let (finalized, justified) = (view.finalized.number, view.justified.number);
 					log::info!(
 						target: LOG_TARGET,
 						"⏸️ Not voting (best checkpoint {tip}, justified {justified}, finalized \
@@ -389,7 +376,6 @@ where
 	) -> Result<Option<CheckpointNumber>, Abstention> {
 		self.local = self.local_key();
 		let (index, public) = self.local.clone().ok_or(Abstention::NoKey)?;
-		let keystore = self.keystore.clone().ok_or(Abstention::NoKey)?;
 		if self.alarm {
 			return Err(Abstention::OwnKeyElsewhere);
 		}
@@ -407,25 +393,13 @@ where
 			}
 			self.listening = Listening::Done;
 		}
-		let view = VotingView::new(&self.finality.lock(), tip, self.last_cast);
+		let view = VotingView::new(self.finality.lock().state(), tip, self.last_cast);
 		let number = match plan(&view) {
 			Plan::Vote(number) => number,
 			Plan::Idle => return Ok(None),
 			Plan::Abstain(reason) => return Err(reason),
 		};
-		if view.justified.next() < number {
-			match self.waiting {
-				Some((waiting, since)) if waiting == number && since.elapsed() >= VOTE_WAIT => {}
-				Some((waiting, _)) if waiting == number => {
-					return Err(Abstention::WaitingForSource)
-				}
-				_ => {
-					self.waiting = Some((number, Instant::now()));
-					return Err(Abstention::WaitingForSource);
-				}
-			}
-		}
-		self.waiting = None;
+		self.source_wait.ready(&view, number, Instant::now())?;
 		let height = number.block_number(self.interval);
 		let Some(hash) = ancestor_at::<B, _>(&*self.client, best, height) else { return Ok(None) };
 		let target = Checkpoint { number, hash };
@@ -437,37 +411,40 @@ where
 			sp_blockchain::lowest_common_ancestor(&*client, c.hash, target.hash)
 				.is_ok_and(|ancestor| ancestor.hash == c.hash)
 		};
-		let outcome = self
-			.with_finality(move |finality| {
-				let Some(link) = finality.own_vote_link(target, below_target) else {
-					return Err(Abstention::NoSource);
-				};
-				let payload = signing_payload(&finality.genesis_hash(), &link);
-				let signature = match keystore.ed25519_sign(KEY_TYPE, public.as_ref(), &payload) {
-					Ok(Some(signature)) => signature,
-					other => {
-						log::error!(target: LOG_TARGET, "❌ Cannot sign checkpoint vote: {other:?}");
-						return Err(Abstention::Failed);
-					}
-				};
-				let vote = CheckpointSignature {
-					link,
-					validator_index: index,
-					signature: signature.into(),
-				};
-				// The state machine logged why if this fails (a refused or unpersisted vote is
-				// never gossiped).
-				let import =
-					finality.record_own_vote(vote.clone()).map_err(|_| Abstention::Failed)?;
-				Ok((vote, import.progress))
-			})
-			.await;
+		let (finality, keystore) = (self.finality.clone(), self.keystore.clone());
+		let outcome = blocking(move || {
+			// The link is chosen under the lock; signing and the own vote's writes run
+			// outside it.
+			let (link, genesis) = {
+				let f = finality.lock();
+				(f.own_vote_link(target, below_target), f.genesis_hash())
+			};
+			let link = link.ok_or(Abstention::NoSource)?;
+			let signature = keystore.sign(&public, &genesis, &link).map_err(|e| {
+				log::error!(target: LOG_TARGET, "❌ Cannot sign checkpoint vote: {e}");
+				Abstention::Failed
+			})?;
+			let vote = CheckpointSignature { link, validator_index: index, signature };
+			// The state machine logged why if this fails (a refused or unpersisted vote is
+			// never gossiped).
+			let import = finality.record_own_vote(vote.clone()).map_err(|_| Abstention::Failed)?;
+			Ok((vote, import.progress))
+		})
+		.await;
 		let (vote, progress) = outcome?;
 		log::debug!(
 			target: LOG_TARGET,
 			"Voted {} -> {}",
 			vote.link.source.number,
 			vote.link.target.number,
+		);
+		telemetry!(
+			self.telemetry;
+			CONSENSUS_DEBUG;
+			"checkpoint.voted";
+			"source" => vote.link.source.number.0,
+			"target" => vote.link.target.number.0,
+			"target_hash" => ?vote.link.target.hash,
 		);
 		self.last_cast = Some(number);
 		self.gossip(GossipMessage::Vote(vote), false);
@@ -485,7 +462,8 @@ where
 						// A failure to persist the raised guard still counts: it is raised in
 						// memory and voting stops.
 						let elsewhere = own_key && f.check_own_key_vote(&vote).unwrap_or(true);
-						(elsewhere, f.add_checkpoint_signature(vote))
+						// The gossip validator checked the signature.
+						(elsewhere, f.add_verified_vote(vote))
 					})
 					.await;
 				if elsewhere {
@@ -495,7 +473,7 @@ where
 					Ok(import) => self.on_progress(import.progress).await,
 					Err(_) => false,
 				};
-				if moved || self.waiting.is_some() {
+				if moved || self.source_wait.is_waiting() {
 					self.maybe_vote().await;
 				}
 			}
@@ -553,27 +531,28 @@ where
 			return;
 		}
 		let client = self.client.clone();
-		let justification = (ENGINE_ID, certificate.encode());
-		let result = tokio::task::spawn_blocking(move || {
-			client.finalize_block(checkpoint.hash, Some(justification), true)
+		let pending = certificate.clone();
+		let result = blocking(move || {
+			finalize_block(&*client, checkpoint.hash, height.saturated_into(), &certificate)
 		})
 		.await;
 		match result {
-			Ok(Ok(())) => {
+			Ok(finalized) => {
 				self.pending_client_finality = None;
-				log::info!(
-					target: LOG_TARGET,
-					"🏁 Finalized block #{height} ({:?}) by checkpoint {}",
-					checkpoint.hash,
-					checkpoint.number,
-				);
-			}
-			Ok(Err(e)) => {
-				log::warn!(target: LOG_TARGET, "⚠️ Cannot finalize block #{height} yet: {e}");
-				self.pending_client_finality = Some(certificate);
+				if finalized {
+					telemetry!(
+						self.telemetry;
+						CONSENSUS_INFO;
+						"checkpoint.finalized_blocks_up_to";
+						"number" => height,
+						"hash" => ?checkpoint.hash,
+						"checkpoint" => checkpoint.number.0,
+					);
+				}
 			}
 			Err(e) => {
-				log::error!(target: LOG_TARGET, "❌ Finalizing block #{height} panicked: {e}")
+				log::warn!(target: LOG_TARGET, "⚠️ Cannot finalize block #{height} yet: {e}");
+				self.pending_client_finality = Some(pending);
 			}
 		}
 	}
@@ -593,7 +572,7 @@ where
 	async fn import_client_certificate(&mut self, hash: B::Hash, number: u64) {
 		let interval = u64::from(self.interval);
 		if !number.is_multiple_of(interval)
-			|| number / interval <= self.finality.lock().last_finalized().number.0
+			|| number / interval <= self.finality.view().finalized.number.0
 		{
 			return;
 		}
@@ -620,14 +599,16 @@ where
 		let info = self.client.info();
 		let client_finalized: u64 = info.finalized_number.unique_saturated_into();
 		self.import_client_certificate(info.finalized_hash, client_finalized).await;
-		let ours = self.finality.lock().last_finalized();
-		if ours.number.block_number(self.interval) > client_finalized {
-			let certificate = self
-				.with_finality(move |f| {
-					f.persistence()
-						.and_then(|p| p.storage().certificate(ours.number).ok().flatten())
-				})
-				.await;
+		let view = self.finality.view();
+		let ours = view.finalized;
+		if let Some(persistence) = view
+			.persistence
+			.clone()
+			.filter(|_| ours.number.block_number(self.interval) > client_finalized)
+		{
+			let certificate =
+				blocking(move || persistence.storage().certificate(ours.number).ok().flatten())
+					.await;
 			if let Some(certificate) = certificate {
 				self.finalize_on_client(certificate).await;
 			}
@@ -646,7 +627,7 @@ where
 	/// checkpoint's votes. A refused justification costs the peer that sent it (the sync
 	/// layer's report on a failed justification import).
 	fn request_missed_justification(&mut self) {
-		let finalized = self.finality.lock().last_finalized().number;
+		let finalized = self.finality.view().finalized.number;
 		if self.stalled_at != Some(finalized) {
 			self.stalled_at = Some(finalized);
 			return;
@@ -686,18 +667,10 @@ where
 	}
 }
 
-/// Runs the essential task `checkpoint-maintenance`: every [`MAINTENANCE_TICK`] it lets the
-/// persistence layer flush and prune when their intervals have passed, on a blocking thread.
-pub async fn run_maintenance<H: Encode + Send + Sync + 'static>(
-	persistence: CheckpointFinalityPersistence<H>,
-) {
-	loop {
-		futures_timer::Delay::new(MAINTENANCE_TICK).await;
-		let p = persistence.clone();
-		match tokio::task::spawn_blocking(move || p.perform_periodic_maintenance()).await {
-			Ok(Ok(_)) => {}
-			Ok(Err(e)) => log::error!(target: LOG_TARGET, "❌ Checkpoint maintenance failed: {e}"),
-			Err(e) => log::error!(target: LOG_TARGET, "❌ Checkpoint maintenance panicked: {e}"),
-		}
-	}
+/// Runs `f` on a blocking thread. The future borrows nothing of the worker (whose gossip
+/// engine is not `Sync`).
+fn blocking<R: Send + 'static>(
+	f: impl FnOnce() -> R + Send + 'static,
+) -> impl std::future::Future<Output = R> + Send + 'static {
+	async move { tokio::task::spawn_blocking(f).await.expect("checkpoint finality call panicked") }
 }

@@ -16,7 +16,7 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use sc_finality_checkpoint::{
-	gossip::GossipMessage,
+	communication::GossipMessage,
 	planner::{plan, Plan, VotingView},
 	CheckpointFinality, FinalityConfig, OwnVoteGuard, Progress,
 };
@@ -45,7 +45,7 @@ impl Validator {
 	/// certificate it made, if any: what the worker gossips.
 	fn vote(&mut self) -> Vec<Message> {
 		let f = &self.finality;
-		let view = VotingView::new(f, CheckpointNumber(TIP), self.last_cast);
+		let view = VotingView::new(f.state(), CheckpointNumber(TIP), self.last_cast);
 		let Plan::Vote(number) = plan(&view) else { return Vec::new() };
 		assert!(number.0 <= view.finalized.0 + WINDOW, "a vote outside the window");
 		let Some(link) = f.own_vote_link(cp(0, number.0), |_| true) else { return Vec::new() };
@@ -58,7 +58,7 @@ impl Validator {
 	}
 
 	/// Every vote held above finality and the latest certificate: what the gossip engine
-	/// sends again while finality stalls (`gossip::RESEND_PERIOD`), also to peers that dropped
+	/// sends again while finality stalls (`communication::gossip::RESEND_PERIOD`), also to peers that dropped
 	/// a vote they could not use yet.
 	fn held(&self) -> Vec<Message> {
 		let f = &self.finality;

@@ -1,23 +1,36 @@
 //! The fork choice over a real in-memory blockchain (`sc_client_api::in_mem`): a shorter fork
-//! that holds the highest justified checkpoint wins over a longer one that does not, and
-//! `ancestor_at` finds the checkpoint block on the fork it is asked about.
+//! that holds the highest justified checkpoint wins over a longer one that does not. And the
+//! readers of the state machine (fork choice and RPC `checkpoint_status`) answer at once while
+//! the voter persists an own vote on a disk whose fsync takes 500 ms.
 
 mod common;
 
 use common::*;
-use parking_lot::Mutex;
 use sc_client_api::{backend::NewBlockState, blockchain::Backend as _, in_mem::Blockchain};
-use sc_finality_checkpoint::{fork_choice::ancestor_at, CheckpointSelectChain, SharedFinality};
+use sc_finality_checkpoint::{
+	persistence::{PruneOutcome, StoredState},
+	CheckpointFinality, CheckpointPersistenceConfig, CheckpointSelectChain, CheckpointStorage,
+	OwnVoteGuard, Result as StoreResult, SharedFinality,
+};
+use sc_finality_checkpoint_rpc::checkpoint_status;
 use sp_blockchain::HeaderBackend;
 use sp_consensus::{Error as ConsensusError, SelectChain};
 use sp_core::H256;
-use sp_finality_checkpoint::Checkpoint;
+use sp_finality_checkpoint::{
+	Checkpoint, CheckpointCertificate, CheckpointNumber, CheckpointSignature,
+};
 use sp_runtime::{
 	generic,
 	traits::{BlakeTwo256, Header as HeaderT},
 	OpaqueExtrinsic,
 };
-use std::sync::Arc;
+use std::{
+	sync::{
+		atomic::{AtomicBool, Ordering},
+		Arc,
+	},
+	time::{Duration, Instant},
+};
 
 type Header = generic::Header<u64, BlakeTwo256>;
 type Block = generic::Block<Header, OpaqueExtrinsic>;
@@ -62,7 +75,6 @@ fn push(chain: &Blockchain<Block>, parent: &Header, fork: u8, best: bool) -> Hea
 /// Genesis -> a1 .. a5, the longest chain, and a1 -> b2 -> b3 beside it.
 struct Forks {
 	chain: Arc<Blockchain<Block>>,
-	genesis: Header,
 	a: Vec<Header>,
 	b2: Header,
 	b3: Header,
@@ -79,26 +91,37 @@ fn forks() -> Forks {
 	}
 	let b2 = push(&chain, &a[1], 0xb, false);
 	let b3 = push(&chain, &b2, 0xb, false);
-	Forks { chain, genesis, a, b2, b3 }
+	Forks { chain, a, b2, b3 }
+}
+
+/// Makes `checkpoint` (number 1) justified in a one-validator state machine.
+fn justify(finality: &mut CheckpointFinality<H256>, checkpoint: Checkpoint<H256>) {
+	let key = &keys(1)[0];
+	finality.add_checkpoint_signature(vote(key, 0, link(cp(0, 0), checkpoint))).unwrap();
+	assert_eq!(finality.highest_justified(), checkpoint);
 }
 
 /// A one-validator state machine in which `checkpoint` (number 1) is justified.
 fn justified(checkpoint: Checkpoint<H256>) -> SharedFinality<H256> {
-	let keys = keys(1);
-	let mut finality = finality(&keys);
-	finality.add_checkpoint_signature(vote(&keys[0], 0, link(cp(0, 0), checkpoint))).unwrap();
-	assert_eq!(finality.highest_justified(), checkpoint);
-	Arc::new(Mutex::new(finality))
+	let mut finality = finality(&keys(1));
+	justify(&mut finality, checkpoint);
+	SharedFinality::new(finality)
 }
 
-fn best_chain(forks: &Forks, finality: SharedFinality<H256>) -> H256 {
-	let select_chain = CheckpointSelectChain::new(
+fn select_chain(
+	forks: &Forks,
+	finality: SharedFinality<H256>,
+) -> CheckpointSelectChain<Block, Blockchain<Block>, Longest> {
+	CheckpointSelectChain::new(
 		Longest(forks.chain.clone()),
 		forks.chain.clone(),
 		finality,
 		INTERVAL,
-	);
-	futures::executor::block_on(select_chain.best_chain()).unwrap().hash()
+	)
+}
+
+fn best_chain(forks: &Forks, finality: SharedFinality<H256>) -> H256 {
+	futures::executor::block_on(select_chain(forks, finality).best_chain()).unwrap().hash()
 }
 
 #[test]
@@ -106,7 +129,7 @@ fn best_chain_keeps_to_the_justified_checkpoint() {
 	let forks = forks();
 	assert_eq!(forks.chain.info().best_hash, forks.a[5].hash(), "a5 is the longest chain");
 
-	let nothing_justified = Arc::new(Mutex::new(finality(&keys(1))));
+	let nothing_justified = SharedFinality::new(finality(&keys(1)));
 	assert_eq!(best_chain(&forks, nothing_justified), forks.a[5].hash());
 
 	let on_a = justified(Checkpoint::new(1, forks.a[2].hash()));
@@ -119,14 +142,106 @@ fn best_chain_keeps_to_the_justified_checkpoint() {
 	assert_eq!(best_chain(&forks, not_imported), forks.a[5].hash(), "nothing to keep to yet");
 }
 
+/// A store whose own-vote write (the guard's fsyncs) takes [`SLOW_FSYNC`], as on a slow
+/// disk; everything else is instant.
+#[derive(Default)]
+struct SlowDisk {
+	inner: MemoryStorage,
+	writing: AtomicBool,
+}
+
+const SLOW_FSYNC: Duration = Duration::from_millis(500);
+
+impl CheckpointStorage<H256> for SlowDisk {
+	fn load(&self, genesis_hash: &H256, window: u64) -> StoreResult<StoredState<H256>> {
+		self.inner.load(genesis_hash, window)
+	}
+	fn store_votes(&self, votes: &[CheckpointSignature<H256>]) -> StoreResult<()> {
+		self.inner.store_votes(votes)
+	}
+	fn store_own_vote(
+		&self,
+		vote: &CheckpointSignature<H256>,
+		guard: &OwnVoteGuard,
+	) -> StoreResult<()> {
+		self.writing.store(true, Ordering::SeqCst);
+		std::thread::sleep(SLOW_FSYNC);
+		let stored = self.inner.store_own_vote(vote, guard);
+		self.writing.store(false, Ordering::SeqCst);
+		stored
+	}
+	fn store_guard(&self, guard: &OwnVoteGuard) -> StoreResult<()> {
+		self.inner.store_guard(guard)
+	}
+	fn store_certificate(
+		&self,
+		certificate: &CheckpointCertificate<H256>,
+		justified: &Checkpoint<H256>,
+	) -> StoreResult<()> {
+		self.inner.store_certificate(certificate, justified)
+	}
+	fn store_justified(&self, justified: &Checkpoint<H256>) -> StoreResult<()> {
+		self.inner.store_justified(justified)
+	}
+	fn store_evidence(
+		&self,
+		first: &CheckpointSignature<H256>,
+		second: &CheckpointSignature<H256>,
+	) -> StoreResult<()> {
+		self.inner.store_evidence(first, second)
+	}
+	fn certificate(
+		&self,
+		number: CheckpointNumber,
+	) -> StoreResult<Option<CheckpointCertificate<H256>>> {
+		self.inner.certificate(number)
+	}
+	fn prune(&self, keep: u64) -> StoreResult<PruneOutcome> {
+		self.inner.prune(keep)
+	}
+}
+
 #[test]
-fn ancestor_at_walks_back_along_the_given_fork() {
-	let Forks { chain, genesis, a, b2, b3 } = forks();
-	let at = |head: &Header, number| ancestor_at::<Block, _>(&*chain, head.hash(), number);
-	assert_eq!(at(&b3, 2), Some(b2.hash()));
-	assert_eq!(at(&a[5], 2), Some(a[2].hash()));
-	assert_eq!(at(&b3, 3), Some(b3.hash()), "the head itself");
-	assert_eq!(at(&b3, 0), Some(genesis.hash()));
-	assert_eq!(at(&b3, 4), None, "above the head");
-	assert_eq!(ancestor_at::<Block, _>(&*chain, H256::repeat_byte(7), 1), None, "unknown head");
+fn readers_answer_at_once_while_an_own_vote_is_fsynced() {
+	let forks = forks();
+	let keys = keys(1);
+	let disk = Arc::new(SlowDisk::default());
+	let mut finality = finality(&keys);
+	finality.set_storage(disk.clone(), CheckpointPersistenceConfig::default());
+	finality.restore_from_storage().unwrap();
+	// Justified on the shorter fork, so the fork choice walks the chain to answer.
+	let on_b = Checkpoint::new(1, forks.b2.hash());
+	justify(&mut finality, on_b);
+	let shared = SharedFinality::new(finality);
+	let select_chain = select_chain(&forks, shared.clone());
+
+	let voter = {
+		let shared = shared.clone();
+		let own = vote(&keys[0], 0, link(on_b, Checkpoint::new(2, H256::repeat_byte(2))));
+		std::thread::spawn(move || shared.record_own_vote(own))
+	};
+	let deadline = Instant::now() + Duration::from_secs(10);
+	while !disk.writing.load(Ordering::SeqCst) {
+		assert!(Instant::now() < deadline, "the own vote never reached the disk");
+		std::thread::yield_now();
+	}
+
+	let mut took = Vec::new();
+	for _ in 0..5 {
+		let start = Instant::now();
+		let best = futures::executor::block_on(select_chain.best_chain()).unwrap();
+		let status = checkpoint_status(&shared);
+		took.push(start.elapsed());
+		assert_eq!(best.hash(), forks.b3.hash());
+		assert_eq!(status.justified.number, 1);
+	}
+	assert!(disk.writing.load(Ordering::SeqCst), "measured after the write ended: {took:?}");
+	took.sort();
+	eprintln!("best_chain + checkpoint_status during a {SLOW_FSYNC:?} own-vote write: {took:?}");
+	// Waiting for the voter would take the whole fsync; the median must be well under 5 ms.
+	assert!(took[2] < Duration::from_millis(5), "readers waited for the disk: {took:?}");
+	assert!(took[4] < SLOW_FSYNC / 5, "readers waited for the disk: {took:?}");
+
+	voter.join().unwrap().unwrap();
+	assert_eq!(checkpoint_status(&shared).own_vote_target, 2, "the view shows the vote once cast");
 }

@@ -246,11 +246,10 @@ fn guard_file_is_authoritative_over_the_db_copy() {
 	finality.record_own_vote(vote(&keys[3], 3, own)).unwrap();
 	drop(finality);
 	// Simulate a power loss that lost the (unsynced) DB but not the fsynced guard file.
-	let guard =
-		std::fs::read(dir.path().join(sc_finality_checkpoint::guard::GUARD_FILE_NAME)).unwrap();
+	let guard = std::fs::read(dir.path().join(sc_finality_checkpoint::GUARD_FILE_NAME)).unwrap();
 	std::fs::remove_dir_all(dir.path()).unwrap();
 	std::fs::create_dir_all(dir.path()).unwrap();
-	std::fs::write(dir.path().join(sc_finality_checkpoint::guard::GUARD_FILE_NAME), guard).unwrap();
+	std::fs::write(dir.path().join(sc_finality_checkpoint::GUARD_FILE_NAME), guard).unwrap();
 
 	let restored = open(dir.path());
 	assert_eq!(restored.guard().target, CheckpointNumber(1));
@@ -356,7 +355,7 @@ fn a_guard_outside_the_database_survives_its_removal() {
 	let dir = tempfile::tempdir().unwrap();
 	let keys = keys(N);
 	let mut finality = open_with_guard_outside(dir.path());
-	assert!(!finality.guard_found(), "a new validator has no guard yet");
+	assert!(!finality.state().guard_found(), "a new validator has no guard yet");
 	let own = finality.own_vote_link(cp(0, 2), |_| true).unwrap();
 	finality.record_own_vote(vote(&keys[3], 3, own)).unwrap();
 	drop(finality);
@@ -366,7 +365,7 @@ fn a_guard_outside_the_database_survives_its_removal() {
 	// `purge-chain`, or a corrupt database moved aside: the database goes, the guard stays.
 	std::fs::remove_dir_all(dir.path().join("checkpoints")).unwrap();
 	let restored = open_with_guard_outside(dir.path());
-	assert!(restored.guard_found());
+	assert!(restored.state().guard_found());
 	assert_eq!(restored.guard().target, CheckpointNumber(2));
 	assert_eq!(restored.last_finalized(), cp(0, 0), "the database itself starts over");
 	assert_eq!(restored.own_vote_link(cp(1, 1), |_| true), None, "no vote at or below 2");

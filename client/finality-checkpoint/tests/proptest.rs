@@ -529,7 +529,11 @@ impl<'a> Sim<'a> {
 		};
 		prop_assert_eq!(l.target, target);
 		prop_assert!(tree.is_ancestor(&l.source, &target), "source of {:?} is not an ancestor", l);
-		prop_assert!(n.finality.is_justified(&l.source), "source of {:?} is not justified", l);
+		prop_assert!(
+			n.finality.state().is_justified(&l.source),
+			"source of {:?} is not justified",
+			l
+		);
 		let v = vote(&self.keys[n.index as usize], n.index, l);
 		let import = n
 			.finality

@@ -113,19 +113,20 @@ impl<B: BlockT, C> CheckpointRpc<B, C> {
 	}
 }
 
-fn status<H: CheckpointHash>(finality: &SharedFinality<H>) -> CheckpointStatus<H> {
-	let f = finality.lock();
-	let counters = f.counters();
+/// What `checkpoint_status` answers, from the published view: it never waits for the voter's
+/// disk writes.
+pub fn checkpoint_status<H: CheckpointHash>(finality: &SharedFinality<H>) -> CheckpointStatus<H> {
+	let view = finality.view();
 	CheckpointStatus {
-		finalized: f.last_finalized().into(),
-		justified: f.highest_justified().into(),
-		set_id: f.voters().set_id(),
-		validators: f.voters().authorities().len() as u32,
-		own_vote_target: f.guard().target.0,
-		votes: counters.total_signatures,
-		rejected_votes: counters.rejected_votes,
-		equivocations: counters.equivocations,
-		persistence: f.persistence().is_some(),
+		finalized: view.finalized.into(),
+		justified: view.justified.into(),
+		set_id: view.voters.set_id(),
+		validators: view.voters.authorities().len() as u32,
+		own_vote_target: view.guard.target.0,
+		votes: view.counters.total_signatures,
+		rejected_votes: view.counters.rejected_votes,
+		equivocations: view.counters.equivocations,
+		persistence: view.persistence.is_some(),
 	}
 }
 
@@ -141,11 +142,11 @@ where
 	C: BlockchainEvents<B> + Send + Sync + 'static,
 {
 	fn status(&self) -> RpcResult<CheckpointStatus<B::Hash>> {
-		Ok(status(&self.finality))
+		Ok(checkpoint_status(&self.finality))
 	}
 
 	async fn certificate(&self, number: u64) -> RpcResult<Option<CertificateInfo<B::Hash>>> {
-		let Some(persistence) = self.finality.lock().persistence().cloned() else {
+		let Some(persistence) = self.finality.view().persistence.clone() else {
 			return Err(internal("checkpoint persistence is off on this node"));
 		};
 		let certificate = tokio::task::spawn_blocking(move || {
@@ -168,7 +169,7 @@ where
 		let mut notifications = self.client.finality_notification_stream();
 		let mut last = None;
 		loop {
-			let current = status(&self.finality);
+			let current = checkpoint_status(&self.finality);
 			if last.as_ref() != Some(&current.finalized) {
 				last = Some(current.finalized.clone());
 				sink.send(SubscriptionMessage::from_json(&current)?).await?;

@@ -5,7 +5,7 @@
 
 use parking_lot::Mutex;
 use sc_finality_checkpoint::{
-	db::{PruneOutcome, StoredState},
+	persistence::{PruneOutcome, StoredState},
 	CheckpointFinality, CheckpointStorage, Error, FinalityConfig, OwnVoteGuard, Result, VoterSet,
 };
 use sp_core::{ed25519, Pair, H256};

@@ -1,101 +1,68 @@
-//! Gossip of votes and certificates: the message format, the notification protocol and the
-//! `sc-network-gossip` validator.
+//! The `sc-network-gossip` validator of checkpoint messages and the reputation costs of bad
+//! gossip.
 //!
-//! Every message is checked before it travels on: a vote for set, membership, window,
-//! duplicates and signature (by the state machine's read-only [`CheckpointFinality::validate_vote`]);
-//! a certificate by [`verify_certificate`]. A rejected message is dropped, never stored, and
-//! costs its sender reputation; the worker applies the queued reports.
+//! A vote is checked once, here, before it travels on or reaches the worker: set, membership,
+//! link and window against the published view, then against the vote pool (known votes and
+//! a faulty validator's endless variants are not kept), then its signature, outside every
+//! lock. The worker takes the votes this validator let through without checking their
+//! signatures again. A certificate is verified against the set. A rejected message is dropped,
+//! never stored, and costs its sender: much for a forgery (a bad signature, a signer or link
+//! no honest node signs, bytes that do not decode), little for what an honest peer that is
+//! merely ahead or behind sends (another set, a vote too far ahead or expired). The worker
+//! applies the queued reports.
 
+use super::{topic, GossipMessage};
 use crate::{
-	finality::{link_expired, CheckpointFinality, VoteRejection},
-	justification::verify_certificate,
+	shared::SharedFinality,
+	state::{link_expired, CertificateError, VoteRejection},
 	CheckpointHash,
 };
-use codec::{Decode, DecodeAll, Encode};
+use codec::DecodeAll;
 use parking_lot::Mutex;
-use sc_network::{
-	config::{NonReservedPeerMode, SetConfig},
-	peer_store::PeerStoreProvider,
-	NetworkBackend, NotificationMetrics, NotificationService, PeerId, ProtocolName,
-	ReputationChange,
-};
+use sc_network::{PeerId, ReputationChange};
 use sc_network_gossip::{MessageIntent, ValidationResult, Validator, ValidatorContext};
-use sp_finality_checkpoint::{CheckpointCertificate, CheckpointNumber, CheckpointSignature};
-use sp_runtime::traits::{Block as BlockT, Hash as HashT, Header as HeaderT};
-use std::{
-	sync::Arc,
-	time::{Duration, Instant},
-};
-
-/// Votes and certificates are small; this bounds what a peer can push in one notification.
-const MAX_NOTIFICATION_SIZE: u64 = 1024 * 1024;
+use sp_finality_checkpoint::CheckpointNumber;
+use sp_runtime::traits::Block as BlockT;
+use std::time::{Duration, Instant};
 
 /// While finality does not move for this long, stored votes and certificates are sent again,
 /// once a period, also to peers that had them (one may have dropped a vote it could not use
 /// yet). While finality moves, each message goes once to each peer.
 pub const RESEND_PERIOD: Duration = Duration::from_secs(6);
 
-/// Reputation costs of bad gossip.
+/// Reputation costs of bad gossip: a forgery costs much, what an honest peer that is merely
+/// ahead or behind sends costs little.
 pub mod cost {
 	use sc_network::ReputationChange as Rep;
 	/// A message that does not decode.
 	pub const MALFORMED: Rep = Rep::new(-1000, "checkpoint: malformed message");
-	/// A vote or certificate with an invalid signature, unknown signer, wrong set or shape.
-	pub const BAD_SIGNATURE: Rep = Rep::new(-500, "checkpoint: invalid vote or certificate");
-	/// A vote far ahead of finality.
-	pub const TOO_FAR_AHEAD: Rep = Rep::new(-50, "checkpoint: vote too far ahead");
-	/// A vote that cannot matter any more (could be an honest late peer).
-	pub const EXPIRED: Rep = Rep::new(-10, "checkpoint: expired vote");
+	/// A vote or certificate whose signature does not verify.
+	pub const BAD_SIGNATURE: Rep = Rep::new(-500, "checkpoint: bad signature");
+	/// A vote no honest node signs or relays: its signer is not in the set, or its source is
+	/// not below its target; or a certificate that does not finalize.
+	pub const INVALID: Rep = Rep::new(-500, "checkpoint: invalid vote or certificate");
+	/// A vote or certificate of another authority set (the peer is ahead or behind).
+	pub const UNKNOWN_SET: Rep = Rep::new(-50, "checkpoint: unknown authority set");
+	/// A vote too far ahead of our finality (the peer, or we, are ahead).
+	pub const FUTURE: Rep = Rep::new(-50, "checkpoint: vote too far ahead");
+	/// A vote that cannot matter any more (the peer is behind).
+	pub const OUTDATED: Rep = Rep::new(-10, "checkpoint: expired vote");
 }
 
-/// A gossip message.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
-pub enum GossipMessage<H> {
-	/// A validator's vote.
-	Vote(CheckpointSignature<H>),
-	/// A certificate finalizing its link's source.
-	Certificate(CheckpointCertificate<H>),
-}
-
-/// The one gossip topic of checkpoint finality.
-pub fn topic<B: BlockT>() -> B::Hash {
-	<<B::Header as HeaderT>::Hashing as HashT>::hash(b"checkpoint")
-}
-
-/// The notification protocol name: `/<genesis hash hex>[/<fork id>]/checkpoint/1`.
-pub fn protocol_name<H: AsRef<[u8]>>(genesis_hash: H, fork_id: Option<&str>) -> ProtocolName {
-	let genesis = crate::db::hex(genesis_hash.as_ref());
-	match fork_id {
-		Some(fork) => format!("/{genesis}/{fork}/checkpoint/1").into(),
-		None => format!("/{genesis}/checkpoint/1").into(),
+/// The cost of a vote rejected for `rejection`; `None` for a well-formed vote that is merely
+/// known already.
+fn vote_cost(rejection: &VoteRejection) -> Option<ReputationChange> {
+	match rejection {
+		VoteRejection::Duplicate | VoteRejection::EquivocationLimit { .. } => None,
+		VoteRejection::WrongSet { .. } => Some(cost::UNKNOWN_SET),
+		VoteRejection::TooFarAhead { .. } => Some(cost::FUTURE),
+		VoteRejection::Expired { .. } => Some(cost::OUTDATED),
+		VoteRejection::BadSignature => Some(cost::BAD_SIGNATURE),
+		VoteRejection::UnknownValidator(_) | VoteRejection::InvalidLink { .. } => {
+			Some(cost::INVALID)
+		}
 	}
 }
-
-/// The notification protocol's configuration, to register with the network before it starts.
-/// Gossip reaches every sync peer (the gossip engine adds them as reserved peers).
-pub fn notification_config<B: BlockT, N: NetworkBackend<B, B::Hash>>(
-	protocol_name: ProtocolName,
-	metrics: NotificationMetrics,
-	peer_store_handle: Arc<dyn PeerStoreProvider>,
-) -> (N::NotificationProtocolConfig, Box<dyn NotificationService>) {
-	N::notification_config(
-		protocol_name,
-		Vec::new(),
-		MAX_NOTIFICATION_SIZE,
-		None,
-		SetConfig {
-			in_peers: 0,
-			out_peers: 0,
-			reserved_nodes: Vec::new(),
-			non_reserved_mode: NonReservedPeerMode::Deny,
-		},
-		metrics,
-		peer_store_handle,
-	)
-}
-
-/// The state machine shared by the worker, the gossip validator and the RPC.
-pub type SharedFinality<H> = Arc<Mutex<CheckpointFinality<H>>>;
 
 /// The gossip validator.
 pub struct GossipValidator<B: BlockT> {
@@ -117,7 +84,7 @@ where
 {
 	/// A validator checking against `finality`.
 	pub fn new(finality: SharedFinality<B::Hash>) -> Self {
-		let finalized = finality.lock().last_finalized().number;
+		let finalized = finality.view().finalized.number;
 		let resend = Mutex::new(ResendClock { finalized, last: Instant::now() });
 		Self { finality, topic: topic::<B>(), reports: Mutex::new(Vec::new()), resend }
 	}
@@ -132,23 +99,33 @@ where
 	pub fn check(&self, data: &[u8]) -> Result<bool, ReputationChange> {
 		let message =
 			GossipMessage::<B::Hash>::decode_all(&mut &data[..]).map_err(|_| cost::MALFORMED)?;
-		let finality = self.finality.lock();
+		let view = self.finality.view();
+		let rejected = |rejection: VoteRejection| vote_cost(&rejection).map_or(Ok(false), Err);
 		match message {
-			GossipMessage::Vote(vote) => match finality.validate_vote(&vote) {
-				Ok(()) => Ok(true),
-				Err(VoteRejection::Duplicate) => Ok(false),
-				Err(VoteRejection::Expired { .. }) => Err(cost::EXPIRED),
-				Err(VoteRejection::TooFarAhead { .. }) => Err(cost::TOO_FAR_AHEAD),
-				Err(_) => Err(cost::BAD_SIGNATURE),
-			},
+			GossipMessage::Vote(vote) => {
+				if let Err(rejection) = view.check_vote(&vote) {
+					return rejected(rejection);
+				}
+				if let Err(rejection) = self.finality.lock().state().pool_admits(&vote) {
+					return rejected(rejection);
+				}
+				view.voters
+					.check_signature(&view.genesis_hash, &vote)
+					.map_or_else(rejected, |()| Ok(true))
+			}
 			GossipMessage::Certificate(certificate) => {
 				// Known finality first: a certificate at or below it is not worth the
 				// signature checks.
-				if certificate.link.source.number <= finality.last_finalized().number {
+				if certificate.link.source.number <= view.finalized.number {
 					return Ok(false);
 				}
-				verify_certificate(finality.voters(), &finality.genesis_hash(), &certificate)
-					.map_err(|_| cost::BAD_SIGNATURE)?;
+				view.voters.verify_certificate(&view.genesis_hash, &certificate).map_err(|e| {
+					match e {
+						CertificateError::WrongSet { .. } => cost::UNKNOWN_SET,
+						CertificateError::BadSignature(_) => cost::BAD_SIGNATURE,
+						_ => cost::INVALID,
+					}
+				})?;
 				Ok(true)
 			}
 		}
@@ -204,14 +181,14 @@ where
 	}
 
 	fn message_expired<'a>(&'a self) -> Box<dyn FnMut(B::Hash, &[u8]) -> bool + 'a> {
-		let finalized = self.finality.lock().last_finalized().number;
+		let finalized = self.finality.view().finalized.number;
 		Box::new(move |_topic, data| Self::is_expired(data, finalized))
 	}
 
 	fn message_allowed<'a>(
 		&'a self,
 	) -> Box<dyn FnMut(&PeerId, MessageIntent, &B::Hash, &[u8]) -> bool + 'a> {
-		let finalized = self.finality.lock().last_finalized().number;
+		let finalized = self.finality.view().finalized.number;
 		// Asked once per pass, and only by the engine's periodic pass (every 750 ms), which
 		// marks messages a peer already has as `PeriodicRebroadcast`; those it lacks go as
 		// `Broadcast`.
@@ -229,9 +206,12 @@ where
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::{FinalityConfig, VoterSet};
+	use crate::{communication::GossipMessage, CheckpointFinality, FinalityConfig, VoterSet};
+	use codec::Encode;
 	use sp_core::{ed25519, Pair, H256};
-	use sp_finality_checkpoint::{signing_payload, AuthorityId, Checkpoint, Link};
+	use sp_finality_checkpoint::{
+		signing_payload, AuthorityId, Checkpoint, CheckpointSignature, Link,
+	};
 	use sp_runtime::{generic, traits::BlakeTwo256, OpaqueExtrinsic};
 
 	type Block = generic::Block<generic::Header<u64, BlakeTwo256>, OpaqueExtrinsic>;
@@ -240,11 +220,11 @@ mod tests {
 	fn setup() -> (ed25519::Pair, SharedFinality<H256>, GossipValidator<Block>) {
 		let key = ed25519::Pair::from_seed(&[1; 32]);
 		let voters = VoterSet::new(0, vec![AuthorityId::from(key.public())]).unwrap();
-		let finality = Arc::new(Mutex::new(CheckpointFinality::new(
+		let finality = SharedFinality::new(CheckpointFinality::new(
 			H256::zero(),
 			voters,
 			FinalityConfig::default(),
-		)));
+		));
 		(key, finality.clone(), GossipValidator::new(finality))
 	}
 
@@ -276,8 +256,24 @@ mod tests {
 		assert_eq!(validator.check(&bytes(&vote(&stranger, 0, 1))), Err(cost::BAD_SIGNATURE));
 		let mut other_index = vote(&key, 0, 1);
 		other_index.validator_index = 1;
-		assert_eq!(validator.check(&bytes(&other_index)), Err(cost::BAD_SIGNATURE));
-		assert_eq!(validator.check(&bytes(&vote(&key, 0, 40))), Err(cost::TOO_FAR_AHEAD));
+		assert_eq!(validator.check(&bytes(&other_index)), Err(cost::INVALID));
+		assert_eq!(validator.check(&bytes(&vote(&key, 1, 1))), Err(cost::INVALID));
+	}
+
+	#[test]
+	fn a_peer_merely_ahead_or_behind_costs_little() {
+		let (key, finality, validator) = setup();
+		assert_eq!(validator.check(&bytes(&vote(&key, 0, 40))), Err(cost::FUTURE));
+		let mut other_set = vote(&key, 0, 1);
+		other_set.link.set_id = 1;
+		assert_eq!(validator.check(&bytes(&other_set)), Err(cost::UNKNOWN_SET));
+		for (source, target) in [(0, 1), (1, 2)] {
+			finality.lock().add_checkpoint_signature(vote(&key, source, target)).unwrap();
+		}
+		assert_eq!(validator.check(&bytes(&vote(&key, 0, 3))), Err(cost::OUTDATED));
+		for c in [cost::UNKNOWN_SET, cost::FUTURE, cost::OUTDATED] {
+			assert!(c.value > cost::BAD_SIGNATURE.value / 5, "{c:?} is not a forgery's cost");
+		}
 	}
 
 	#[test]

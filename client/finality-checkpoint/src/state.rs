@@ -1,0 +1,997 @@
+//! The pure core of checkpoint finality: the vote, justify and finalize rules of DESIGN.md's
+//! protocol over the in-memory state.
+//!
+//! No I/O, no clock, no async and no storage here. Methods take votes and certificates and
+//! return what changed together with the [`Write`]s that make the change durable; the shell,
+//! [`CheckpointFinality`](crate::CheckpointFinality), persists them (as sc-consensus-beefy's
+//! `Rounds` returns a `VoteImportResult` and its worker writes). Two changes must be durable
+//! before they are made, and for them a step comes in two halves: an own vote
+//! ([`FinalityState::begin_own_vote`] raises the guard and names the write,
+//! [`FinalityState::finish_own_vote`] takes the vote once it is stored) and finality
+//! ([`FinalityState::certificate_write`] names the write, [`FinalityState::finalize`] moves
+//! finality once it is stored).
+//!
+//! Safety argument for not checking ancestry here: an honest voter signs `S -> T` only with
+//! `S` an ancestor of `T`, and a supermajority link holds more than 2/3 of the weight, so
+//! while less than 1/3 is faulty every counted link contains an honest vote and its
+//! ancestry holds.
+
+use crate::error::Error;
+use codec::{Decode, Encode};
+use sp_finality_checkpoint::{
+	signing_payload, supermajority_threshold, AuthorityId, AuthoritySignature, Checkpoint,
+	CheckpointCertificate, CheckpointNumber, CheckpointSignature, Link, SetId, ValidatorIndex,
+};
+use sp_runtime::RuntimeAppPublic;
+use std::{
+	collections::{BTreeMap, BTreeSet, HashMap},
+	fmt::Debug,
+	hash::Hash,
+	sync::Arc,
+};
+
+/// Checkpoints ahead of the finalized one for which votes are accepted by default.
+pub const DEFAULT_VOTE_WINDOW: u64 = 32;
+
+/// Votes kept per validator and target number: one, and a conflicting second as evidence.
+/// Further variants are refused, so a faulty validator cannot grow memory.
+const MAX_VOTES_PER_TARGET: usize = 2;
+
+/// A block hash the state machine can work with.
+pub trait CheckpointHash:
+	Copy + Eq + Ord + Hash + Debug + Encode + Decode + Send + Sync + 'static
+{
+}
+impl<T: Copy + Eq + Ord + Hash + Debug + Encode + Decode + Send + Sync + 'static> CheckpointHash
+	for T
+{
+}
+
+/// The highest source and target this validator ever signed.
+///
+/// A new vote is allowed only with a strictly higher target and a source no lower than any
+/// before. That rules out two votes for one target number (E1) and a vote surrounding or
+/// surrounded by an earlier one (E2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
+pub struct OwnVoteGuard {
+	/// Highest own source number.
+	pub source: CheckpointNumber,
+	/// Highest own target number.
+	pub target: CheckpointNumber,
+}
+
+impl OwnVoteGuard {
+	/// Whether a vote for `link` keeps the guard's promise.
+	pub fn permits<H>(&self, link: &Link<H>) -> bool {
+		link.target.number > self.target && link.source.number >= self.source
+	}
+
+	/// Whether this validator may have cast a vote for `link` before (its numbers lie inside
+	/// the guard). A vote of its key outside the guard was cast by someone else.
+	pub fn covers<H>(&self, link: &Link<H>) -> bool {
+		link.target.number <= self.target && link.source.number <= self.source
+	}
+
+	/// The guard after voting for `link`.
+	pub fn raised<H>(&self, link: &Link<H>) -> Self {
+		self.merge(Self { source: link.source.number, target: link.target.number })
+	}
+
+	/// The component-wise maximum of two guards (of two copies of one).
+	pub fn merge(&self, other: Self) -> Self {
+		Self { source: self.source.max(other.source), target: self.target.max(other.target) }
+	}
+}
+
+/// An authority set: its id and its voters in validator-index order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoterSet {
+	set_id: SetId,
+	authorities: Vec<AuthorityId>,
+}
+
+impl VoterSet {
+	/// A set; `None` if it has no voters.
+	pub fn new(set_id: SetId, authorities: Vec<AuthorityId>) -> Option<Self> {
+		(!authorities.is_empty()).then_some(Self { set_id, authorities })
+	}
+
+	/// The set id.
+	pub fn set_id(&self) -> SetId {
+		self.set_id
+	}
+
+	/// The voters.
+	pub fn authorities(&self) -> &[AuthorityId] {
+		&self.authorities
+	}
+
+	/// Votes a link needs: more than two thirds of the set.
+	pub fn threshold(&self) -> usize {
+		supermajority_threshold(self.authorities.len())
+	}
+
+	/// The index of `id` in the set.
+	pub fn index_of(&self, id: &AuthorityId) -> Option<ValidatorIndex> {
+		self.authorities.iter().position(|a| a == id).map(|i| i as ValidatorIndex)
+	}
+
+	/// Set, membership, link shape and window, with checkpoint `finalized` final and votes
+	/// accepted up to `window` checkpoints above it: the cheap checks, before the signature.
+	pub fn check_vote<H>(
+		&self,
+		vote: &CheckpointSignature<H>,
+		finalized: CheckpointNumber,
+		window: u64,
+	) -> Result<(), VoteRejection> {
+		let link = &vote.link;
+		if link.set_id != self.set_id {
+			return Err(VoteRejection::WrongSet { current: self.set_id, got: link.set_id });
+		}
+		if vote.validator_index as usize >= self.authorities.len() {
+			return Err(VoteRejection::UnknownValidator(vote.validator_index));
+		}
+		let (source, target) = (link.source.number, link.target.number);
+		if source >= target {
+			return Err(VoteRejection::InvalidLink { from: source, to: target });
+		}
+		if link_expired(link, finalized) {
+			return Err(VoteRejection::Expired { from: source, to: target, finalized });
+		}
+		if target.0 > finalized.0.saturating_add(window) {
+			return Err(VoteRejection::TooFarAhead { target, finalized, window });
+		}
+		Ok(())
+	}
+
+	/// Whether the vote's signature verifies for its validator on the chain with
+	/// `genesis_hash`. The validator index must be in the set ([`Self::check_vote`]).
+	pub fn check_signature<H: Encode>(
+		&self,
+		genesis_hash: &H,
+		vote: &CheckpointSignature<H>,
+	) -> Result<(), VoteRejection> {
+		let public = self
+			.authorities
+			.get(vote.validator_index as usize)
+			.ok_or(VoteRejection::UnknownValidator(vote.validator_index))?;
+		if public.verify(&signing_payload(genesis_hash, &vote.link), &vote.signature) {
+			Ok(())
+		} else {
+			Err(VoteRejection::BadSignature)
+		}
+	}
+
+	/// Checks that `certificate` is a supermajority of valid, distinct signatures of this set
+	/// on a link from a checkpoint to the next one, on the chain with `genesis_hash`.
+	pub fn verify_certificate<H: Encode>(
+		&self,
+		genesis_hash: &H,
+		certificate: &CheckpointCertificate<H>,
+	) -> Result<(), CertificateError> {
+		let link = &certificate.link;
+		if link.set_id != self.set_id {
+			return Err(CertificateError::WrongSet { expected: self.set_id, got: link.set_id });
+		}
+		if link.target.number != link.source.number.next() {
+			return Err(CertificateError::NotFinalizing);
+		}
+		let needed = self.threshold();
+		if certificate.signatures.len() < needed {
+			return Err(CertificateError::TooFewSignatures {
+				got: certificate.signatures.len(),
+				needed,
+			});
+		}
+		let payload = signing_payload(genesis_hash, link);
+		let mut seen = BTreeSet::new();
+		for (index, signature) in &certificate.signatures {
+			let valid = seen.insert(*index)
+				&& self
+					.authorities
+					.get(*index as usize)
+					.is_some_and(|public| public.verify(&payload, signature));
+			if !valid {
+				return Err(CertificateError::BadSignature(*index));
+			}
+		}
+		Ok(())
+	}
+}
+
+/// Why a certificate or justification was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateError {
+	/// The justification does not decode as a certificate.
+	#[error("justification does not decode as a checkpoint certificate")]
+	Malformed,
+	/// The certificate is of another authority set.
+	#[error("certificate of authority set {got}, the set at this block is {expected}")]
+	WrongSet {
+		/// The set at the block.
+		expected: u64,
+		/// The certificate's set.
+		got: u64,
+	},
+	/// The link does not go to the next checkpoint, so it finalizes nothing.
+	#[error("certificate link does not go from a checkpoint to the next one")]
+	NotFinalizing,
+	/// The certificate is for another block.
+	#[error("certificate finalizes another block")]
+	WrongBlock,
+	/// Fewer distinct valid signers than the threshold.
+	#[error("certificate has {got} signatures, {needed} are needed")]
+	TooFewSignatures {
+		/// Signatures present.
+		got: usize,
+		/// Threshold of the set.
+		needed: usize,
+	},
+	/// A signer is not in the set, appears twice, or its signature does not verify.
+	#[error("certificate signature of validator {0} is invalid, unknown or repeated")]
+	BadSignature(u32),
+	/// The runtime could not tell the authority set.
+	#[error("cannot read the checkpoint authority set from the runtime: {0}")]
+	Runtime(String),
+}
+
+/// Tuning of the state machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinalityConfig {
+	/// Votes with targets more than this many checkpoints above the finalized one are dropped;
+	/// it bounds memory whatever peers send.
+	pub window: u64,
+}
+
+impl Default for FinalityConfig {
+	fn default() -> Self {
+		Self { window: DEFAULT_VOTE_WINDOW }
+	}
+}
+
+/// Why a vote was not taken. Each is counted; the gossip layer turns it into a reputation cost.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VoteRejection {
+	/// The vote belongs to another authority set.
+	#[error("vote of authority set {got}, the current set is {current}")]
+	WrongSet {
+		/// Current set id.
+		current: SetId,
+		/// The vote's set id.
+		got: SetId,
+	},
+	/// The validator index is not in the set.
+	#[error("validator index {0} is not in the authority set")]
+	UnknownValidator(ValidatorIndex),
+	/// The signature does not verify for the validator and this chain.
+	#[error("signature does not verify")]
+	BadSignature,
+	/// The source is not below the target.
+	#[error("source {from} is not below target {to}")]
+	InvalidLink {
+		/// Source number.
+		from: CheckpointNumber,
+		/// Target number.
+		to: CheckpointNumber,
+	},
+	/// The vote cannot matter any more: it is at or below the finalized checkpoint.
+	#[error("vote {from} -> {to} is expired: checkpoint {finalized} is finalized")]
+	Expired {
+		/// Source number.
+		from: CheckpointNumber,
+		/// Target number.
+		to: CheckpointNumber,
+		/// Finalized number.
+		finalized: CheckpointNumber,
+	},
+	/// The target is too far ahead of the finalized checkpoint.
+	#[error("target {target} is more than {window} checkpoints ahead of finalized {finalized}")]
+	TooFarAhead {
+		/// Target number.
+		target: CheckpointNumber,
+		/// Finalized number.
+		finalized: CheckpointNumber,
+		/// The window.
+		window: u64,
+	},
+	/// The vote is already known.
+	#[error("vote already known")]
+	Duplicate,
+	/// The validator already has two conflicting votes for this target; evidence is kept.
+	#[error("validator {validator} already equivocated on target {target}")]
+	EquivocationLimit {
+		/// The validator.
+		validator: ValidatorIndex,
+		/// Target number.
+		target: CheckpointNumber,
+	},
+}
+
+/// Checkpoints justified and finalized by one step of the state machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress<H> {
+	/// Checkpoints newly justified, lowest first.
+	pub justified: Vec<Checkpoint<H>>,
+	/// The certificate of a newly finalized checkpoint (its `link.source`).
+	pub finalized: Option<CheckpointCertificate<H>>,
+}
+
+impl<H> Default for Progress<H> {
+	fn default() -> Self {
+		Self { justified: Vec::new(), finalized: None }
+	}
+}
+
+/// A record that makes a change of the state durable; the shell hands each to its store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write<H> {
+	/// Another validator's vote; it may wait in the write-behind buffer (peers gossip it
+	/// again if it is lost).
+	Vote(CheckpointSignature<H>),
+	/// Two conflicting votes of one validator.
+	Evidence(CheckpointSignature<H>, CheckpointSignature<H>),
+	/// The raised justified watermark.
+	Justified(Checkpoint<H>),
+	/// The own vote and the guard it raised: durable before the vote leaves this node.
+	OwnVote(CheckpointSignature<H>, OwnVoteGuard),
+	/// A guard raised over a vote of our key cast elsewhere: durable before voting goes on.
+	Guard(OwnVoteGuard),
+	/// A certificate with the justified watermark, in one transaction, durable before
+	/// finality moves to its source.
+	Certificate(CheckpointCertificate<H>, Checkpoint<H>),
+}
+
+/// What a vote or a tally changed, and what to persist for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step<H> {
+	/// The vote conflicts with an earlier vote of the same validator (E1 or E2); the pair is
+	/// in `writes` as evidence.
+	pub equivocation: bool,
+	/// Checkpoints newly justified, lowest first.
+	pub justified: Vec<Checkpoint<H>>,
+	/// A certificate whose source is final once it is stored: persist
+	/// [`FinalityState::certificate_write`], then call [`FinalityState::finalize`].
+	pub finalizable: Option<CheckpointCertificate<H>>,
+	/// Records to persist, in order; none of them is needed for safety.
+	pub writes: Vec<Write<H>>,
+}
+
+impl<H> Default for Step<H> {
+	fn default() -> Self {
+		Self { equivocation: false, justified: Vec::new(), finalizable: None, writes: Vec::new() }
+	}
+}
+
+/// What the store gave back, for [`FinalityState::restore`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restored<H> {
+	/// The finalized watermark, if any.
+	pub finalized: Option<Checkpoint<H>>,
+	/// The justified watermark, if any.
+	pub justified: Option<Checkpoint<H>>,
+	/// The own-vote guard, if one was stored.
+	pub guard: Option<OwnVoteGuard>,
+	/// Votes above finality (verified when they arrived).
+	pub votes: Vec<CheckpointSignature<H>>,
+}
+
+/// The in-memory state of checkpoint finality and the rules that change it. See the module
+/// documentation.
+pub struct FinalityState<H> {
+	genesis_hash: H,
+	voters: Arc<VoterSet>,
+	config: FinalityConfig,
+	last_finalized: Checkpoint<H>,
+	/// Justified checkpoints above the finalized one.
+	justified: BTreeMap<CheckpointNumber, H>,
+	/// Votes above finality by target number and validator: at most two per validator and
+	/// target (the first and one conflicting vote, kept as evidence).
+	votes: BTreeMap<CheckpointNumber, BTreeMap<ValidatorIndex, Vec<CheckpointSignature<H>>>>,
+	/// Signatures per link.
+	links: HashMap<Link<H>, BTreeMap<ValidatorIndex, AuthoritySignature>>,
+	guard: OwnVoteGuard,
+	guard_found: bool,
+	latest_certificate: Option<CheckpointCertificate<H>>,
+}
+
+impl<H: CheckpointHash> FinalityState<H> {
+	/// The state of the chain with `genesis_hash` (checkpoint 0, finalized) and the authority
+	/// set `voters`.
+	pub fn new(genesis_hash: H, voters: VoterSet, config: FinalityConfig) -> Self {
+		Self {
+			genesis_hash,
+			voters: Arc::new(voters),
+			config,
+			last_finalized: Checkpoint::new(0, genesis_hash),
+			justified: BTreeMap::new(),
+			votes: BTreeMap::new(),
+			links: HashMap::new(),
+			guard: OwnVoteGuard::default(),
+			guard_found: false,
+			latest_certificate: None,
+		}
+	}
+
+	/// Takes back what the store kept: watermarks, the guard (merged, never lowered) and the
+	/// votes above finality that still fit the set and the window. Returns how many votes were
+	/// taken and the step they make.
+	pub fn restore(&mut self, restored: Restored<H>) -> (usize, Step<H>) {
+		if let Some(guard) = restored.guard {
+			self.guard = self.guard.merge(guard);
+			self.guard_found = true;
+		}
+		if let Some(finalized) = restored.finalized {
+			self.set_finalized(finalized);
+		}
+		if let Some(justified) =
+			restored.justified.filter(|j| j.number > self.last_finalized.number)
+		{
+			self.justified.insert(justified.number, justified.hash);
+		}
+		let mut taken = 0;
+		for vote in restored.votes {
+			// Stored votes were verified when they arrived; votes of another set or outside
+			// the window are left alone.
+			if self.check_vote(&vote).is_ok() && self.insert_vote(vote).is_ok() {
+				taken += 1;
+			}
+		}
+		(taken, self.tally())
+	}
+
+	/// The chain's genesis hash.
+	pub fn genesis_hash(&self) -> H {
+		self.genesis_hash
+	}
+
+	/// The current authority set.
+	pub fn voters(&self) -> &Arc<VoterSet> {
+		&self.voters
+	}
+
+	/// The vote window: targets more than this many checkpoints above the finalized one are
+	/// refused.
+	pub fn window(&self) -> u64 {
+		self.config.window
+	}
+
+	/// The finalized checkpoint.
+	pub fn last_finalized(&self) -> Checkpoint<H> {
+		self.last_finalized
+	}
+
+	/// The highest justified checkpoint (the finalized one if none is above it).
+	pub fn highest_justified(&self) -> Checkpoint<H> {
+		self.justified
+			.iter()
+			.next_back()
+			.map_or(self.last_finalized, |(n, h)| Checkpoint { number: *n, hash: *h })
+	}
+
+	/// Whether `checkpoint` is justified (the finalized one is).
+	pub fn is_justified(&self, checkpoint: &Checkpoint<H>) -> bool {
+		*checkpoint == self.last_finalized
+			|| self.justified.get(&checkpoint.number) == Some(&checkpoint.hash)
+	}
+
+	/// The own-vote guard.
+	pub fn guard(&self) -> OwnVoteGuard {
+		self.guard
+	}
+
+	/// Whether the own-vote guard was restored from storage (rather than starting empty).
+	pub fn guard_found(&self) -> bool {
+		self.guard_found
+	}
+
+	/// Whether the votes for target `number` split: a supermajority of the set voted for it,
+	/// but no link to it is a supermajority from a justified source, so it is not justified.
+	/// Those voters can only try again at a higher target.
+	pub fn split_at(&self, number: CheckpointNumber) -> bool {
+		number > self.last_finalized.number
+			&& !self.justified.contains_key(&number)
+			&& self.votes.get(&number).is_some_and(|by| by.len() >= self.voters.threshold())
+	}
+
+	/// The certificate of the latest finality step taken.
+	pub fn latest_certificate(&self) -> Option<&CheckpointCertificate<H>> {
+		self.latest_certificate.as_ref()
+	}
+
+	/// Votes of `validator` above finality, lowest target first: what a restarted node gossips
+	/// again.
+	pub fn votes_of(&self, validator: ValidatorIndex) -> Vec<CheckpointSignature<H>> {
+		self.votes.values().filter_map(|by| by.get(&validator)).flatten().cloned().collect()
+	}
+
+	/// Set, membership, link shape and window against the current finality.
+	pub fn check_vote(&self, vote: &CheckpointSignature<H>) -> Result<(), VoteRejection> {
+		self.voters.check_vote(vote, self.last_finalized.number, self.config.window)
+	}
+
+	/// Whether the pool would take the vote: not known yet, and not a third variant of one
+	/// validator's target (gossip must not store and relay a faulty validator's endless
+	/// variants).
+	pub fn pool_admits(&self, vote: &CheckpointSignature<H>) -> Result<(), VoteRejection> {
+		let held = self.votes_at(vote.validator_index, vote.link.target.number);
+		if held.iter().any(|v| v.link == vote.link) {
+			return Err(VoteRejection::Duplicate);
+		}
+		if held.len() >= MAX_VOTES_PER_TARGET {
+			return Err(VoteRejection::EquivocationLimit {
+				validator: vote.validator_index,
+				target: vote.link.target.number,
+			});
+		}
+		Ok(())
+	}
+
+	/// Every check of [`Self::import_vote`], without taking the vote.
+	pub fn validate_vote(&self, vote: &CheckpointSignature<H>) -> Result<(), VoteRejection> {
+		self.check_vote(vote)?;
+		self.pool_admits(vote)?;
+		self.voters.check_signature(&self.genesis_hash, vote)
+	}
+
+	/// Takes another validator's vote: checks set, window and duplicates, and the signature
+	/// unless `verified` (the gossip validator checked it), then tallies.
+	pub fn import_vote(
+		&mut self,
+		vote: CheckpointSignature<H>,
+		verified: bool,
+	) -> Result<Step<H>, VoteRejection> {
+		self.check_vote(&vote)?;
+		self.pool_admits(&vote)?;
+		if !verified {
+			self.voters.check_signature(&self.genesis_hash, &vote)?;
+		}
+		let evidence = self.insert_vote(vote.clone())?;
+		let mut step = self.tally();
+		step.writes.insert(0, Write::Vote(vote.clone()));
+		if let Some(first) = evidence {
+			step.equivocation = true;
+			step.writes.insert(1, Write::Evidence(first, vote));
+		}
+		Ok(step)
+	}
+
+	/// The link this node should vote for to target `target`, or `None` to abstain.
+	///
+	/// The source is the highest justified checkpoint below `target` for which `is_ancestor`
+	/// holds (the caller asks its chain); the link must keep the own-vote guard's promise and
+	/// the target must lie inside the vote window.
+	pub fn own_vote_link(
+		&self,
+		target: Checkpoint<H>,
+		is_ancestor: impl Fn(&Checkpoint<H>) -> bool,
+	) -> Option<Link<H>> {
+		let finalized = self.last_finalized.number;
+		if target.number <= finalized || target.number.0 > finalized.0 + self.config.window {
+			return None;
+		}
+		let source = self
+			.justified
+			.range(..target.number)
+			.rev()
+			.map(|(n, h)| Checkpoint { number: *n, hash: *h })
+			.chain(std::iter::once(self.last_finalized))
+			.find(|c| is_ancestor(c))?;
+		let link = Link { set_id: self.voters.set_id, source, target };
+		self.guard.permits(&link).then_some(link)
+	}
+
+	/// First half of an own vote: checks the guard, the vote and its signature, raises the
+	/// guard and returns the write that must be durable before the vote is taken
+	/// ([`Self::finish_own_vote`]) or gossiped. The guard stays raised whatever happens next.
+	pub fn begin_own_vote(&mut self, vote: &CheckpointSignature<H>) -> Result<Write<H>, Error> {
+		if !self.guard.permits(&vote.link) {
+			return Err(Error::OwnVoteRefused {
+				from: vote.link.source.number,
+				to: vote.link.target.number,
+				guard_source: self.guard.source,
+				guard_target: self.guard.target,
+			});
+		}
+		self.check_vote(vote)
+			.and_then(|()| self.voters.check_signature(&self.genesis_hash, vote))
+			.map_err(Error::InvalidOwnVote)?;
+		self.guard = self.guard.raised(&vote.link);
+		Ok(Write::OwnVote(vote.clone(), self.guard))
+	}
+
+	/// Second half of an own vote, once it is stored: takes it and tallies. A vote that
+	/// finality passed in the meantime is not taken.
+	pub fn finish_own_vote(&mut self, vote: CheckpointSignature<H>) -> Step<H> {
+		if self.check_vote(&vote).is_err() {
+			return Step::default();
+		}
+		let evidence = self.insert_vote(vote.clone()).ok().flatten();
+		let mut step = self.tally();
+		if let Some(first) = evidence {
+			step.equivocation = true;
+			step.writes.insert(0, Write::Evidence(first, vote));
+		}
+		step
+	}
+
+	/// Takes a vote that arrived from the network signed with this node's own key (as
+	/// validator `vote.validator_index`). When it is valid and lies outside the own-vote guard,
+	/// this node cannot have cast it (its key votes on another machine): the guard is raised
+	/// to cover it, and the write returned must be durable before voting goes on. A vote
+	/// inside the guard (an own vote from before a restart or purge, echoed back) or an
+	/// invalid one returns `None` and changes nothing.
+	pub fn raise_guard_over(&mut self, vote: &CheckpointSignature<H>) -> Option<Write<H>> {
+		if self.guard.covers(&vote.link)
+			|| self
+				.check_vote(vote)
+				.and_then(|()| self.voters.check_signature(&self.genesis_hash, vote))
+				.is_err()
+		{
+			return None;
+		}
+		self.guard = self.guard.raised(&vote.link);
+		Some(Write::Guard(self.guard))
+	}
+
+	/// The certificate for `link` from the signatures collected, if they are a supermajority.
+	pub fn create_checkpoint_certificate(
+		&self,
+		link: &Link<H>,
+	) -> Option<CheckpointCertificate<H>> {
+		let signatures = self.links.get(link)?;
+		(signatures.len() >= self.voters.threshold()).then(|| CheckpointCertificate {
+			link: *link,
+			signatures: signatures.iter().map(|(i, s)| (*i, s.clone())).collect(),
+		})
+	}
+
+	/// First half of finalizing `certificate.link.source`: the certificate with the justified
+	/// watermark, to be stored in one transaction before [`Self::finalize`]. `None` for a
+	/// checkpoint at or below the finalized one: finality never moves backwards.
+	pub fn certificate_write(&self, certificate: &CheckpointCertificate<H>) -> Option<Write<H>> {
+		(certificate.link.source.number > self.last_finalized.number).then(|| {
+			let justified = self.highest_justified().max(certificate.link.target);
+			Write::Certificate(certificate.clone(), justified)
+		})
+	}
+
+	/// Second half, once the certificate is stored: finalizes its source, justifies its target
+	/// and drops what lies below finality. Returns `false` (and changes nothing) when finality
+	/// is already at or above the source.
+	pub fn finalize(&mut self, certificate: CheckpointCertificate<H>) -> bool {
+		if certificate.link.source.number <= self.last_finalized.number {
+			return false;
+		}
+		self.set_finalized(certificate.link.source);
+		// The certificate's supermajority link justifies its target, whether this node saw the
+		// votes or only the certificate (as the watermark just stored says). A different
+		// checkpoint already justified at that height stays (see `tally`).
+		let target = certificate.link.target;
+		self.justified.entry(target.number).or_insert(target.hash);
+		self.latest_certificate = Some(certificate);
+		true
+	}
+
+	/// Justifies every target of a supermajority link from a justified source, then names the
+	/// certificate of the highest justified source of a supermajority link to the next
+	/// checkpoint, which finalizes that source once stored.
+	pub fn tally(&mut self) -> Step<H> {
+		let threshold = self.voters.threshold();
+		let set_id = self.voters.set_id;
+		let mut step = Step::default();
+		loop {
+			let next = self
+				.links
+				.iter()
+				.filter(|(link, sigs)| {
+					sigs.len() >= threshold
+						&& link.set_id == set_id
+						&& link.target.number > self.last_finalized.number
+						&& self.is_justified(&link.source)
+						&& !self.is_justified(&link.target)
+				})
+				.map(|(link, _)| link.target)
+				.min();
+			let Some(target) = next else { break };
+			if let Some(existing) = self.justified.get(&target.number) {
+				// Two justified checkpoints at one height need a third of the weight to vote
+				// twice. Keep the first; the evidence is in the vote pool.
+				log::error!(
+					target: crate::LOG_TARGET,
+					"❌ Conflicting justified checkpoints at {}: {:?} and {:?}; more than a third \
+					 of the validators equivocated",
+					target.number,
+					existing,
+					target.hash,
+				);
+				self.links.retain(|link, _| link.target != target);
+				continue;
+			}
+			self.justified.insert(target.number, target.hash);
+			step.justified.push(target);
+		}
+
+		step.finalizable = self
+			.links
+			.iter()
+			.filter(|(link, sigs)| {
+				sigs.len() >= threshold
+					&& link.set_id == set_id
+					&& link.target.number == link.source.number.next()
+					&& link.source.number > self.last_finalized.number
+					&& self.is_justified(&link.source)
+			})
+			.map(|(link, _)| *link)
+			.max_by_key(|link| link.source.number)
+			.and_then(|link| self.create_checkpoint_certificate(&link));
+		if step.finalizable.is_none() && !step.justified.is_empty() {
+			step.writes.push(Write::Justified(self.highest_justified()));
+		}
+		step
+	}
+
+	fn set_finalized(&mut self, checkpoint: Checkpoint<H>) {
+		if checkpoint.number <= self.last_finalized.number {
+			return;
+		}
+		self.last_finalized = checkpoint;
+		let above = checkpoint.number.next();
+		self.votes = self.votes.split_off(&above);
+		self.justified = self.justified.split_off(&above);
+		self.links.retain(|link, _| link.target.number > checkpoint.number);
+	}
+
+	/// The votes held of validator `index` for target number `target`.
+	fn votes_at(
+		&self,
+		index: ValidatorIndex,
+		target: CheckpointNumber,
+	) -> &[CheckpointSignature<H>] {
+		self.votes.get(&target).and_then(|by| by.get(&index)).map_or(&[], Vec::as_slice)
+	}
+
+	/// Adds a checked vote; returns an earlier vote of the same validator it conflicts with.
+	fn insert_vote(
+		&mut self,
+		vote: CheckpointSignature<H>,
+	) -> Result<Option<CheckpointSignature<H>>, VoteRejection> {
+		let (index, link) = (vote.validator_index, vote.link);
+		let mut earlier = self.votes.values().filter_map(|by| by.get(&index)).flatten();
+		if earlier.clone().any(|v| v.link == link) {
+			return Err(VoteRejection::Duplicate);
+		}
+		let conflict = earlier.find(|v| conflicts(&v.link, &link)).cloned();
+		let own = self.votes.entry(link.target.number).or_default().entry(index).or_default();
+		if own.len() >= MAX_VOTES_PER_TARGET {
+			return Err(VoteRejection::EquivocationLimit {
+				validator: index,
+				target: link.target.number,
+			});
+		}
+		self.links.entry(link).or_default().insert(index, vote.signature.clone());
+		own.push(vote);
+		Ok(conflict)
+	}
+}
+
+/// Whether a vote for `link` can no longer matter with checkpoint `finalized` final: its
+/// source lies below finality or its target at or below it.
+pub fn link_expired<H>(link: &Link<H>, finalized: CheckpointNumber) -> bool {
+	link.source.number < finalized || link.target.number <= finalized
+}
+
+/// E1 (two votes for one target number) or E2 (one vote's span strictly surrounds the other's).
+fn conflicts<H: PartialEq>(a: &Link<H>, b: &Link<H>) -> bool {
+	let (sa, ta, sb, tb) = (a.source.number, a.target.number, b.source.number, b.target.number);
+	(ta == tb && a != b) || (sa < sb && tb < ta) || (sb < sa && ta < tb)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+	use super::*;
+	use sp_core::{ed25519, Pair, H256};
+
+	/// Four validators and a certificate of the first three on `1 -> 2` (genesis zero).
+	pub(crate) fn signed_certificate() -> (Vec<ed25519::Pair>, VoterSet, CheckpointCertificate<H256>)
+	{
+		let keys: Vec<_> = (0..4u8).map(|i| ed25519::Pair::from_seed(&[i + 1; 32])).collect();
+		let voters =
+			VoterSet::new(0, keys.iter().map(|k| AuthorityId::from(k.public())).collect()).unwrap();
+		let link = Link {
+			set_id: 0,
+			source: Checkpoint::new(1, H256::repeat_byte(1)),
+			target: Checkpoint::new(2, H256::repeat_byte(2)),
+		};
+		let payload = signing_payload(&H256::zero(), &link);
+		let signatures = keys
+			.iter()
+			.take(3)
+			.enumerate()
+			.map(|(i, k)| (i as u32, k.sign(&payload).into()))
+			.collect();
+		(keys, voters, CheckpointCertificate { link, signatures })
+	}
+
+	#[test]
+	fn valid_certificate_verifies() {
+		let (_, voters, cert) = signed_certificate();
+		assert_eq!(voters.verify_certificate(&H256::zero(), &cert), Ok(()));
+	}
+
+	#[test]
+	fn forged_short_repeated_and_foreign_certificates_fail() {
+		let (keys, voters, cert) = signed_certificate();
+		assert!(voters.verify_certificate(&H256::repeat_byte(9), &cert).is_err(), "other chain");
+
+		let mut short = cert.clone();
+		short.signatures.pop();
+		assert_eq!(
+			voters.verify_certificate(&H256::zero(), &short),
+			Err(CertificateError::TooFewSignatures { got: 2, needed: 3 })
+		);
+
+		let mut repeated = cert.clone();
+		repeated.signatures[2] = repeated.signatures[0].clone();
+		assert_eq!(
+			voters.verify_certificate(&H256::zero(), &repeated),
+			Err(CertificateError::BadSignature(0))
+		);
+
+		let mut forged = cert.clone();
+		let payload = signing_payload(&H256::zero(), &cert.link);
+		forged.signatures[2] = (2, keys[3].sign(&payload).into());
+		assert_eq!(
+			voters.verify_certificate(&H256::zero(), &forged),
+			Err(CertificateError::BadSignature(2))
+		);
+
+		let mut skipping = cert.clone();
+		skipping.link.target.number = sp_finality_checkpoint::CheckpointNumber(3);
+		assert_eq!(
+			voters.verify_certificate(&H256::zero(), &skipping),
+			Err(CertificateError::NotFinalizing)
+		);
+
+		let mut other_set = cert;
+		other_set.link.set_id = 1;
+		assert!(matches!(
+			voters.verify_certificate(&H256::zero(), &other_set),
+			Err(CertificateError::WrongSet { .. })
+		));
+	}
+
+	fn keys() -> Vec<ed25519::Pair> {
+		(0..4u8).map(|i| ed25519::Pair::from_seed(&[i + 1; 32])).collect()
+	}
+
+	fn state(keys: &[ed25519::Pair]) -> FinalityState<H256> {
+		let voters = keys.iter().map(|k| AuthorityId::from(k.public())).collect();
+		FinalityState::new(
+			H256::zero(),
+			VoterSet::new(0, voters).unwrap(),
+			FinalityConfig::default(),
+		)
+	}
+
+	fn cp(number: u64) -> Checkpoint<H256> {
+		let hash = if number == 0 { H256::zero() } else { H256::repeat_byte(number as u8) };
+		Checkpoint::new(number, hash)
+	}
+
+	fn vote(
+		keys: &[ed25519::Pair],
+		index: usize,
+		source: u64,
+		target: u64,
+	) -> CheckpointSignature<H256> {
+		let link = Link { set_id: 0, source: cp(source), target: cp(target) };
+		let signature = keys[index].sign(&signing_payload(&H256::zero(), &link)).into();
+		CheckpointSignature { link, validator_index: index as u32, signature }
+	}
+
+	#[test]
+	fn a_vote_names_its_write_and_finality_waits_for_the_certificate_write() {
+		let keys = keys();
+		let mut state = state(&keys);
+		for i in 0..3 {
+			let step = state.import_vote(vote(&keys, i, 0, 1), false).unwrap();
+			assert_eq!(step.writes[0], Write::Vote(vote(&keys, i, 0, 1)));
+		}
+		assert!(state.is_justified(&cp(1)));
+		let mut last = Step::default();
+		for i in 0..3 {
+			last = state.import_vote(vote(&keys, i, 1, 2), true).unwrap();
+		}
+		let certificate = last.finalizable.expect("1 -> 2 finalizes 1");
+		assert_eq!(last.justified, vec![cp(2)]);
+		assert!(
+			!last.writes.iter().any(|w| matches!(w, Write::Justified(_))),
+			"in the certificate"
+		);
+		// Nothing final until the shell says the certificate is stored.
+		assert_eq!(state.last_finalized(), cp(0));
+		assert_eq!(
+			state.certificate_write(&certificate),
+			Some(Write::Certificate(certificate.clone(), cp(2)))
+		);
+		assert!(state.finalize(certificate.clone()));
+		assert_eq!(state.last_finalized(), cp(1));
+		assert_eq!(state.certificate_write(&certificate), None, "finality never moves back");
+		assert!(!state.finalize(certificate));
+	}
+
+	#[test]
+	fn a_justification_that_finalizes_nothing_writes_the_watermark() {
+		let keys = keys();
+		let mut state = state(&keys);
+		let steps: Vec<_> =
+			(0..3).map(|i| state.import_vote(vote(&keys, i, 0, 2), false).unwrap()).collect();
+		assert_eq!(steps[2].justified, vec![cp(2)]);
+		assert_eq!(steps[2].finalizable, None);
+		assert_eq!(steps[2].writes.last(), Some(&Write::Justified(cp(2))));
+	}
+
+	#[test]
+	fn a_conflicting_vote_comes_with_its_evidence() {
+		let keys = keys();
+		let mut state = state(&keys);
+		state.import_vote(vote(&keys, 3, 0, 2), false).unwrap();
+		let step = state.import_vote(vote(&keys, 3, 0, 3), false).unwrap();
+		assert!(!step.equivocation, "a higher target from the same source is no conflict");
+		let step = state.import_vote(vote(&keys, 3, 1, 2), false).unwrap();
+		assert!(step.equivocation);
+		assert_eq!(step.writes[1], Write::Evidence(vote(&keys, 3, 0, 2), vote(&keys, 3, 1, 2)));
+		assert_eq!(state.import_vote(vote(&keys, 3, 1, 2), false), Err(VoteRejection::Duplicate));
+	}
+
+	#[test]
+	fn unverified_votes_are_checked_and_verified_ones_are_not() {
+		let keys = keys();
+		let mut state = state(&keys);
+		let mut forged = vote(&keys, 1, 0, 1);
+		forged.validator_index = 2;
+		assert_eq!(state.import_vote(forged.clone(), false), Err(VoteRejection::BadSignature));
+		assert_eq!(state.validate_vote(&forged), Err(VoteRejection::BadSignature));
+		// The gossip validator vouches for the signature: only the cheap checks remain.
+		assert!(state.import_vote(forged, true).is_ok());
+	}
+
+	#[test]
+	fn an_own_vote_raises_the_guard_before_it_is_stored() {
+		let keys = keys();
+		let mut state = state(&keys);
+		let own = vote(&keys, 0, 0, 1);
+		let write = state.begin_own_vote(&own).unwrap();
+		assert_eq!(
+			write,
+			Write::OwnVote(
+				own.clone(),
+				OwnVoteGuard { source: cp(0).number, target: cp(1).number }
+			)
+		);
+		// Not stored (the write failed): the guard stays raised and the vote is not taken.
+		assert_eq!(state.guard().target, cp(1).number);
+		assert!(state.votes_of(0).is_empty());
+		assert!(matches!(state.begin_own_vote(&own), Err(Error::OwnVoteRefused { .. })));
+		assert_eq!(state.own_vote_link(cp(1), |_| true), None);
+		// Stored: taken.
+		assert!(!state.finish_own_vote(own.clone()).equivocation);
+		assert_eq!(state.votes_of(0), vec![own]);
+	}
+
+	#[test]
+	fn a_vote_of_our_key_outside_the_guard_raises_it() {
+		let keys = keys();
+		let mut state = state(&keys);
+		let own = vote(&keys, 0, 0, 1);
+		state.begin_own_vote(&own).unwrap();
+		assert_eq!(state.raise_guard_over(&own), None, "our own vote, echoed back");
+		let twin = vote(&keys, 0, 0, 3);
+		let raised = OwnVoteGuard { source: cp(0).number, target: cp(3).number };
+		assert_eq!(state.raise_guard_over(&twin), Some(Write::Guard(raised)));
+		assert_eq!(state.guard(), raised);
+		let mut forged = vote(&keys, 1, 0, 5);
+		forged.validator_index = 0;
+		assert_eq!(state.raise_guard_over(&forged), None, "an invalid vote proves nothing");
+	}
+}
