@@ -13,8 +13,7 @@ use crate::{
 	persistence::{CheckpointFinalityPersistence, CheckpointPersistenceConfig, CheckpointStorage},
 	shared::FinalityView,
 	state::{
-		FinalityConfig, FinalityState, OwnVoteGuard, Progress, Restored, Step, VoteRejection,
-		VoterSet, Write,
+		FinalityConfig, FinalityState, OwnVoteGuard, Progress, Step, VoteRejection, VoterSet, Write,
 	},
 	CheckpointHash, LOG_TARGET,
 };
@@ -127,12 +126,12 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		let Some(persistence) = self.persistence.clone() else { return Ok(self.summary(0)) };
 		log::info!(target: LOG_TARGET, "🔄 Restoring checkpoint state from storage");
 		let stored = persistence.storage().load(&self.state.genesis_hash(), self.state.window())?;
-		let (restored, step) = self.state.restore(Restored {
-			finalized: stored.finalized,
-			justified: stored.justified,
-			guard: stored.own_vote_guard,
-			votes: stored.votes,
-		});
+		let (restored, step) = self.state.restore(
+			stored.finalized,
+			stored.justified,
+			stored.own_vote_guard,
+			stored.votes,
+		);
 		self.apply(step);
 		let guard = self.state.guard();
 		log::info!(

@@ -362,19 +362,6 @@ impl<H> Default for Step<H> {
 	}
 }
 
-/// What the store gave back, for [`FinalityState::restore`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Restored<H> {
-	/// The finalized watermark, if any.
-	pub finalized: Option<Checkpoint<H>>,
-	/// The justified watermark, if any.
-	pub justified: Option<Checkpoint<H>>,
-	/// The own-vote guard, if one was stored.
-	pub guard: Option<OwnVoteGuard>,
-	/// Votes above finality (verified when they arrived).
-	pub votes: Vec<CheckpointSignature<H>>,
-}
-
 /// The in-memory state of checkpoint finality and the rules that change it. See the module
 /// documentation.
 pub struct FinalityState<H> {
@@ -412,24 +399,29 @@ impl<H: CheckpointHash> FinalityState<H> {
 		}
 	}
 
-	/// Takes back what the store kept: watermarks, the guard (merged, never lowered) and the
-	/// votes above finality that still fit the set and the window. Returns how many votes were
-	/// taken and the step they make.
-	pub fn restore(&mut self, restored: Restored<H>) -> (usize, Step<H>) {
-		if let Some(guard) = restored.guard {
+	/// Takes back what the store kept: the finalized and justified watermarks, the own-vote
+	/// guard (merged, never lowered) and the votes above finality (verified when they arrived)
+	/// that still fit the set and the window. Returns how many votes were taken and the step
+	/// they make.
+	pub fn restore(
+		&mut self,
+		finalized: Option<Checkpoint<H>>,
+		justified: Option<Checkpoint<H>>,
+		guard: Option<OwnVoteGuard>,
+		votes: Vec<CheckpointSignature<H>>,
+	) -> (usize, Step<H>) {
+		if let Some(guard) = guard {
 			self.guard = self.guard.merge(guard);
 			self.guard_found = true;
 		}
-		if let Some(finalized) = restored.finalized {
+		if let Some(finalized) = finalized {
 			self.set_finalized(finalized);
 		}
-		if let Some(justified) =
-			restored.justified.filter(|j| j.number > self.last_finalized.number)
-		{
+		if let Some(justified) = justified.filter(|j| j.number > self.last_finalized.number) {
 			self.justified.insert(justified.number, justified.hash);
 		}
 		let mut taken = 0;
-		for vote in restored.votes {
+		for vote in votes {
 			// Stored votes were verified when they arrived; votes of another set or outside
 			// the window are left alone.
 			if self.check_vote(&vote).is_ok() && self.insert_vote(vote).is_ok() {

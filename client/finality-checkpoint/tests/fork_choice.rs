@@ -8,27 +8,20 @@ mod common;
 use common::*;
 use sc_client_api::{backend::NewBlockState, blockchain::Backend as _, in_mem::Blockchain};
 use sc_finality_checkpoint::{
-	persistence::{PruneOutcome, StoredState},
-	CheckpointFinality, CheckpointPersistenceConfig, CheckpointSelectChain, CheckpointStorage,
-	OwnVoteGuard, Result as StoreResult, SharedFinality,
+	CheckpointFinality, CheckpointPersistenceConfig, CheckpointSelectChain, SharedFinality,
 };
 use sc_finality_checkpoint_rpc::checkpoint_status;
 use sp_blockchain::HeaderBackend;
 use sp_consensus::{Error as ConsensusError, SelectChain};
 use sp_core::H256;
-use sp_finality_checkpoint::{
-	Checkpoint, CheckpointCertificate, CheckpointNumber, CheckpointSignature,
-};
+use sp_finality_checkpoint::Checkpoint;
 use sp_runtime::{
 	generic,
 	traits::{BlakeTwo256, Header as HeaderT},
 	OpaqueExtrinsic,
 };
 use std::{
-	sync::{
-		atomic::{AtomicBool, Ordering},
-		Arc,
-	},
+	sync::Arc,
 	time::{Duration, Instant},
 };
 
@@ -142,70 +135,15 @@ fn best_chain_keeps_to_the_justified_checkpoint() {
 	assert_eq!(best_chain(&forks, not_imported), forks.a[5].hash(), "nothing to keep to yet");
 }
 
-/// A store whose own-vote write (the guard's fsyncs) takes [`SLOW_FSYNC`], as on a slow
-/// disk; everything else is instant.
-#[derive(Default)]
-struct SlowDisk {
-	inner: MemoryStorage,
-	writing: AtomicBool,
-}
-
+/// The own-vote write of the slow disk: the guard's fsyncs take this long.
 const SLOW_FSYNC: Duration = Duration::from_millis(500);
-
-impl CheckpointStorage<H256> for SlowDisk {
-	fn load(&self, genesis_hash: &H256, window: u64) -> StoreResult<StoredState<H256>> {
-		self.inner.load(genesis_hash, window)
-	}
-	fn store_votes(&self, votes: &[CheckpointSignature<H256>]) -> StoreResult<()> {
-		self.inner.store_votes(votes)
-	}
-	fn store_own_vote(
-		&self,
-		vote: &CheckpointSignature<H256>,
-		guard: &OwnVoteGuard,
-	) -> StoreResult<()> {
-		self.writing.store(true, Ordering::SeqCst);
-		std::thread::sleep(SLOW_FSYNC);
-		let stored = self.inner.store_own_vote(vote, guard);
-		self.writing.store(false, Ordering::SeqCst);
-		stored
-	}
-	fn store_guard(&self, guard: &OwnVoteGuard) -> StoreResult<()> {
-		self.inner.store_guard(guard)
-	}
-	fn store_certificate(
-		&self,
-		certificate: &CheckpointCertificate<H256>,
-		justified: &Checkpoint<H256>,
-	) -> StoreResult<()> {
-		self.inner.store_certificate(certificate, justified)
-	}
-	fn store_justified(&self, justified: &Checkpoint<H256>) -> StoreResult<()> {
-		self.inner.store_justified(justified)
-	}
-	fn store_evidence(
-		&self,
-		first: &CheckpointSignature<H256>,
-		second: &CheckpointSignature<H256>,
-	) -> StoreResult<()> {
-		self.inner.store_evidence(first, second)
-	}
-	fn certificate(
-		&self,
-		number: CheckpointNumber,
-	) -> StoreResult<Option<CheckpointCertificate<H256>>> {
-		self.inner.certificate(number)
-	}
-	fn prune(&self, keep: u64) -> StoreResult<PruneOutcome> {
-		self.inner.prune(keep)
-	}
-}
 
 #[test]
 fn readers_answer_at_once_while_an_own_vote_is_fsynced() {
 	let forks = forks();
 	let keys = keys(1);
-	let disk = Arc::new(SlowDisk::default());
+	let disk = Arc::new(MemoryStorage::default());
+	disk.slow_own_votes(SLOW_FSYNC);
 	let mut finality = finality(&keys);
 	finality.set_storage(disk.clone(), CheckpointPersistenceConfig::default());
 	finality.restore_from_storage().unwrap();
@@ -221,7 +159,7 @@ fn readers_answer_at_once_while_an_own_vote_is_fsynced() {
 		std::thread::spawn(move || shared.record_own_vote(own))
 	};
 	let deadline = Instant::now() + Duration::from_secs(10);
-	while !disk.writing.load(Ordering::SeqCst) {
+	while !disk.writing_own_vote() {
 		assert!(Instant::now() < deadline, "the own vote never reached the disk");
 		std::thread::yield_now();
 	}
@@ -235,7 +173,7 @@ fn readers_answer_at_once_while_an_own_vote_is_fsynced() {
 		assert_eq!(best.hash(), forks.b3.hash());
 		assert_eq!(status.justified.number, 1);
 	}
-	assert!(disk.writing.load(Ordering::SeqCst), "measured after the write ended: {took:?}");
+	assert!(disk.writing_own_vote(), "measured after the write ended: {took:?}");
 	took.sort();
 	eprintln!("best_chain + checkpoint_status during a {SLOW_FSYNC:?} own-vote write: {took:?}");
 	// Waiting for the voter would take the whole fsync; the median must be well under 5 ms.

@@ -16,6 +16,7 @@ use sp_finality_checkpoint::{
 use std::{
 	collections::BTreeMap,
 	sync::atomic::{AtomicBool, Ordering},
+	time::Duration,
 };
 
 /// The genesis hash of the test chain.
@@ -90,12 +91,26 @@ struct Durable {
 pub struct MemoryStorage {
 	state: Mutex<Durable>,
 	fail_writes: AtomicBool,
+	/// How long an own-vote write takes (the guard's fsyncs on a slow disk).
+	own_vote_delay: Mutex<Duration>,
+	/// An own-vote write is under way.
+	writing_own_vote: AtomicBool,
 }
 
 impl MemoryStorage {
 	/// Makes every later write fail (as a full disk would) or succeed again.
 	pub fn fail_writes(&self, fail: bool) {
 		self.fail_writes.store(fail, Ordering::SeqCst);
+	}
+
+	/// Makes every later own-vote write take `delay`, as an fsync on a slow disk.
+	pub fn slow_own_votes(&self, delay: Duration) {
+		*self.own_vote_delay.lock() = delay;
+	}
+
+	/// Whether an own-vote write is under way.
+	pub fn writing_own_vote(&self) -> bool {
+		self.writing_own_vote.load(Ordering::SeqCst)
 	}
 
 	fn check_write(&self) -> Result<()> {
@@ -152,6 +167,9 @@ impl CheckpointStorage<H256> for MemoryStorage {
 	}
 
 	fn store_own_vote(&self, vote: &CheckpointSignature<H256>, guard: &OwnVoteGuard) -> Result<()> {
+		self.writing_own_vote.store(true, Ordering::SeqCst);
+		std::thread::sleep(*self.own_vote_delay.lock());
+		self.writing_own_vote.store(false, Ordering::SeqCst);
 		self.check_write()?;
 		self.store_votes(std::slice::from_ref(vote))?;
 		self.state.lock().guard = Some(*guard);
