@@ -23,6 +23,9 @@ use sp_finality_checkpoint::{
 };
 use std::sync::Arc;
 
+/// A store shared with writes made outside the state machine's lock.
+pub(crate) type SharedStorage<H> = Arc<dyn CheckpointStorage<H>>;
+
 /// What importing a vote did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VoteImport<H> {
@@ -287,7 +290,7 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 	pub(crate) fn begin_own_vote(
 		&mut self,
 		vote: &CheckpointSignature<H>,
-	) -> Result<(Write<H>, Option<Arc<dyn CheckpointStorage<H>>>)> {
+	) -> Result<(Write<H>, Option<SharedStorage<H>>)> {
 		let write = self.state.begin_own_vote(vote)?;
 		self.publish();
 		Ok((write, self.persistence.as_ref().map(|p| p.storage_handle())))

@@ -669,8 +669,6 @@ where
 
 /// Runs `f` on a blocking thread. The future borrows nothing of the worker (whose gossip
 /// engine is not `Sync`).
-fn blocking<R: Send + 'static>(
-	f: impl FnOnce() -> R + Send + 'static,
-) -> impl std::future::Future<Output = R> + Send + 'static {
-	async move { tokio::task::spawn_blocking(f).await.expect("checkpoint finality call panicked") }
+async fn blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+	tokio::task::spawn_blocking(f).await.expect("checkpoint finality call panicked")
 }
