@@ -16,8 +16,8 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Block, Checkpoint, Executive, InherentDataExt, Nonce, Runtime,
-	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
+	AccountId, Aura, Balance, Block, BlockNumber, Checkpoint, Executive, InherentDataExt, Nonce,
+	Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -116,6 +116,14 @@ impl_runtime_apis! {
 
 		fn checkpoint_interval() -> u32 {
 			Checkpoint::checkpoint_interval()
+		}
+
+		fn current_set() -> sp_finality_checkpoint::AuthoritySet {
+			Checkpoint::current_set()
+		}
+
+		fn pending_change() -> Option<sp_finality_checkpoint::PendingChange<BlockNumber>> {
+			Checkpoint::pending_change()
 		}
 	}
 

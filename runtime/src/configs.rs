@@ -9,17 +9,25 @@ use frame_support::{
 		constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 		IdentityFee, Weight,
 	},
+	PalletId,
 };
-use frame_system::limits::{BlockLength, BlockWeights};
+use frame_system::{
+	limits::{BlockLength, BlockWeights},
+	EnsureRoot,
+};
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
-use sp_runtime::{traits::One, Perbill};
+use sp_runtime::{
+	traits::{One, OpaqueKeys},
+	Perbill,
+};
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
-	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	System, EXISTENTIAL_DEPOSIT, MAX_AUTHORITIES, SLOT_DURATION, VERSION,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, CollatorSelection, Hash, Nonce,
+	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
+	RuntimeOrigin, RuntimeTask, Session, SessionKeys, System, EXISTENTIAL_DEPOSIT, MAX_AUTHORITIES,
+	MINUTES, SLOT_DURATION, VERSION,
 };
 
 /// Share of a block's weight and length that normal (non-operational) extrinsics may use.
@@ -115,5 +123,51 @@ impl pallet_sudo::Config for Runtime {
 }
 
 impl pallet_checkpoint::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
 	type MaxAuthorities = ConstU32<MAX_AUTHORITIES>;
+}
+
+parameter_types! {
+	/// A session lasts a minute: short, so that devnets and tests see set changes soon.
+	pub const SessionPeriod: BlockNumber = MINUTES;
+	/// The first session starts at genesis.
+	pub const SessionOffset: BlockNumber = 0;
+	/// Account of collator-selection's reward pot (unused: no candidacy, no rewards).
+	pub const PotId: PalletId = PalletId(*b"PotStake");
+}
+
+/// Sessions rotate every [`SessionPeriod`] blocks. Their validators come from
+/// collator-selection's invulnerables, which root adds and removes; Aura and the checkpoint
+/// pallet take their keys from the validators' session keys.
+impl pallet_session::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type ValidatorId = AccountId;
+	type ValidatorIdOf = pallet_collator_selection::IdentityCollator;
+	type ShouldEndSession = pallet_session::PeriodicSessions<SessionPeriod, SessionOffset>;
+	type NextSessionRotation = pallet_session::PeriodicSessions<SessionPeriod, SessionOffset>;
+	type SessionManager = CollatorSelection;
+	type SessionHandler = <SessionKeys as OpaqueKeys>::KeyTypeIdProviders;
+	type Keys = SessionKeys;
+	type DisablingStrategy = ();
+	type WeightInfo = ();
+	type Currency = Balances;
+	type KeyDeposit = ConstU128<0>;
+}
+
+/// The validator set is root-governed: `collatorSelection.addInvulnerable(account)` (the account
+/// must have set its session keys) and `removeInvulnerable(account)`, through Sudo. Candidacy is
+/// off (no candidates, no bonds): only the invulnerables validate.
+impl pallet_collator_selection::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type Currency = Balances;
+	type UpdateOrigin = EnsureRoot<AccountId>;
+	type PotId = PotId;
+	type MaxCandidates = ConstU32<0>;
+	type MinEligibleCollators = ConstU32<1>;
+	type MaxInvulnerables = ConstU32<MAX_AUTHORITIES>;
+	type KickThreshold = SessionPeriod;
+	type ValidatorId = AccountId;
+	type ValidatorIdOf = pallet_collator_selection::IdentityCollator;
+	type ValidatorRegistration = Session;
+	type WeightInfo = ();
 }

@@ -1,12 +1,14 @@
 //! Genesis config presets: `development` (`--dev`, Alice alone) and `local_testnet`
 //! (`--chain local`, Alice, Bob, Charlie and Dave).
 //!
-//! Every validator has an Aura key (sr25519) and a checkpoint key (`ckpt`, ed25519), both the
-//! well-known dev keys of its name, as `--alice`, `--bob`, … put them into the keystore.
+//! Every validator is an invulnerable of collator-selection with session keys: an Aura key
+//! (sr25519) and a checkpoint key (`ckpt`, ed25519), both the well-known dev keys of its name,
+//! as `--alice`, `--bob`, … put them into the keystore. The genesis session hands the keys to
+//! Aura and the checkpoint pallet; their own authority lists stay empty.
 
 use crate::{
-	AccountId, BalancesConfig, CheckpointConfig, RuntimeGenesisConfig, SudoConfig,
-	DEFAULT_CHECKPOINT_INTERVAL, UNIT,
+	AccountId, BalancesConfig, CheckpointConfig, CollatorSelectionConfig, RuntimeGenesisConfig,
+	SessionConfig, SessionKeys, SudoConfig, DEFAULT_CHECKPOINT_INTERVAL, UNIT,
 };
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
@@ -19,14 +21,19 @@ use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 /// Balance of every endowed dev account.
 const ENDOWMENT: u128 = 1_000_000 * UNIT;
 
-/// The Aura and checkpoint keys of a dev validator.
-fn authority_keys(validator: Sr25519Keyring, checkpoint: Ed25519Keyring) -> (AuraId, CheckpointId) {
-	(validator.public().into(), checkpoint.public().into())
+/// A dev validator: its account and session keys (Aura and checkpoint keys of its name).
+fn authority_keys(
+	validator: Sr25519Keyring,
+	checkpoint: Ed25519Keyring,
+) -> (AccountId, SessionKeys) {
+	let aura: AuraId = validator.public().into();
+	let checkpoint: CheckpointId = checkpoint.public().into();
+	(validator.to_account_id(), SessionKeys { aura, checkpoint })
 }
 
 /// The genesis patch for these validators, endowed accounts, sudo key and checkpoint interval.
 fn testnet_genesis(
-	authorities: Vec<(AuraId, CheckpointId)>,
+	validators: Vec<(AccountId, SessionKeys)>,
 	endowed_accounts: Vec<AccountId>,
 	root: AccountId,
 	checkpoint_interval: u32,
@@ -35,13 +42,19 @@ fn testnet_genesis(
 		balances: BalancesConfig {
 			balances: endowed_accounts.into_iter().map(|k| (k, ENDOWMENT)).collect::<Vec<_>>(),
 		},
-		aura: pallet_aura::GenesisConfig {
-			authorities: authorities.iter().map(|(aura, _)| aura.clone()).collect::<Vec<_>>(),
+		collator_selection: CollatorSelectionConfig {
+			invulnerables: validators
+				.iter()
+				.map(|(account, _)| account.clone())
+				.collect::<Vec<_>>(),
 		},
-		checkpoint: CheckpointConfig {
-			authorities: authorities.iter().map(|(_, ckpt)| ckpt.clone()).collect::<Vec<_>>(),
-			checkpoint_interval,
+		session: SessionConfig {
+			keys: validators
+				.into_iter()
+				.map(|(account, keys)| (account.clone(), account, keys))
+				.collect::<Vec<_>>(),
 		},
+		checkpoint: CheckpointConfig { checkpoint_interval },
 		sudo: SudoConfig { key: Some(root) },
 	})
 }
@@ -124,24 +137,36 @@ mod tests {
 		}
 	}
 
+	/// The Aura and checkpoint authorities of a preset's genesis state.
+	fn genesis_authorities(id: &str) -> (Vec<AuraId>, Vec<CheckpointId>) {
+		let config = preset_config(id);
+		assert_eq!(config.checkpoint.checkpoint_interval, DEFAULT_CHECKPOINT_INTERVAL);
+		sp_io::TestExternalities::new(config.build_storage().expect("preset genesis builds"))
+			.execute_with(|| {
+				(
+					pallet_aura::Authorities::<crate::Runtime>::get().into_inner(),
+					crate::Checkpoint::authorities(),
+				)
+			})
+	}
+
 	#[test]
-	fn presets_build() {
+	fn presets_build_with_one_validator_set_for_aura_and_checkpoints() {
 		for id in preset_names() {
-			let config = preset_config(&id);
-			assert_eq!(config.checkpoint.checkpoint_interval, DEFAULT_CHECKPOINT_INTERVAL);
-			assert_eq!(config.aura.authorities.len(), config.checkpoint.authorities.len());
-			config.build_storage().expect("preset genesis builds");
+			let (aura, checkpoint) = genesis_authorities(&id);
+			assert!(!aura.is_empty(), "{id:?}: no genesis validators");
+			assert_eq!(aura.len(), checkpoint.len(), "{id:?}");
 		}
 	}
 
 	#[test]
 	fn local_has_four_authorities() {
-		let config = preset_config(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET);
-		assert_eq!(config.checkpoint.authorities.len(), 4);
-		let dev = preset_config(sp_genesis_builder::DEV_RUNTIME_PRESET);
-		assert_eq!(
-			dev.checkpoint.authorities,
-			vec![CheckpointId::from(Ed25519Keyring::Alice.public())]
-		);
+		let (_, local) = genesis_authorities(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET);
+		assert_eq!(local.len(), 4);
+		for name in [Ed25519Keyring::Alice, Ed25519Keyring::Bob, Ed25519Keyring::Dave] {
+			assert!(local.contains(&name.public().into()), "{name:?} is no validator");
+		}
+		let (_, dev) = genesis_authorities(sp_genesis_builder::DEV_RUNTIME_PRESET);
+		assert_eq!(dev, vec![CheckpointId::from(Ed25519Keyring::Alice.public())]);
 	}
 }

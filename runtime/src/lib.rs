@@ -209,6 +209,13 @@ mod runtime {
 	pub type Timestamp = pallet_timestamp;
 
 	// Aura block authoring.
+	// Session rotation runs before Aura's hooks, so Aura authors with the session's set.
+	#[runtime::pallet_index(7)]
+	pub type CollatorSelection = pallet_collator_selection;
+
+	#[runtime::pallet_index(8)]
+	pub type Session = pallet_session;
+
 	#[runtime::pallet_index(2)]
 	pub type Aura = pallet_aura;
 

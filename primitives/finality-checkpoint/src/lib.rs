@@ -2,7 +2,8 @@
 //!
 //! Owns the wire and storage types of the protocol ([`Checkpoint`], [`CheckpointSignature`],
 //! [`CheckpointCertificate`]), the `ckpt` application key type (ed25519), the consensus
-//! [`ENGINE_ID`], the domain-separated [`signing_payload`] and the [`CheckpointApi`] runtime API.
+//! [`ENGINE_ID`] and its header digest ([`ConsensusLog`]: authority set changes), the
+//! domain-separated [`signing_payload`] and the [`CheckpointApi`] runtime API.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
@@ -12,7 +13,7 @@ extern crate alloc;
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
-use sp_runtime::{ConsensusEngineId, KeyTypeId};
+use sp_runtime::{traits::Header as HeaderT, ConsensusEngineId, DigestItem, KeyTypeId};
 
 /// The consensus engine id of checkpoint finality; tags its justifications.
 pub const ENGINE_ID: ConsensusEngineId = *b"CKPT";
@@ -161,6 +162,49 @@ pub struct CheckpointCertificate<Hash> {
 	pub signatures: Vec<(ValidatorIndex, AuthoritySignature)>,
 }
 
+/// An authority set: its id and its voters in validator-index order.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub struct AuthoritySet {
+	/// The set's id: 0 for the genesis set, one more at every change.
+	pub id: SetId,
+	/// The voters, in validator-index order.
+	pub authorities: Vec<AuthorityId>,
+}
+
+/// A set change signalled in block `signalled_at` that the chain does not yet treat as enacted.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub struct PendingChange<N> {
+	/// The set that takes over.
+	pub set: AuthoritySet,
+	/// The block whose header carries the [`ConsensusLog::ScheduledChange`] digest.
+	pub signalled_at: N,
+}
+
+/// The header digest items of checkpoint finality, under [`ENGINE_ID`].
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub enum ConsensusLog {
+	/// The authority set changes to this set. The change signalled in block `B` is enacted by
+	/// the first checkpoint at or above `B` on `B`'s chain that becomes finalized: the link that
+	/// finalizes it is still the old set's, every vote with a higher source is the new set's.
+	#[codec(index = 1)]
+	ScheduledChange(AuthoritySet),
+}
+
+impl ConsensusLog {
+	/// The log as a consensus digest item under [`ENGINE_ID`].
+	pub fn into_digest(self) -> DigestItem {
+		DigestItem::Consensus(ENGINE_ID, self.encode())
+	}
+}
+
+/// The set change a header signals, if any: its first `CKPT` digest that decodes as a
+/// [`ConsensusLog::ScheduledChange`].
+pub fn find_scheduled_change<H: HeaderT>(header: &H) -> Option<AuthoritySet> {
+	header.digest().convert_first(|item| match item.consensus_try_to(&ENGINE_ID)? {
+		ConsensusLog::ScheduledChange(set) => Some(set),
+	})
+}
+
 /// The bytes a voter signs: SCALE of `(b"CKPT", genesis_hash, set_id, source, target)`.
 ///
 /// The domain tag keeps the signature from meaning anything elsewhere; the genesis hash binds it
@@ -176,6 +220,11 @@ pub fn supermajority_threshold(n: usize) -> usize {
 
 sp_api::decl_runtime_apis! {
 	/// What the client needs from the runtime to vote on checkpoints.
+	///
+	/// Version 2 adds the current and pending sets. The chain's view of the set is what the
+	/// runtime signalled; the client enacts a change by finality and verifies by the set it
+	/// tracks, never by this API at the block being finalized.
+	#[api_version(2)]
 	pub trait CheckpointApi {
 		/// The current authority set of checkpoint voters, in validator-index order.
 		fn authorities() -> Vec<AuthorityId>;
@@ -183,6 +232,12 @@ sp_api::decl_runtime_apis! {
 		fn set_id() -> SetId;
 		/// Blocks between two checkpoints (at least 1).
 		fn checkpoint_interval() -> u32;
+		/// The current authority set, id and voters.
+		#[api_version(2)]
+		fn current_set() -> AuthoritySet;
+		/// The signalled change the chain does not yet treat as enacted, if any.
+		#[api_version(2)]
+		fn pending_change() -> Option<PendingChange<sp_runtime::traits::NumberFor<Block>>>;
 	}
 }
 
@@ -198,6 +253,26 @@ mod tests {
 			assert!(3 * t > 2 * n, "n = {n}: {t} is not more than 2/3");
 			assert!(3 * (t - 1) <= 2 * n, "n = {n}: {t} is more than needed");
 		}
+	}
+
+	#[test]
+	fn scheduled_change_is_found_in_the_digest() {
+		use sp_runtime::{generic::Header, traits::BlakeTwo256};
+		let set = AuthoritySet { id: 1, authorities: Vec::new() };
+		let mut header = Header::<u32, BlakeTwo256>::new(
+			5,
+			Default::default(),
+			Default::default(),
+			Default::default(),
+			Default::default(),
+		);
+		assert_eq!(find_scheduled_change(&header), None);
+		// Another engine's log, and an undecodable `CKPT` log, are not a change.
+		header.digest_mut().push(DigestItem::Consensus(*b"aura", vec![1, 2]));
+		header.digest_mut().push(DigestItem::Consensus(ENGINE_ID, vec![9]));
+		assert_eq!(find_scheduled_change(&header), None);
+		header.digest_mut().push(ConsensusLog::ScheduledChange(set.clone()).into_digest());
+		assert_eq!(find_scheduled_change(&header), Some(set));
 	}
 
 	#[test]

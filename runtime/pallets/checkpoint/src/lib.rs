@@ -1,13 +1,25 @@
 //! # Checkpoint pallet
 //!
 //! The on-chain state of checkpoint finality: the authority set of checkpoint voters
-//! ([`Authorities`], `ckpt` ed25519 keys), the id of that set ([`CurrentSetId`]) and the number
-//! of blocks between two checkpoints ([`CheckpointInterval`], at least 1).
+//! ([`Authorities`], `ckpt` ed25519 keys), the id of that set ([`CurrentSetId`]), a signalled
+//! change the chain does not yet treat as enacted ([`PendingChange`]) and the number of blocks
+//! between two checkpoints ([`CheckpointInterval`], at least 1, fixed at genesis).
 //!
-//! Everything is fixed at genesis (see [`GenesisConfig`]); the pallet has no calls and no events.
-//! The runtime exposes the state to the client through `sp_finality_checkpoint::CheckpointApi`
-//! using the getters [`Pallet::authorities`], [`Pallet::set_id`] and
-//! [`Pallet::checkpoint_interval`].
+//! ## Set changes
+//! The pallet is a session handler (`OneSessionHandler`, with the `ckpt` key of each validator's
+//! session keys). At every new session it compares the session's validators with the newest set
+//! it knows (the pending one, else the current one) and queues them when they differ
+//! ([`QueuedSet`]). The next checkpoint block with no change pending signals the queued set: a
+//! [`ConsensusLog::ScheduledChange`] digest under `CKPT` in its header, with the next set id.
+//! At most one change is pending; a queued set waits for the pending one to be enacted.
+//! Signalling in a checkpoint block keeps the proof of a change small: the enacting
+//! checkpoint is usually the signalling block itself, whose header carries the new set.
+//!
+//! The client enacts a change signalled in block `B` by finality: at the first finalized
+//! checkpoint at or above `B`. The chain cannot see finality, so it treats the change as enacted
+//! (moves it into [`Authorities`] and [`CurrentSetId`], event [`Event::NewAuthorities`]) once it
+//! has built the next checkpoint block: from there on, votes of the new set can exist. The
+//! runtime API `CheckpointApi` exposes both sets.
 //!
 //! The pallet implements [`sp_runtime::BoundToRuntimeAppPublic`] with the `ckpt` application
 //! key, so a runtime can name it in `impl_opaque_keys!` and dev nodes (`--alice`) get their
@@ -19,7 +31,9 @@
 extern crate alloc;
 
 pub use pallet::*;
-pub use sp_finality_checkpoint::{AuthorityId, SetId};
+pub use sp_finality_checkpoint::{AuthorityId, AuthoritySet, ConsensusLog, SetId};
+
+use frame_support::traits::OneSessionHandler;
 
 #[cfg(test)]
 mod mock;
@@ -64,10 +78,11 @@ impl core::fmt::Display for GenesisError {
 
 #[frame_support::pallet]
 pub mod pallet {
-	use super::{AuthorityId, GenesisError, SetId, DEFAULT_CHECKPOINT_INTERVAL};
+	use super::{AuthorityId, AuthoritySet, GenesisError, SetId, DEFAULT_CHECKPOINT_INTERVAL};
 	use alloc::vec::Vec;
 	use frame_support::pallet_prelude::*;
 	use frame_system::pallet_prelude::BlockNumberFor;
+	use sp_runtime::traits::Saturating;
 
 	/// The checkpoint pallet.
 	#[pallet::pallet]
@@ -76,9 +91,51 @@ pub mod pallet {
 	/// Configuration of the checkpoint pallet.
 	#[pallet::config]
 	pub trait Config: frame_system::Config {
+		/// The overarching event type.
+		#[allow(deprecated)]
+		type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
+
 		/// The most checkpoint authorities the set may hold.
 		#[pallet::constant]
 		type MaxAuthorities: Get<u32>;
+	}
+
+	/// Events of the checkpoint pallet.
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A set change was signalled in this block's header; it waits for enactment.
+		ChangeSignalled {
+			/// The id of the set that takes over.
+			set_id: SetId,
+		},
+		/// The chain treats the pending change as enacted: the set is the current one.
+		NewAuthorities {
+			/// The id of the now current set.
+			set_id: SetId,
+		},
+	}
+
+	/// A set change signalled in a header and not yet enacted on chain.
+	#[derive(
+		CloneNoBound,
+		PartialEqNoBound,
+		EqNoBound,
+		DebugNoBound,
+		Encode,
+		Decode,
+		DecodeWithMemTracking,
+		TypeInfo,
+		MaxEncodedLen,
+	)]
+	#[scale_info(skip_type_params(T))]
+	pub struct StoredPendingChange<T: Config> {
+		/// The id of the set that takes over.
+		pub set_id: SetId,
+		/// Its voters, in validator-index order.
+		pub authorities: BoundedVec<AuthorityId, T::MaxAuthorities>,
+		/// The block whose header carries the signal.
+		pub signalled_at: BlockNumberFor<T>,
 	}
 
 	/// The current checkpoint authority set, in validator-index order.
@@ -90,6 +147,16 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type CurrentSetId<T> = StorageValue<_, SetId, ValueQuery>;
 
+	/// The signalled set change the chain does not yet treat as enacted; at most one.
+	#[pallet::storage]
+	pub type PendingChange<T: Config> = StorageValue<_, StoredPendingChange<T>, OptionQuery>;
+
+	/// The set of a session that differs from the newest set, waiting to be signalled at the
+	/// next checkpoint block with no change pending.
+	#[pallet::storage]
+	pub type QueuedSet<T: Config> =
+		StorageValue<_, BoundedVec<AuthorityId, T::MaxAuthorities>, OptionQuery>;
+
 	/// Blocks between two checkpoints (at least 1): checkpoint `k` is the block at `k * interval`.
 	#[pallet::storage]
 	pub type CheckpointInterval<T> =
@@ -99,7 +166,8 @@ pub mod pallet {
 	#[pallet::genesis_config]
 	pub struct GenesisConfig<T: Config> {
 		/// The genesis authority set (set id 0), in validator-index order. No key twice, at most
-		/// `MaxAuthorities`.
+		/// `MaxAuthorities`. Leave it empty in a runtime with pallet-session: the genesis session's
+		/// validators are the set then.
 		pub authorities: Vec<AuthorityId>,
 		/// Blocks between two checkpoints; at least 1.
 		pub checkpoint_interval: u32,
@@ -157,6 +225,29 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			let mut weight = T::DbWeight::get().reads(1);
+			if let Some(pending) = PendingChange::<T>::get() {
+				if now < Self::enacted_on_chain_at(pending.signalled_at) {
+					return weight;
+				}
+				Authorities::<T>::put(pending.authorities);
+				CurrentSetId::<T>::put(pending.set_id);
+				PendingChange::<T>::kill();
+				Self::deposit_event(Event::NewAuthorities { set_id: pending.set_id });
+				weight.saturating_accrue(T::DbWeight::get().writes(3));
+			}
+			let interval = BlockNumberFor::<T>::from(Self::checkpoint_interval());
+			if (now % interval).is_zero() {
+				weight.saturating_accrue(T::DbWeight::get().reads(2));
+				if let Some(queued) = QueuedSet::<T>::take() {
+					Self::signal_change(queued, now);
+					weight.saturating_accrue(T::DbWeight::get().writes(2));
+				}
+			}
+			weight
+		}
+
 		fn integrity_test() {
 			assert!(T::MaxAuthorities::get() > 0, "pallet-checkpoint: MaxAuthorities must be > 0");
 		}
@@ -177,7 +268,112 @@ pub mod pallet {
 		pub fn checkpoint_interval() -> u32 {
 			CheckpointInterval::<T>::get().max(1)
 		}
+
+		/// The current authority set, id and voters.
+		pub fn current_set() -> AuthoritySet {
+			AuthoritySet { id: Self::set_id(), authorities: Self::authorities() }
+		}
+
+		/// The pending set change, if any.
+		pub fn pending_change() -> Option<sp_finality_checkpoint::PendingChange<BlockNumberFor<T>>>
+		{
+			PendingChange::<T>::get().map(|pending| sp_finality_checkpoint::PendingChange {
+				set: AuthoritySet {
+					id: pending.set_id,
+					authorities: pending.authorities.into_inner(),
+				},
+				signalled_at: pending.signalled_at,
+			})
+		}
+
+		/// The height from which the chain treats a change signalled at `signalled_at` as
+		/// enacted: the block of the checkpoint after the first checkpoint at or above the
+		/// signal (the signalling block itself), where the earliest votes of the new set can
+		/// have their source.
+		pub fn enacted_on_chain_at(signalled_at: BlockNumberFor<T>) -> BlockNumberFor<T> {
+			let interval = BlockNumberFor::<T>::from(Self::checkpoint_interval());
+			let last_before = signalled_at.saturating_add(interval) - One::one();
+			let first_checkpoint = (last_before / interval).saturating_mul(interval);
+			first_checkpoint.saturating_add(interval)
+		}
+
+		/// The newest set the chain knows: the pending one, else the current one.
+		fn newest_set() -> Vec<AuthorityId> {
+			PendingChange::<T>::get()
+				.map(|pending| pending.authorities.into_inner())
+				.unwrap_or_else(Self::authorities)
+		}
+
+		/// Queues the set of a new session for signalling when it differs from the newest set;
+		/// a session that returns to the newest set drops what was queued.
+		pub(super) fn queue_set(authorities: Vec<AuthorityId>) {
+			if authorities.is_empty() {
+				// No set could finalize: never signalled.
+				return;
+			}
+			if authorities == Self::newest_set() {
+				QueuedSet::<T>::kill();
+			} else {
+				QueuedSet::<T>::put(BoundedVec::truncate_from(authorities));
+			}
+		}
+
+		/// Signals `authorities` in the header of block `now`, a checkpoint block. Waits (puts
+		/// it back in the queue) while another change is pending.
+		fn signal_change(
+			authorities: BoundedVec<AuthorityId, T::MaxAuthorities>,
+			now: BlockNumberFor<T>,
+		) {
+			if PendingChange::<T>::exists() {
+				QueuedSet::<T>::put(authorities);
+				return;
+			}
+			let set_id = Self::set_id() + 1;
+			let log = super::ConsensusLog::ScheduledChange(AuthoritySet {
+				id: set_id,
+				authorities: authorities.to_vec(),
+			});
+			frame_system::Pallet::<T>::deposit_log(log.into_digest());
+			PendingChange::<T>::put(StoredPendingChange { set_id, authorities, signalled_at: now });
+			Self::deposit_event(Event::ChangeSignalled { set_id });
+		}
+
+		/// Sets the genesis authority set; `authorities` empty leaves it as it is.
+		pub(super) fn initialize_authorities(authorities: Vec<AuthorityId>) {
+			if authorities.is_empty() {
+				return;
+			}
+			assert!(
+				Authorities::<T>::get().is_empty(),
+				"pallet-checkpoint: the genesis authorities come from the genesis config or the \
+				 genesis session, not both"
+			);
+			let authorities = BoundedVec::<_, T::MaxAuthorities>::try_from(authorities)
+				.expect("pallet-checkpoint: more genesis session validators than MaxAuthorities");
+			Authorities::<T>::put(authorities);
+		}
 	}
+}
+
+impl<T: Config> OneSessionHandler<T::AccountId> for Pallet<T> {
+	type Key = AuthorityId;
+
+	fn on_genesis_session<'a, I>(validators: I)
+	where
+		I: Iterator<Item = (&'a T::AccountId, AuthorityId)> + 'a,
+	{
+		Self::initialize_authorities(validators.map(|(_, key)| key).collect());
+	}
+
+	fn on_new_session<'a, I>(_changed: bool, validators: I, _queued_validators: I)
+	where
+		I: Iterator<Item = (&'a T::AccountId, AuthorityId)> + 'a,
+	{
+		// Compared at every session, not only when pallet-session says the set changed.
+		Self::queue_set(validators.map(|(_, key)| key).collect());
+	}
+
+	fn on_disabled(_validator_index: u32) {}
 }
 
 impl<T: Config> sp_runtime::BoundToRuntimeAppPublic for Pallet<T> {

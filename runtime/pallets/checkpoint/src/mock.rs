@@ -1,4 +1,5 @@
-//! A test runtime with System and the checkpoint pallet.
+//! A test runtime with System and the checkpoint pallet. The tests play pallet-session's part
+//! by calling the pallet's `OneSessionHandler` themselves.
 
 use crate as pallet_checkpoint;
 use crate::AuthorityId;
@@ -23,6 +24,7 @@ impl frame_system::Config for Test {
 pub const MAX_AUTHORITIES: u32 = 4;
 
 impl pallet_checkpoint::Config for Test {
+	type RuntimeEvent = RuntimeEvent;
 	type MaxAuthorities = ConstU32<MAX_AUTHORITIES>;
 }
 

@@ -1,10 +1,141 @@
-//! Genesis and getter tests of the checkpoint pallet.
+//! Genesis, getter and set-change tests of the checkpoint pallet.
 
 use crate::{
-	mock::*, Authorities, CheckpointInterval, CurrentSetId, GenesisError,
-	DEFAULT_CHECKPOINT_INTERVAL,
+	mock::*, Authorities, AuthorityId, AuthoritySet, CheckpointInterval, CurrentSetId, Event,
+	GenesisError, PendingChange, QueuedSet, DEFAULT_CHECKPOINT_INTERVAL,
 };
+use frame_support::traits::{Hooks, OneSessionHandler};
+use sp_finality_checkpoint::find_scheduled_change;
 use sp_runtime::{BoundToRuntimeAppPublic, RuntimeAppPublic};
+
+/// Runs block `number` as the runtime does: a new session with `session` as validators if
+/// given (pallet-session's hook runs first), then the pallet's `on_initialize`. Returns the set
+/// change the block's header signals.
+fn run_block(number: u64, session: Option<&[AuthorityId]>) -> Option<AuthoritySet> {
+	System::reset_events();
+	System::set_block_number(number - 1);
+	System::initialize(&number, &Default::default(), &Default::default());
+	if let Some(keys) = session {
+		let accounts: Vec<u64> = (0..keys.len() as u64).collect();
+		let validators = || accounts.iter().zip(keys.iter().cloned());
+		Checkpoint::on_new_session(true, validators(), validators());
+	}
+	Checkpoint::on_initialize(number);
+	find_scheduled_change(&System::finalize())
+}
+
+fn events() -> Vec<Event<Test>> {
+	System::events()
+		.into_iter()
+		.filter_map(|record| match record.event {
+			RuntimeEvent::Checkpoint(event) => Some(event),
+			_ => None,
+		})
+		.collect()
+}
+
+#[test]
+fn a_new_set_is_signalled_in_the_header_of_the_next_checkpoint_block() {
+	let genesis_set = vec![authority(1), authority(2)];
+	let next_set = vec![authority(2), authority(3)];
+	new_test_ext(genesis(genesis_set.clone(), 5)).execute_with(|| {
+		// The session at block 7 queues the set; checkpoint block 10 signals it.
+		assert_eq!(run_block(7, Some(&next_set)), None);
+		assert_eq!(QueuedSet::<Test>::get().unwrap().into_inner(), next_set);
+		assert_eq!(run_block(8, None), None);
+		let signal = run_block(10, None);
+		assert_eq!(signal, Some(AuthoritySet { id: 1, authorities: next_set.clone() }));
+		assert_eq!(events(), vec![Event::ChangeSignalled { set_id: 1 }]);
+		assert_eq!(QueuedSet::<Test>::get(), None);
+		// Signalled, not enacted: the current set is still the genesis set.
+		assert_eq!(Checkpoint::current_set(), AuthoritySet { id: 0, authorities: genesis_set });
+		let pending = Checkpoint::pending_change().expect("a change is pending");
+		assert_eq!(pending.set, AuthoritySet { id: 1, authorities: next_set.clone() });
+		assert_eq!(pending.signalled_at, 10);
+		// From the next checkpoint block on, the new set's votes can exist.
+		assert_eq!(run_block(14, None), None);
+		assert!(PendingChange::<Test>::exists());
+		assert_eq!(run_block(15, None), None);
+		assert_eq!(events(), vec![Event::NewAuthorities { set_id: 1 }]);
+		assert_eq!(Checkpoint::current_set(), AuthoritySet { id: 1, authorities: next_set });
+		assert_eq!(Checkpoint::pending_change(), None);
+	});
+}
+
+#[test]
+fn a_session_at_a_checkpoint_block_signals_in_that_block() {
+	new_test_ext(genesis(vec![authority(1)], 5)).execute_with(|| {
+		let signal = run_block(20, Some(&[authority(2)]));
+		assert_eq!(signal, Some(AuthoritySet { id: 1, authorities: vec![authority(2)] }));
+	});
+}
+
+#[test]
+fn a_session_without_a_new_set_signals_nothing() {
+	let set = vec![authority(1), authority(2)];
+	new_test_ext(genesis(set.clone(), 5)).execute_with(|| {
+		assert_eq!(run_block(10, Some(&set)), None);
+		assert!(events().is_empty());
+		// A session with no validators is never signalled: no set could finalize.
+		assert_eq!(run_block(15, Some(&[])), None);
+		// A change that is undone by the next session before it is signalled is dropped.
+		assert_eq!(run_block(16, Some(&[authority(3)])), None);
+		assert_eq!(run_block(17, Some(&set)), None);
+		assert_eq!(run_block(20, None), None);
+		assert_eq!(Checkpoint::pending_change(), None);
+		assert_eq!(Checkpoint::current_set(), AuthoritySet { id: 0, authorities: set });
+	});
+}
+
+#[test]
+fn one_change_is_pending_at_a_time_and_the_next_one_waits_for_its_enactment() {
+	let first = vec![authority(2), authority(3)];
+	let second = vec![authority(3), authority(4)];
+	new_test_ext(genesis(vec![authority(1), authority(2)], 5)).execute_with(|| {
+		assert!(run_block(10, Some(&first)).is_some());
+		// The set changes again while the first change is pending: queued, not signalled.
+		assert_eq!(run_block(12, Some(&second)), None);
+		assert_eq!(Checkpoint::pending_change().unwrap().set.authorities, first);
+		// Block 15 enacts the first change on chain and, a checkpoint block, signals the second.
+		let signal = run_block(15, None);
+		assert_eq!(signal, Some(AuthoritySet { id: 2, authorities: second.clone() }));
+		assert_eq!(
+			events(),
+			vec![Event::NewAuthorities { set_id: 1 }, Event::ChangeSignalled { set_id: 2 }]
+		);
+		assert_eq!(Checkpoint::current_set(), AuthoritySet { id: 1, authorities: first });
+	});
+}
+
+#[test]
+fn enactment_height_is_the_checkpoint_after_the_first_one_at_or_above_the_signal() {
+	new_test_ext(genesis(vec![authority(1)], 5)).execute_with(|| {
+		assert_eq!(Checkpoint::enacted_on_chain_at(10), 15);
+		assert_eq!(Checkpoint::enacted_on_chain_at(11), 20);
+		assert_eq!(Checkpoint::enacted_on_chain_at(1), 10);
+	});
+	new_test_ext(genesis(vec![authority(1)], 1)).execute_with(|| {
+		assert_eq!(Checkpoint::enacted_on_chain_at(7), 8);
+	});
+}
+
+#[test]
+fn the_genesis_session_sets_the_genesis_authorities() {
+	new_test_ext(genesis(Vec::new(), 5)).execute_with(|| {
+		let keys = [authority(1), authority(2)];
+		let accounts = [0u64, 1];
+		Checkpoint::on_genesis_session(accounts.iter().zip(keys.iter().cloned()));
+		assert_eq!(Checkpoint::current_set(), AuthoritySet { id: 0, authorities: keys.to_vec() });
+	});
+}
+
+#[test]
+#[should_panic(expected = "not both")]
+fn genesis_authorities_come_from_one_place() {
+	new_test_ext(genesis(vec![authority(1)], 5)).execute_with(|| {
+		Checkpoint::on_genesis_session([(&0u64, authority(2))].into_iter());
+	});
+}
 
 #[test]
 fn genesis_builds_authorities_set_id_and_interval() {
