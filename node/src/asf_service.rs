@@ -118,8 +118,11 @@ pub fn new_partial(
 		.build(),
 	);
 
-	let block_import: FullBlockImport = CheckpointBlockImport::new(client.clone(), client.clone())
-		.with_metrics(config.prometheus_registry());
+	// Justifications are verified against the set the gadget holds, never against the state of
+	// the block they finalize.
+	let block_import: FullBlockImport =
+		CheckpointBlockImport::new(client.clone(), client.clone(), finality.clone(), interval)
+			.with_metrics(config.prometheus_registry());
 
 	let cidp_client = client.clone();
 	let aura_verifier =
@@ -147,7 +150,7 @@ pub fn new_partial(
 	// Aura's checks, then the `CKPT` justification a block comes with: a peer that sends one
 	// that does not verify is dropped with a reputation cost.
 	let import_queue = sc_consensus::BasicQueue::new(
-		CheckpointVerifier::new(aura_verifier, client.clone()),
+		CheckpointVerifier::new(aura_verifier, finality.clone(), interval),
 		Box::new(block_import.clone()),
 		Some(Box::new(block_import.clone())),
 		&task_manager.spawn_essential_handle(),

@@ -3,8 +3,10 @@
 //! A finalized checkpoint block carries its [`CheckpointCertificate`], SCALE-encoded, as the
 //! justification of engine [`ENGINE_ID`]. [`VoterSet::verify_certificate`] checks one against an
 //! authority set; [`CheckpointBlockImport`] takes `CKPT` justifications off imported blocks
-//! and off justification requests, verifies them against the runtime's authority set and only
-//! then finalizes the block, so a node that syncs trusts proofs, not peers.
+//! and off justification requests, verifies them against the authority set the gadget holds
+//! (its published view) and only then finalizes the block, so a node that syncs trusts proofs,
+//! not peers. Never against the runtime state of the block being imported: a fork's own state
+//! can name any set, say a one-member set of whoever holds the sudo key.
 //! [`CheckpointVerifier`] wraps the consensus verifier and refuses a block that comes with a
 //! `CKPT` justification that does not verify, so the peer that sent it loses reputation and is
 //! dropped (a justification fetched on its own costs its sender the same way, through the sync
@@ -12,6 +14,7 @@
 
 use crate::{
 	metrics::JustificationMetrics,
+	shared::{FinalityView, SharedFinality},
 	state::{CertificateError, VoterSet},
 	LOG_TARGET,
 };
@@ -58,7 +61,8 @@ where
 	Ok(true)
 }
 
-/// The authority set and checkpoint interval the runtime reports at block `at`.
+/// The authority set and checkpoint interval the runtime reports at block `at`: read at
+/// start-up, at the finalized block.
 pub fn chain_params<B, C>(client: &C, at: B::Hash) -> Result<(VoterSet, u32), CertificateError>
 where
 	B: BlockT,
@@ -75,31 +79,11 @@ where
 	Ok((voters, interval))
 }
 
-/// Verifies the `CKPT` justification `encoded` for block `hash` at height `number`, against
-/// the authority set in the state of block `state_at` (the block itself, or its parent while
-/// it is not imported yet).
-pub fn verify_justification<B, C>(
-	client: &C,
-	state_at: B::Hash,
-	hash: B::Hash,
-	number: NumberFor<B>,
-	encoded: &[u8],
-) -> Result<CheckpointCertificate<B::Hash>, CertificateError>
-where
-	B: BlockT,
-	C: ProvideRuntimeApi<B> + HeaderBackend<B>,
-	C::Api: CheckpointApi<B>,
-{
-	let (voters, interval) = chain_params(client, state_at)?;
-	check_justification::<B>(&voters, interval, &client.info().genesis_hash, hash, number, encoded)
-}
-
-/// Whether `encoded` is a certificate of `voters` (checkpoints `interval` blocks apart, chain
-/// `genesis`) that finalizes block `hash` at height `number`.
-fn check_justification<B: BlockT>(
-	voters: &VoterSet,
+/// Verifies the `CKPT` justification `encoded` for block `hash` at height `number` (checkpoints
+/// `interval` blocks apart) against the authority set of `view`, the set the gadget holds.
+pub fn verify_justification<B: BlockT>(
+	view: &FinalityView<B::Hash>,
 	interval: u32,
-	genesis: &B::Hash,
 	hash: B::Hash,
 	number: NumberFor<B>,
 	encoded: &[u8],
@@ -111,24 +95,28 @@ fn check_justification<B: BlockT>(
 	if source.hash != hash || source.number.block_number(interval) != number {
 		return Err(CertificateError::WrongBlock);
 	}
-	voters.verify_certificate(genesis, &certificate)?;
+	view.voters.verify_certificate(&view.genesis_hash, &certificate)?;
 	Ok(certificate)
 }
 
 /// Block import that verifies and applies `CKPT` justifications, wrapping the inner import.
 /// Also the import queue's [`JustificationImport`] for justifications fetched on their own.
-pub struct CheckpointBlockImport<B, BE, C, I> {
+pub struct CheckpointBlockImport<B: BlockT, BE, C, I> {
 	inner: I,
 	client: Arc<C>,
+	finality: SharedFinality<B::Hash>,
+	interval: u32,
 	metrics: Option<JustificationMetrics>,
-	_phantom: PhantomData<(B, BE)>,
+	_phantom: PhantomData<BE>,
 }
 
-impl<B, BE, C, I: Clone> Clone for CheckpointBlockImport<B, BE, C, I> {
+impl<B: BlockT, BE, C, I: Clone> Clone for CheckpointBlockImport<B, BE, C, I> {
 	fn clone(&self) -> Self {
 		Self {
 			inner: self.inner.clone(),
 			client: self.client.clone(),
+			finality: self.finality.clone(),
+			interval: self.interval,
 			metrics: self.metrics.clone(),
 			_phantom: PhantomData,
 		}
@@ -139,12 +127,12 @@ impl<B, BE, C, I> CheckpointBlockImport<B, BE, C, I>
 where
 	B: BlockT,
 	BE: Backend<B>,
-	C: ProvideRuntimeApi<B> + HeaderBackend<B> + Finalizer<B, BE> + Send + Sync,
-	C::Api: CheckpointApi<B>,
+	C: HeaderBackend<B> + Finalizer<B, BE> + Send + Sync,
 {
-	/// Wraps `inner`, verifying against `client`'s runtime.
-	pub fn new(inner: I, client: Arc<C>) -> Self {
-		Self { inner, client, metrics: None, _phantom: PhantomData }
+	/// Wraps `inner`, verifying against the set of `finality` (checkpoints `interval` blocks
+	/// apart) and finalizing on `client`.
+	pub fn new(inner: I, client: Arc<C>, finality: SharedFinality<B::Hash>, interval: u32) -> Self {
+		Self { inner, client, finality, interval, metrics: None, _phantom: PhantomData }
 	}
 
 	/// Counts accepted and refused justifications in `registry`
@@ -166,7 +154,8 @@ where
 		number: NumberFor<B>,
 		encoded: Vec<u8>,
 	) -> Result<(), ConsensusError> {
-		let verified = verify_justification(&*self.client, hash, hash, number, &encoded);
+		let verified =
+			verify_justification::<B>(&self.finality.view(), self.interval, hash, number, &encoded);
 		if let Some(metrics) = &self.metrics {
 			metrics.imported(verified.is_ok());
 		}
@@ -185,8 +174,7 @@ impl<B, BE, C, I> BlockImport<B> for CheckpointBlockImport<B, BE, C, I>
 where
 	B: BlockT,
 	BE: Backend<B>,
-	C: ProvideRuntimeApi<B> + HeaderBackend<B> + Finalizer<B, BE> + Send + Sync,
-	C::Api: CheckpointApi<B>,
+	C: HeaderBackend<B> + Finalizer<B, BE> + Send + Sync,
 	I: BlockImport<B> + Send + Sync,
 	I::Error: Into<ConsensusError>,
 {
@@ -227,8 +215,7 @@ impl<B, BE, C, I> JustificationImport<B> for CheckpointBlockImport<B, BE, C, I>
 where
 	B: BlockT,
 	BE: Backend<B>,
-	C: ProvideRuntimeApi<B> + HeaderBackend<B> + Finalizer<B, BE> + Send + Sync,
-	C::Api: CheckpointApi<B>,
+	C: HeaderBackend<B> + Finalizer<B, BE> + Send + Sync,
 	I: Send + Sync,
 {
 	type Error = ConsensusError;
@@ -254,51 +241,41 @@ where
 }
 
 /// The import queue's verifier: the consensus verifier `inner` (Aura's), then the `CKPT`
-/// justification a block comes with, if any. A block whose justification does not verify is
-/// refused: the sync layer drops the peer that sent it with a reputation cost, and fetches the
-/// block from another.
-pub struct CheckpointVerifier<B, C, V> {
+/// justification a block comes with, if any, against the set the gadget holds. A block whose
+/// justification does not verify is refused: the sync layer drops the peer that sent it with a
+/// reputation cost, and fetches the block from another.
+pub struct CheckpointVerifier<B: BlockT, V> {
 	inner: V,
-	client: Arc<C>,
-	_phantom: PhantomData<B>,
+	finality: SharedFinality<B::Hash>,
+	interval: u32,
 }
 
-impl<B, C, V> CheckpointVerifier<B, C, V> {
-	/// Wraps `inner`, verifying justifications against `client`'s runtime.
-	pub fn new(inner: V, client: Arc<C>) -> Self {
-		Self { inner, client, _phantom: PhantomData }
+impl<B: BlockT, V> CheckpointVerifier<B, V> {
+	/// Wraps `inner`, verifying justifications against the set of `finality` (checkpoints
+	/// `interval` blocks apart).
+	pub fn new(inner: V, finality: SharedFinality<B::Hash>, interval: u32) -> Self {
+		Self { inner, finality, interval }
 	}
 }
 
 #[async_trait::async_trait]
-impl<B, C, V> Verifier<B> for CheckpointVerifier<B, C, V>
+impl<B, V> Verifier<B> for CheckpointVerifier<B, V>
 where
 	B: BlockT,
-	C: ProvideRuntimeApi<B> + HeaderBackend<B> + Send + Sync,
-	C::Api: CheckpointApi<B>,
 	V: Verifier<B>,
 {
 	async fn verify(&self, block: BlockImportParams<B>) -> Result<BlockImportParams<B>, String> {
 		let block = self.inner.verify(block).await?;
 		if let Some(encoded) = block.justifications.as_ref().and_then(|j| j.get(ENGINE_ID)) {
-			// Not imported yet: the set is read from the parent's state.
-			let parent = *block.header.parent_hash();
 			let (hash, number) = (block.post_hash(), *block.header.number());
-			match verify_justification(&*self.client, parent, hash, number, encoded) {
-				Ok(_) => {}
-				// No state to check against (pruned): not the peer's fault. Block import
-				// checks it again against the block's own state.
-				Err(CertificateError::Runtime(e)) => {
-					log::debug!(target: LOG_TARGET, "Checkpoint justification of #{number} not checked before import: {e}")
-				}
-				Err(e) => {
-					log::warn!(
-						target: LOG_TARGET,
-						"⚠️ Refused block #{number} ({hash:?}): its checkpoint justification does \
-						 not verify: {e}",
-					);
-					return Err(format!("invalid checkpoint justification: {e}"));
-				}
+			let view = self.finality.view();
+			if let Err(e) = verify_justification::<B>(&view, self.interval, hash, number, encoded) {
+				log::warn!(
+					target: LOG_TARGET,
+					"⚠️ Refused block #{number} ({hash:?}): its checkpoint justification does not \
+					 verify: {e}",
+				);
+				return Err(format!("invalid checkpoint justification: {e}"));
 			}
 		}
 		Ok(block)
@@ -308,20 +285,32 @@ where
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::state::tests::signed_certificate as setup;
-	use sp_core::H256;
+	use crate::{
+		state::{tests::signed_certificate as setup, FinalityConfig},
+		CheckpointFinality,
+	};
+	use sp_core::{ed25519, Pair, H256};
+	use sp_finality_checkpoint::{signing_payload, AuthorityId};
+
+	type Block = sp_runtime::generic::Block<
+		sp_runtime::generic::Header<u64, sp_runtime::traits::BlakeTwo256>,
+		sp_runtime::OpaqueExtrinsic,
+	>;
+
+	/// The view of a gadget holding `voters` on the chain with genesis zero.
+	fn view_of(voters: VoterSet) -> std::sync::Arc<FinalityView<H256>> {
+		let finality = CheckpointFinality::new(H256::zero(), voters, FinalityConfig::default());
+		SharedFinality::new(finality).view()
+	}
 
 	#[test]
 	fn a_justification_must_finalize_the_very_block_it_comes_with() {
-		type Block = sp_runtime::generic::Block<
-			sp_runtime::generic::Header<u64, sp_runtime::traits::BlakeTwo256>,
-			sp_runtime::OpaqueExtrinsic,
-		>;
 		let (_, voters, cert) = setup();
-		let (genesis, block) = (H256::zero(), H256::repeat_byte(1));
+		let view = view_of(voters);
+		let block = H256::repeat_byte(1);
 		// Checkpoint 1 at interval 5 is block #5.
 		let check = |hash, number, bytes: &[u8]| {
-			check_justification::<Block>(&voters, 5, &genesis, hash, number, bytes)
+			verify_justification::<Block>(&view, 5, hash, number, bytes)
 		};
 		assert_eq!(check(block, 5, &cert.encode()), Ok(cert.clone()));
 		assert_eq!(check(block, 6, &cert.encode()), Err(CertificateError::WrongBlock));
@@ -339,5 +328,32 @@ mod tests {
 			check(block, 5, &short.encode()),
 			Err(CertificateError::TooFewSignatures { .. })
 		));
+	}
+
+	/// A fork whose own state names a one-member set (sudo's key) signs a certificate alone,
+	/// as set 0 or as a new set 1: valid for the set the fork claims, refused by the set the
+	/// gadget holds.
+	#[test]
+	fn a_certificate_of_a_set_the_gadget_does_not_hold_is_refused() {
+		let (_, voters, cert) = setup();
+		let view = view_of(voters);
+		let sudo = ed25519::Pair::from_seed(&[42; 32]);
+		for set_id in [0, 1] {
+			let link = sp_finality_checkpoint::Link { set_id, ..cert.link };
+			let signature = sudo.sign(&signing_payload(&H256::zero(), &link)).into();
+			let forged = CheckpointCertificate { link, signatures: vec![(0, signature)] };
+			let claimed = VoterSet::new(set_id, vec![AuthorityId::from(sudo.public())]).unwrap();
+			assert_eq!(claimed.verify_certificate(&H256::zero(), &forged), Ok(()));
+			let refused =
+				verify_justification::<Block>(&view, 5, link.source.hash, 5, &forged.encode());
+			assert!(
+				matches!(
+					refused,
+					Err(CertificateError::TooFewSignatures { .. }
+						| CertificateError::WrongSet { .. })
+				),
+				"set {set_id}: {refused:?}"
+			);
+		}
 	}
 }

@@ -206,9 +206,9 @@ pub enum CertificateError {
 	#[error("justification does not decode as a checkpoint certificate")]
 	Malformed,
 	/// The certificate is of another authority set.
-	#[error("certificate of authority set {got}, the set at this block is {expected}")]
+	#[error("certificate of authority set {got}, the gadget's set is {expected}")]
 	WrongSet {
-		/// The set at the block.
+		/// The set the gadget holds.
 		expected: u64,
 		/// The certificate's set.
 		got: u64,
