@@ -10,7 +10,6 @@ use std::time::Duration;
 
 /// Blocks between checkpoints in the test chain specs (3 s blocks: a checkpoint every 6 s).
 const INTERVAL: u64 = 2;
-const LONG: Duration = Duration::from_secs(240);
 
 #[test]
 fn dev_chain_is_finalized_by_checkpoints_with_ckpt_justifications() {

@@ -7,38 +7,7 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use std::time::{Duration, Instant};
-
-const LONG: Duration = Duration::from_secs(240);
-
-/// Starts alice, bob, charlie and dave from a raw `local` spec with checkpoint `interval`,
-/// each with `extra` flags; waits until all four finalized checkpoint 2. Returns the nodes and
-/// the spec's path.
-fn devnet(dir: &std::path::Path, interval: u64, extra: &[&str]) -> (Vec<Node>, String) {
-	let spec = raw_chain_spec(dir, "local", interval as u32);
-	let spec = spec.to_str().unwrap();
-	let args = |key: &'static str, boot: Option<&str>| {
-		let mut args = vec!["--chain", spec, key, "--validator"];
-		args.extend_from_slice(extra);
-		if let Some(boot) = boot {
-			args.extend_from_slice(&["--bootnodes", boot]);
-		}
-		args.into_iter().map(String::from).collect::<Vec<_>>()
-	};
-	let start = |name: &str, args: Vec<String>| {
-		Node::start(name, dir, &args.iter().map(String::as_str).collect::<Vec<_>>())
-	};
-	let alice = start("alice", args("--alice", None));
-	let boot = alice.multiaddr();
-	let mut nodes = vec![alice];
-	for (name, key) in [("bob", "--bob"), ("charlie", "--charlie"), ("dave", "--dave")] {
-		nodes.push(start(name, args(key, Some(&boot))));
-	}
-	for node in &nodes {
-		node.wait_finalized(2 * interval, LONG);
-	}
-	(nodes, spec.to_string())
-}
+use std::time::Instant;
 
 /// No node logged or counted an equivocation, and all are on alice's finalized chain.
 fn assert_no_equivocation_one_chain(nodes: &[&Node]) {

@@ -4,7 +4,10 @@
 
 #![allow(dead_code)]
 
+use codec::{Decode, Encode};
 use serde_json::{json, Value};
+use sp_core::H256;
+use sp_keyring::Sr25519Keyring;
 use std::{
 	cell::RefCell,
 	io::{Read, Write},
@@ -13,6 +16,9 @@ use std::{
 	process::{Child, Command, Stdio},
 	time::{Duration, Instant},
 };
+
+/// How long a test waits for finality or a log line before it fails.
+pub const LONG: Duration = Duration::from_secs(240);
 
 /// The node binary cargo built for these tests.
 pub const BINARY: &str = env!("CARGO_BIN_EXE_checkpoint-node");
@@ -303,4 +309,87 @@ pub fn raw_chain_spec(dir: &Path, chain: &str, interval: u32) -> PathBuf {
 	let raw_path = dir.join(format!("{chain}-raw.json"));
 	std::fs::write(&raw_path, raw.stdout).unwrap();
 	raw_path
+}
+
+/// Starts alice, bob, charlie and dave from a raw `local` spec with checkpoint `interval`,
+/// each with `extra` flags; waits until all four finalized checkpoint 2. Returns the nodes and
+/// the spec's path.
+pub fn devnet(dir: &std::path::Path, interval: u64, extra: &[&str]) -> (Vec<Node>, String) {
+	let spec = raw_chain_spec(dir, "local", interval as u32);
+	let spec = spec.to_str().unwrap();
+	let args = |key: &'static str, boot: Option<&str>| {
+		let mut args = vec!["--chain", spec, key, "--validator"];
+		args.extend_from_slice(extra);
+		if let Some(boot) = boot {
+			args.extend_from_slice(&["--bootnodes", boot]);
+		}
+		args.into_iter().map(String::from).collect::<Vec<_>>()
+	};
+	let start = |name: &str, args: Vec<String>| {
+		Node::start(name, dir, &args.iter().map(String::as_str).collect::<Vec<_>>())
+	};
+	let alice = start("alice", args("--alice", None));
+	let boot = alice.multiaddr();
+	let mut nodes = vec![alice];
+	for (name, key) in [("bob", "--bob"), ("charlie", "--charlie"), ("dave", "--dave")] {
+		nodes.push(start(name, args(key, Some(&boot))));
+	}
+	for node in &nodes {
+		node.wait_finalized(2 * interval, LONG);
+	}
+	(nodes, spec.to_string())
+}
+
+/// The runtime API call `method` (e.g. `CheckpointApi_current_set`) without arguments at block
+/// `at` (the best block when `None`), its SCALE result decoded.
+pub fn state_call<T: Decode>(node: &Node, method: &str, at: Option<&str>) -> T {
+	let result = node.rpc("state_call", json!([method, "0x", at]));
+	let bytes = sp_core::bytes::from_hex(result.as_str().unwrap()).unwrap();
+	T::decode(&mut &bytes[..]).unwrap_or_else(|e| panic!("{method}: {e}"))
+}
+
+/// The header of block `hash` (the best block when `None`).
+pub fn header(node: &Node, hash: Option<&str>) -> checkpoint_runtime::Header {
+	serde_json::from_value(node.rpc("chain_getHeader", json!([hash]))).unwrap()
+}
+
+/// Submits `call`, signed by `signer` with its next nonce, to `node`'s pool.
+pub fn submit_signed(node: &Node, signer: Sr25519Keyring, call: checkpoint_runtime::RuntimeCall) {
+	use checkpoint_runtime::{Runtime, SignedPayload, TxExtension, UncheckedExtrinsic, VERSION};
+	let account = signer.to_account_id();
+	let nonce = node.rpc("system_accountNextIndex", json!([account.to_string()]));
+	let nonce = nonce.as_u64().unwrap() as u32;
+	let genesis = node.rpc("chain_getBlockHash", json!([0]));
+	let genesis: H256 = serde_json::from_value(genesis).unwrap();
+	let extension: TxExtension = (
+		frame_system::AuthorizeCall::<Runtime>::new(),
+		frame_system::CheckNonZeroSender::<Runtime>::new(),
+		frame_system::CheckSpecVersion::<Runtime>::new(),
+		frame_system::CheckTxVersion::<Runtime>::new(),
+		frame_system::CheckGenesis::<Runtime>::new(),
+		frame_system::CheckEra::<Runtime>::from(sp_runtime::generic::Era::Immortal),
+		frame_system::CheckNonce::<Runtime>::from(nonce),
+		frame_system::CheckWeight::<Runtime>::new(),
+		pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
+		frame_system::WeightReclaim::<Runtime>::new(),
+	);
+	// What the extensions add to the signed payload without carrying it in the extrinsic.
+	let implicit = (
+		(),
+		(),
+		VERSION.spec_version,
+		VERSION.transaction_version,
+		genesis,
+		genesis,
+		(),
+		(),
+		(),
+		(),
+	);
+	let payload = SignedPayload::from_raw(call.clone(), extension.clone(), implicit);
+	let signature = payload.using_encoded(|bytes| signer.sign(bytes));
+	let extrinsic =
+		UncheckedExtrinsic::new_signed(call, account.into(), signature.into(), extension);
+	let hex = sp_core::bytes::to_hex(&extrinsic.encode(), false);
+	node.rpc("author_submitExtrinsic", json!([hex]));
 }
