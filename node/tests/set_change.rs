@@ -45,7 +45,7 @@ fn removing_a_validator_is_signalled_in_a_checkpoint_block_and_the_chain_follows
 			while next <= best {
 				let hash = alice.rpc("chain_getBlockHash", serde_json::json!([next]));
 				let hash = hash.as_str().unwrap().to_string();
-				let found = find_scheduled_change(&header(alice, Some(&hash)));
+				let found = find_scheduled_change(&alice.header(Some(&hash)));
 				next += 1;
 				if let Some(set) = found {
 					return Some((hash, next - 1, set));
@@ -68,7 +68,7 @@ fn removing_a_validator_is_signalled_in_a_checkpoint_block_and_the_chain_follows
 	let pending = pending.expect("the change is pending in the signalling block");
 	assert_eq!(pending.set, signalled);
 	assert_eq!(u64::from(pending.signalled_at), signal_number);
-	assert_eq!(*header(alice, Some(&signal_hash)).number() as u64, signal_number);
+	assert_eq!(*alice.header(Some(&signal_hash)).number() as u64, signal_number);
 
 	// One interval later the chain treats it as enacted.
 	let current = wait_for("the chain to enact set 1", LONG, || {

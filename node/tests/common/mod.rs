@@ -159,11 +159,14 @@ impl Node {
 		format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", self.p2p_port, self.peer_id())
 	}
 
+	/// The header of block `hash` (the best block when `None`).
+	pub fn header(&self, hash: Option<&str>) -> checkpoint_runtime::Header {
+		serde_json::from_value(self.rpc("chain_getHeader", json!([hash]))).unwrap()
+	}
+
 	/// Number of a header given by hash (or the best block when `None`).
 	pub fn header_number(&self, hash: Option<&str>) -> u64 {
-		let header = self.rpc("chain_getHeader", json!([hash]));
-		let number = header["number"].as_str().unwrap().trim_start_matches("0x");
-		u64::from_str_radix(number, 16).unwrap()
+		u64::from(self.header(hash).number)
 	}
 
 	/// The finalized block: (number, hash).
@@ -346,11 +349,6 @@ pub fn state_call<T: Decode>(node: &Node, method: &str, at: Option<&str>) -> T {
 	let result = node.rpc("state_call", json!([method, "0x", at]));
 	let bytes = sp_core::bytes::from_hex(result.as_str().unwrap()).unwrap();
 	T::decode(&mut &bytes[..]).unwrap_or_else(|e| panic!("{method}: {e}"))
-}
-
-/// The header of block `hash` (the best block when `None`).
-pub fn header(node: &Node, hash: Option<&str>) -> checkpoint_runtime::Header {
-	serde_json::from_value(node.rpc("chain_getHeader", json!([hash]))).unwrap()
 }
 
 /// Submits `call`, signed by `signer` with its next nonce, to `node`'s pool.

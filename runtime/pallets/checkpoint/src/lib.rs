@@ -228,6 +228,7 @@ pub mod pallet {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
 			let mut weight = T::DbWeight::get().reads(1);
 			if let Some(pending) = PendingChange::<T>::get() {
+				// A queued set waits while a change is pending.
 				if now < Self::enacted_on_chain_at(pending.signalled_at) {
 					return weight;
 				}
@@ -318,16 +319,12 @@ pub mod pallet {
 			}
 		}
 
-		/// Signals `authorities` in the header of block `now`, a checkpoint block. Waits (puts
-		/// it back in the queue) while another change is pending.
+		/// Signals `authorities` in the header of block `now`, a checkpoint block with no change
+		/// pending.
 		fn signal_change(
 			authorities: BoundedVec<AuthorityId, T::MaxAuthorities>,
 			now: BlockNumberFor<T>,
 		) {
-			if PendingChange::<T>::exists() {
-				QueuedSet::<T>::put(authorities);
-				return;
-			}
 			let set_id = Self::set_id() + 1;
 			let log = super::ConsensusLog::ScheduledChange(AuthoritySet {
 				id: set_id,
