@@ -47,6 +47,7 @@
 
 #![warn(missing_docs)]
 
+pub mod authorities;
 pub mod communication;
 pub mod db;
 pub mod error;

@@ -260,6 +260,15 @@ pub enum VoteRejection {
 		/// The vote's set id.
 		got: SetId,
 	},
+	/// The vote belongs to a set that is signalled but not enacted yet; it may wait for the
+	/// enactment.
+	#[error("vote of authority set {got}, which is not enacted yet (current set {current})")]
+	FutureSet {
+		/// Current set id.
+		current: SetId,
+		/// The vote's set id.
+		got: SetId,
+	},
 	/// The validator index is not in the set.
 	#[error("validator index {0} is not in the authority set")]
 	UnknownValidator(ValidatorIndex),

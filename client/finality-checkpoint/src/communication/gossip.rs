@@ -53,7 +53,10 @@ pub mod cost {
 /// known already.
 fn vote_cost(rejection: &VoteRejection) -> Option<ReputationChange> {
 	match rejection {
-		VoteRejection::Duplicate | VoteRejection::EquivocationLimit { .. } => None,
+		// A vote of the next set before its enactment here: the peer is merely ahead.
+		VoteRejection::Duplicate
+		| VoteRejection::EquivocationLimit { .. }
+		| VoteRejection::FutureSet { .. } => None,
 		VoteRejection::WrongSet { .. } => Some(cost::UNKNOWN_SET),
 		VoteRejection::TooFarAhead { .. } => Some(cost::FUTURE),
 		VoteRejection::Expired { .. } => Some(cost::OUTDATED),

@@ -1,0 +1,366 @@
+//! The authority sets of the chain, tracked from genesis through the changes that finality
+//! enacted, as sc-consensus-grandpa's `authorities.rs` tracks GRANDPA's.
+//!
+//! Every vote, certificate and imported justification is checked against the set tracked for
+//! its checkpoint, never against the set a block's state names: a fork's own state can name any
+//! set. A change is signalled by a `CKPT` [`ScheduledChange`] digest in block `B` and enacted by
+//! the first checkpoint at or above `B`, on `B`'s chain, that becomes finalized; the link that
+//! finalizes it is still the old set's, and the new set's votes have their sources above it.
+//! When finality lags behind several signals, each finalization enacts at most one change, in
+//! the order of the signals, so the rule gives the same sets on every node that finalized the
+//! same chain.
+//!
+//! Pure: no I/O, no client. The caller tells the ancestry of a signalling block.
+//!
+//! [`ScheduledChange`]: sp_finality_checkpoint::ConsensusLog::ScheduledChange
+
+use crate::state::{CheckpointHash, VoteRejection, VoterSet};
+use codec::{Decode, Encode};
+use sp_finality_checkpoint::{
+	AuthorityId, AuthoritySet, Checkpoint, CheckpointNumber, Link, SetId,
+};
+use std::sync::Arc;
+
+/// An enacted authority set and the checkpoint whose finality enacted it.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct EnactedSet<H> {
+	/// The set id.
+	pub id: SetId,
+	/// The voters, in validator-index order.
+	pub authorities: Vec<AuthorityId>,
+	/// The enacting checkpoint; `None` for the first set tracked (genesis). Votes of this set
+	/// have their sources above it.
+	pub enacted_by: Option<Checkpoint<H>>,
+}
+
+/// A set change signalled in an imported header and not yet enacted.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct SignalledChange<H> {
+	/// Height of the signalling block.
+	pub block_number: u64,
+	/// Hash of the signalling block.
+	pub block_hash: H,
+	/// The set that takes over.
+	pub set: AuthoritySet,
+}
+
+/// Why a signal was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignalError {
+	/// The signalled set has no voters: it could never finalize anything.
+	#[error("set change to set {0} with no voters")]
+	EmptySet(SetId),
+	/// The signalled set id is not above the current one.
+	#[error("set change to set {got}, but set {current} is enacted already")]
+	Outdated {
+		/// The current set id.
+		current: SetId,
+		/// The signalled id.
+		got: SetId,
+	},
+}
+
+/// The sets the chain has had, and the changes signalled but not enacted.
+#[derive(Debug, Clone)]
+pub struct AuthoritySets<H> {
+	/// Enacted sets, oldest first; ids increase by one.
+	enacted: Vec<(EnactedSet<H>, Arc<VoterSet>)>,
+	/// Signalled changes, lowest block first.
+	pending: Vec<SignalledChange<H>>,
+}
+
+impl<H: CheckpointHash> AuthoritySets<H> {
+	/// Tracking from `voters`, the set at the first checkpoint this node trusts (genesis).
+	pub fn new(voters: VoterSet) -> Self {
+		let first = EnactedSet {
+			id: voters.set_id(),
+			authorities: voters.authorities().to_vec(),
+			enacted_by: None,
+		};
+		Self { enacted: vec![(first, Arc::new(voters))], pending: Vec::new() }
+	}
+
+	/// The tracked sets as stored: `None` unless the enacted sets are non-empty, each has
+	/// voters, their ids increase by one and their enacting checkpoints increase.
+	pub fn restore(enacted: Vec<EnactedSet<H>>, pending: Vec<SignalledChange<H>>) -> Option<Self> {
+		let mut sets: Vec<(EnactedSet<H>, Arc<VoterSet>)> = Vec::with_capacity(enacted.len());
+		for set in enacted {
+			if let Some((last, _)) = sets.last() {
+				let in_order = set.id == last.id + 1
+					&& set
+						.enacted_by
+						.is_some_and(|e| last.enacted_by.is_none_or(|l| e.number > l.number));
+				if !in_order {
+					return None;
+				}
+			}
+			let voters = VoterSet::new(set.id, set.authorities.clone())?;
+			sets.push((set, Arc::new(voters)));
+		}
+		if sets.is_empty() {
+			return None;
+		}
+		let mut tracked = Self { enacted: sets, pending: Vec::new() };
+		for change in pending {
+			tracked.note_signal(change.block_number, change.block_hash, change.set).ok()?;
+		}
+		Some(tracked)
+	}
+
+	/// The enacted sets, oldest first.
+	pub fn enacted(&self) -> impl Iterator<Item = &EnactedSet<H>> {
+		self.enacted.iter().map(|(set, _)| set)
+	}
+
+	/// The signalled changes not yet enacted, lowest block first.
+	pub fn pending(&self) -> &[SignalledChange<H>] {
+		&self.pending
+	}
+
+	/// The newest enacted set.
+	pub fn current(&self) -> &Arc<VoterSet> {
+		&self.enacted.last().expect("never empty; qed").1
+	}
+
+	/// The enacted set with id `id`.
+	pub fn by_id(&self, id: SetId) -> Option<&Arc<VoterSet>> {
+		let first = self.enacted[0].0.id;
+		let index = usize::try_from(id.checked_sub(first)?).ok()?;
+		self.enacted.get(index).map(|(_, voters)| voters)
+	}
+
+	/// The set a vote or certificate for `link` is checked against: the enacted set of its id,
+	/// whose range holds the link's source (above the set's enacting checkpoint, and at or
+	/// below the next set's). A vote of a set not enacted yet is [`VoteRejection::FutureSet`]:
+	/// it may wait for the enactment.
+	pub fn set_of(&self, link: &Link<H>) -> Result<&Arc<VoterSet>, VoteRejection> {
+		let current = self.current().set_id();
+		if link.set_id > current {
+			return Err(VoteRejection::FutureSet { current, got: link.set_id });
+		}
+		let first = self.enacted[0].0.id;
+		let Some(index) = link.set_id.checked_sub(first).map(|i| i as usize) else {
+			return Err(VoteRejection::WrongSet { current, got: link.set_id });
+		};
+		let (set, voters) = &self.enacted[index];
+		let source = link.source.number;
+		let after_start = set.enacted_by.is_none_or(|e| source > e.number);
+		let before_end = self
+			.enacted
+			.get(index + 1)
+			.and_then(|(next, _)| next.enacted_by)
+			.is_none_or(|e| source <= e.number);
+		if after_start && before_end {
+			Ok(voters)
+		} else {
+			Err(VoteRejection::WrongSet { current, got: link.set_id })
+		}
+	}
+
+	/// The set whose votes may have `source` as their source: what an own vote signs with.
+	pub fn set_for_source(&self, source: CheckpointNumber) -> &Arc<VoterSet> {
+		self.enacted
+			.iter()
+			.rev()
+			.find(|(set, _)| set.enacted_by.is_none_or(|e| source > e.number))
+			.map_or_else(|| &self.enacted[0].1, |(_, voters)| voters)
+	}
+
+	/// Notes the change that block `block_hash` at height `block_number` signals. Returns
+	/// `false` if it was noted before.
+	pub fn note_signal(
+		&mut self,
+		block_number: u64,
+		block_hash: H,
+		set: AuthoritySet,
+	) -> Result<bool, SignalError> {
+		let current = self.current().set_id();
+		if set.id <= current {
+			return Err(SignalError::Outdated { current, got: set.id });
+		}
+		if set.authorities.is_empty() {
+			return Err(SignalError::EmptySet(set.id));
+		}
+		if self.pending.iter().any(|p| p.block_hash == block_hash) {
+			return Ok(false);
+		}
+		let at = self.pending.partition_point(|p| p.block_number <= block_number);
+		self.pending.insert(at, SignalledChange { block_number, block_hash, set });
+		Ok(true)
+	}
+
+	/// Applies the finality of checkpoint `finalized`, whose block is at height `block_number`:
+	/// drops the signals at or below that height that are not on its chain (`is_ancestor` of a
+	/// signalling block hash says whether it is an ancestor of the finalized block, or the
+	/// block itself), and enacts the lowest signal that is, if its set is the next one. Returns
+	/// the set enacted; it must be stored with the finality that enacts it.
+	pub fn finalize(
+		&mut self,
+		finalized: Checkpoint<H>,
+		block_number: u64,
+		is_ancestor: impl Fn(&H) -> bool,
+	) -> Option<EnactedSet<H>> {
+		if self
+			.enacted
+			.last()
+			.and_then(|(set, _)| set.enacted_by)
+			.is_some_and(|e| e.number >= finalized.number)
+		{
+			// One change per finalization, strictly above the last enactment.
+			return None;
+		}
+		self.pending.retain(|p| p.block_number > block_number || is_ancestor(&p.block_hash));
+		let next_id = self.current().set_id() + 1;
+		let position = self
+			.pending
+			.iter()
+			.position(|p| p.block_number <= block_number && p.set.id == next_id)?;
+		let change = self.pending.remove(position);
+		let set = EnactedSet {
+			id: change.set.id,
+			authorities: change.set.authorities,
+			enacted_by: Some(finalized),
+		};
+		let voters = VoterSet::new(set.id, set.authorities.clone())?;
+		self.enacted.push((set.clone(), Arc::new(voters)));
+		// Signals of sets that are no longer ahead are stale.
+		self.pending.retain(|p| p.set.id > next_id);
+		Some(set)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use sp_core::{ed25519, Pair, H256};
+
+	fn ids(seeds: &[u8]) -> Vec<AuthorityId> {
+		seeds
+			.iter()
+			.map(|s| AuthorityId::from(ed25519::Pair::from_seed(&[*s; 32]).public()))
+			.collect()
+	}
+
+	fn genesis() -> AuthoritySets<H256> {
+		AuthoritySets::new(VoterSet::new(0, ids(&[1, 2, 3, 4])).unwrap())
+	}
+
+	fn cp(number: u64) -> Checkpoint<H256> {
+		Checkpoint::new(number, H256::repeat_byte(number as u8))
+	}
+
+	fn link(set_id: SetId, source: u64, target: u64) -> Link<H256> {
+		Link { set_id, source: cp(source), target: cp(target) }
+	}
+
+	fn change(id: SetId, seeds: &[u8]) -> AuthoritySet {
+		AuthoritySet { id, authorities: ids(seeds) }
+	}
+
+	const INTERVAL: u64 = 5;
+
+	#[test]
+	fn a_change_is_enacted_by_the_first_finalized_checkpoint_at_or_above_its_signal() {
+		let mut sets = genesis();
+		let b = H256::repeat_byte(0xb);
+		assert_eq!(sets.note_signal(10, b, change(1, &[2, 3, 4, 5])), Ok(true));
+		assert_eq!(sets.note_signal(10, b, change(1, &[2, 3, 4, 5])), Ok(false), "noted twice");
+		// Checkpoint 1 (block 5) is below the signal: nothing enacted.
+		assert_eq!(sets.finalize(cp(1), INTERVAL, |_| true), None);
+		assert_eq!(sets.current().set_id(), 0);
+		// Checkpoint 2 (block 10) on the signal's chain enacts set 1.
+		let enacted = sets.finalize(cp(2), 2 * INTERVAL, |h| *h == b).expect("enacted");
+		assert_eq!(enacted.id, 1);
+		assert_eq!(enacted.enacted_by, Some(cp(2)));
+		assert_eq!(sets.current().set_id(), 1);
+		assert!(sets.pending().is_empty());
+
+		// The link that finalized checkpoint 2 was the old set's; sources above it are the new's.
+		assert_eq!(sets.set_of(&link(0, 2, 3)).unwrap().set_id(), 0);
+		assert_eq!(sets.set_of(&link(0, 1, 3)).unwrap().set_id(), 0);
+		assert!(matches!(sets.set_of(&link(0, 3, 4)), Err(VoteRejection::WrongSet { .. })));
+		assert_eq!(sets.set_of(&link(1, 3, 4)).unwrap().set_id(), 1);
+		assert!(matches!(sets.set_of(&link(1, 2, 3)), Err(VoteRejection::WrongSet { .. })));
+		assert!(matches!(sets.set_of(&link(2, 3, 4)), Err(VoteRejection::FutureSet { .. })));
+		assert_eq!(sets.set_for_source(CheckpointNumber(2)).set_id(), 0);
+		assert_eq!(sets.set_for_source(CheckpointNumber(3)).set_id(), 1);
+	}
+
+	#[test]
+	fn a_skipped_checkpoint_moves_the_enactment_to_the_next_finalized_one() {
+		let mut sets = genesis();
+		let b = H256::repeat_byte(0xb);
+		sets.note_signal(10, b, change(1, &[2, 3, 4, 5])).unwrap();
+		// Checkpoint 2 never finalized; checkpoint 3 (block 15) is, with block 10 below it.
+		let enacted = sets.finalize(cp(3), 3 * INTERVAL, |h| *h == b).expect("enacted");
+		assert_eq!(enacted.enacted_by, Some(cp(3)));
+		assert_eq!(sets.set_of(&link(0, 3, 4)).unwrap().set_id(), 0);
+		assert_eq!(sets.set_of(&link(1, 4, 5)).unwrap().set_id(), 1);
+	}
+
+	#[test]
+	fn a_signal_on_a_fork_that_finality_left_is_dropped() {
+		let mut sets = genesis();
+		let (fork, canon) = (H256::repeat_byte(0xf), H256::repeat_byte(0xc));
+		sets.note_signal(10, fork, change(1, &[9])).unwrap();
+		sets.note_signal(20, canon, change(1, &[2, 3, 4, 5])).unwrap();
+		// Finality passes block 10 on the other chain: the fork's signal goes.
+		assert_eq!(sets.finalize(cp(2), 10, |h| *h == canon), None);
+		assert_eq!(sets.pending().len(), 1);
+		let enacted = sets.finalize(cp(4), 20, |h| *h == canon).expect("the canonical change");
+		assert_eq!(enacted.authorities, ids(&[2, 3, 4, 5]));
+	}
+
+	#[test]
+	fn two_pending_changes_are_enacted_one_finalization_apart_in_order() {
+		let mut sets = genesis();
+		sets.note_signal(10, H256::repeat_byte(0xa), change(1, &[2, 3, 4, 5])).unwrap();
+		sets.note_signal(20, H256::repeat_byte(0xb), change(2, &[3, 4, 5, 6])).unwrap();
+		// Finality jumps over both signals: only the first is enacted by this finalization.
+		assert_eq!(sets.finalize(cp(5), 25, |_| true).map(|s| s.id), Some(1));
+		assert_eq!(sets.finalize(cp(5), 25, |_| true), None, "the same checkpoint again");
+		assert_eq!(sets.finalize(cp(6), 30, |_| true).map(|s| s.id), Some(2));
+		let enacted: Vec<_> =
+			sets.enacted().map(|s| (s.id, s.enacted_by.map(|c| c.number.0))).collect();
+		assert_eq!(enacted, vec![(0, None), (1, Some(5)), (2, Some(6))]);
+		// Set 1 lives between its enactment and the next: sources 6 only.
+		assert_eq!(sets.set_of(&link(1, 6, 7)).unwrap().set_id(), 1);
+		assert!(sets.set_of(&link(1, 7, 8)).is_err());
+		assert_eq!(sets.set_of(&link(2, 7, 8)).unwrap().set_id(), 2);
+	}
+
+	#[test]
+	fn outdated_and_empty_signals_are_refused() {
+		let mut sets = genesis();
+		assert_eq!(
+			sets.note_signal(10, H256::zero(), change(0, &[1])),
+			Err(SignalError::Outdated { current: 0, got: 0 })
+		);
+		assert_eq!(
+			sets.note_signal(10, H256::zero(), change(1, &[])),
+			Err(SignalError::EmptySet(1))
+		);
+	}
+
+	#[test]
+	fn restore_takes_back_what_was_stored_and_refuses_what_cannot_be() {
+		let mut sets = genesis();
+		sets.note_signal(10, H256::repeat_byte(0xa), change(1, &[2, 3, 4, 5])).unwrap();
+		sets.finalize(cp(2), 10, |_| true).unwrap();
+		sets.note_signal(30, H256::repeat_byte(0xb), change(2, &[3])).unwrap();
+		let enacted: Vec<_> = sets.enacted().cloned().collect();
+		let pending = sets.pending().to_vec();
+		let restored = AuthoritySets::restore(enacted.clone(), pending.clone()).unwrap();
+		assert_eq!(restored.enacted().cloned().collect::<Vec<_>>(), enacted);
+		assert_eq!(restored.pending(), &pending[..]);
+		assert_eq!(restored.current().set_id(), 1);
+
+		assert!(AuthoritySets::<H256>::restore(Vec::new(), Vec::new()).is_none());
+		let mut gap = enacted.clone();
+		gap[1].id = 5;
+		assert!(AuthoritySets::restore(gap, Vec::new()).is_none());
+		let mut unenacted = enacted;
+		unenacted[1].enacted_by = None;
+		assert!(AuthoritySets::restore(unenacted, Vec::new()).is_none());
+	}
+}
