@@ -8,14 +8,15 @@ use futures::FutureExt;
 use sc_client_api::{Backend, HeaderBackend};
 use sc_consensus_aura::{BuildVerifierParams, SlotProportion, StartAuraParams};
 use sc_finality_checkpoint::{
-	CheckpointBlockImport, CheckpointDB, CheckpointFinality, CheckpointPersistenceConfig,
-	CheckpointSelectChain, CheckpointStorageAdapter, CheckpointVerifier, CheckpointWorkerParams,
-	FinalityConfig, GuardFile, SharedFinality, GUARD_FILE_NAME,
-	LOG_TARGET as CHECKPOINT_LOG_TARGET,
+	note_signals_above_finality, CheckpointBlockImport, CheckpointDB, CheckpointFinality,
+	CheckpointPersistenceConfig, CheckpointSelectChain, CheckpointStorageAdapter,
+	CheckpointVerifier, CheckpointWorkerParams, ClientAncestry, FinalityConfig, GuardFile,
+	SharedFinality, GUARD_FILE_NAME, LOG_TARGET as CHECKPOINT_LOG_TARGET,
 };
 use sc_service::{error::Error as ServiceError, Configuration, TaskManager};
 use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
+use sp_blockchain::Backend as _;
 use sp_consensus_aura::{
 	inherents::InherentDataProvider as AuraInherentDataProvider, sr25519::AuthorityPair as AuraPair,
 };
@@ -95,11 +96,14 @@ pub fn new_partial(
 		telemetry
 	});
 
-	let info = client.info();
-	let (voters, interval) = sc_finality_checkpoint::chain_params(&*client, info.finalized_hash)
+	// The gadget tracks the set from genesis through the changes finality enacted (restored
+	// from its database), never from the state of a later block.
+	let genesis = client.info().genesis_hash;
+	let (voters, interval) = sc_finality_checkpoint::chain_params(&*client, genesis)
 		.map_err(|e| ServiceError::Other(format!("checkpoint finality: {e}")))?;
-	let finality =
-		SharedFinality::new(CheckpointFinality::new(info.genesis_hash, voters, finality_config));
+	let mut gadget = CheckpointFinality::new(genesis, voters, finality_config);
+	gadget.set_chain(Arc::new(ClientAncestry::new(client.clone())));
+	let finality = SharedFinality::new(gadget);
 	let select_chain = CheckpointSelectChain::new(
 		sc_consensus::LongestChain::new(backend.clone()),
 		client.clone(),
@@ -215,6 +219,11 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 			finality.set_storage(adapter, checkpoint_persistence.clone());
 			finality.restore_from_storage().map_err(checkpoint_error)
 		})?;
+		// The set changes signalled above finality, which block import noted before the
+		// restart.
+		let leaves =
+			backend.blockchain().leaves().map_err(|e| ServiceError::Other(e.to_string()))?;
+		note_signals_above_finality(&*client, &finality, interval, leaves);
 	}
 
 	let mut net_config = sc_network::config::FullNetworkConfiguration::<

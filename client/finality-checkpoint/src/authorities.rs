@@ -3,23 +3,33 @@
 //!
 //! Every vote, certificate and imported justification is checked against the set tracked for
 //! its checkpoint, never against the set a block's state names: a fork's own state can name any
-//! set. A change is signalled by a `CKPT` [`ScheduledChange`] digest in block `B` and enacted by
-//! the first checkpoint at or above `B`, on `B`'s chain, that becomes finalized; the link that
-//! finalizes it is still the old set's, and the new set's votes have their sources above it.
-//! When finality lags behind several signals, each finalization enacts at most one change, in
-//! the order of the signals, so the rule gives the same sets on every node that finalized the
-//! same chain.
+//! set. A change is signalled by a `CKPT` [`ScheduledChange`] digest in checkpoint block `B`
+//! (pallet-checkpoint deposits it only there) and enacted by the first checkpoint at or above
+//! `B`, on `B`'s chain, that becomes finalized; the link that finalizes it is still the old
+//! set's, and the new set's votes have their sources above it. When finality lags behind
+//! several signals, each finalization enacts at most one change, in the order of the signals.
+//! A node cannot skip an enacting checkpoint: the certificates above it are the new set's,
+//! which it can check only once the change is enacted, so every node that finalized the same
+//! chain holds the same sets.
+//!
+//! Only the newest [`KEPT_SETS`] enacted sets are held: votes of older sets are expired. The
+//! history lives on in the certificates of the enacting checkpoints, which the store keeps.
 //!
 //! Pure: no I/O, no client. The caller tells the ancestry of a signalling block.
 //!
 //! [`ScheduledChange`]: sp_finality_checkpoint::ConsensusLog::ScheduledChange
 
-use crate::state::{CheckpointHash, VoteRejection, VoterSet};
+use crate::state::{CertificateError, CheckpointHash, VoteRejection, VoterSet};
 use codec::{Decode, Encode};
 use sp_finality_checkpoint::{
-	AuthorityId, AuthoritySet, Checkpoint, CheckpointNumber, Link, SetId,
+	AuthorityId, AuthoritySet, Checkpoint, CheckpointCertificate, CheckpointNumber,
+	CheckpointSignature, Link, SetId,
 };
 use std::sync::Arc;
+
+/// Enacted sets held: the current one and the one before it, whose votes may still have a
+/// source at the enacting checkpoint.
+pub const KEPT_SETS: usize = 2;
 
 /// An enacted authority set and the checkpoint whose finality enacted it.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
@@ -33,13 +43,11 @@ pub struct EnactedSet<H> {
 	pub enacted_by: Option<Checkpoint<H>>,
 }
 
-/// A set change signalled in an imported header and not yet enacted.
+/// A set change signalled in an imported checkpoint block and not yet enacted.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct SignalledChange<H> {
-	/// Height of the signalling block.
-	pub block_number: u64,
-	/// Hash of the signalling block.
-	pub block_hash: H,
+	/// The signalling checkpoint block.
+	pub checkpoint: Checkpoint<H>,
 	/// The set that takes over.
 	pub set: AuthoritySet,
 }
@@ -57,6 +65,14 @@ pub enum SignalError {
 		current: SetId,
 		/// The signalled id.
 		got: SetId,
+	},
+	/// The signalling checkpoint is at or below the finalized one: finality passed it.
+	#[error("set change signalled in checkpoint {checkpoint}, at or below finalized {finalized}")]
+	Late {
+		/// The signalling checkpoint.
+		checkpoint: CheckpointNumber,
+		/// The finalized checkpoint.
+		finalized: CheckpointNumber,
 	},
 }
 
@@ -82,7 +98,7 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 
 	/// The tracked sets as stored: `None` unless the enacted sets are non-empty, each has
 	/// voters, their ids increase by one and their enacting checkpoints increase.
-	pub fn restore(enacted: Vec<EnactedSet<H>>, pending: Vec<SignalledChange<H>>) -> Option<Self> {
+	pub fn restore(enacted: Vec<EnactedSet<H>>) -> Option<Self> {
 		let mut sets: Vec<(EnactedSet<H>, Arc<VoterSet>)> = Vec::with_capacity(enacted.len());
 		for set in enacted {
 			if let Some((last, _)) = sets.last() {
@@ -100,11 +116,7 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 		if sets.is_empty() {
 			return None;
 		}
-		let mut tracked = Self { enacted: sets, pending: Vec::new() };
-		for change in pending {
-			tracked.note_signal(change.block_number, change.block_hash, change.set).ok()?;
-		}
-		Some(tracked)
+		Some(Self { enacted: sets, pending: Vec::new() })
 	}
 
 	/// The enacted sets, oldest first.
@@ -157,6 +169,43 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 		}
 	}
 
+	/// Set, membership, link shape and window of `vote` against the set of its link (see
+	/// [`Self::set_of`]), with checkpoint `finalized` final and votes accepted up to `window`
+	/// checkpoints above it. Returns that set, to check the signature with.
+	pub fn check_vote(
+		&self,
+		vote: &CheckpointSignature<H>,
+		finalized: CheckpointNumber,
+		window: u64,
+	) -> Result<&Arc<VoterSet>, VoteRejection> {
+		let voters = self.set_of(&vote.link)?;
+		voters.check_vote(vote, finalized, window)?;
+		Ok(voters)
+	}
+
+	/// Checks `certificate` against the set of its link (see [`Self::set_of`]) on the chain
+	/// with `genesis_hash`.
+	pub fn verify_certificate(
+		&self,
+		genesis_hash: &H,
+		certificate: &CheckpointCertificate<H>,
+	) -> Result<(), CertificateError> {
+		let got = certificate.link.set_id;
+		let voters = self.set_of(&certificate.link).map_err(|rejection| match rejection {
+			VoteRejection::FutureSet { current, .. } => {
+				CertificateError::FutureSet { current, got }
+			}
+			_ => CertificateError::WrongSet { expected: self.current().set_id(), got },
+		})?;
+		voters.verify_certificate(genesis_hash, certificate)
+	}
+
+	/// The signalled, not yet enacted set with id `id`, to check early votes with.
+	pub fn pending_set(&self, id: SetId) -> Option<VoterSet> {
+		let change = self.pending.iter().find(|p| p.set.id == id)?;
+		VoterSet::new(id, change.set.authorities.clone())
+	}
+
 	/// The set whose votes may have `source` as their source: what an own vote signs with.
 	pub fn set_for_source(&self, source: CheckpointNumber) -> &Arc<VoterSet> {
 		self.enacted
@@ -166,12 +215,11 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 			.map_or_else(|| &self.enacted[0].1, |(_, voters)| voters)
 	}
 
-	/// Notes the change that block `block_hash` at height `block_number` signals. Returns
-	/// `false` if it was noted before.
+	/// Notes the change that checkpoint block `checkpoint` signals. Returns `false` if it was
+	/// noted before.
 	pub fn note_signal(
 		&mut self,
-		block_number: u64,
-		block_hash: H,
+		checkpoint: Checkpoint<H>,
 		set: AuthoritySet,
 	) -> Result<bool, SignalError> {
 		let current = self.current().set_id();
@@ -181,23 +229,31 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 		if set.authorities.is_empty() {
 			return Err(SignalError::EmptySet(set.id));
 		}
-		if self.pending.iter().any(|p| p.block_hash == block_hash) {
+		if self.pending.iter().any(|p| p.checkpoint == checkpoint) {
 			return Ok(false);
 		}
-		let at = self.pending.partition_point(|p| p.block_number <= block_number);
-		self.pending.insert(at, SignalledChange { block_number, block_hash, set });
+		let at = self.pending.partition_point(|p| p.checkpoint.number <= checkpoint.number);
+		self.pending.insert(at, SignalledChange { checkpoint, set });
 		Ok(true)
 	}
 
-	/// Applies the finality of checkpoint `finalized`, whose block is at height `block_number`:
-	/// drops the signals at or below that height that are not on its chain (`is_ancestor` of a
-	/// signalling block hash says whether it is an ancestor of the finalized block, or the
-	/// block itself), and enacts the lowest signal that is, if its set is the next one. Returns
-	/// the set enacted; it must be stored with the finality that enacts it.
+	/// The signalling blocks at or below checkpoint `number` whose ancestry
+	/// [`Self::finalize`] asks for when that checkpoint is finalized.
+	pub fn signals_up_to(&self, number: CheckpointNumber) -> impl Iterator<Item = &H> {
+		self.pending
+			.iter()
+			.filter(move |p| p.checkpoint.number <= number)
+			.map(|p| &p.checkpoint.hash)
+	}
+
+	/// Applies the finality of checkpoint `finalized`: drops the signals at or below it that
+	/// are not on its chain (`is_ancestor` of a signalling block hash says whether it is an
+	/// ancestor of the finalized block, or the block itself), and enacts the lowest signal
+	/// that is, if its set is the next one. Returns the set enacted; it must be stored with the
+	/// finality that enacts it.
 	pub fn finalize(
 		&mut self,
 		finalized: Checkpoint<H>,
-		block_number: u64,
 		is_ancestor: impl Fn(&H) -> bool,
 	) -> Option<EnactedSet<H>> {
 		if self
@@ -209,12 +265,13 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 			// One change per finalization, strictly above the last enactment.
 			return None;
 		}
-		self.pending.retain(|p| p.block_number > block_number || is_ancestor(&p.block_hash));
+		self.pending
+			.retain(|p| p.checkpoint.number > finalized.number || is_ancestor(&p.checkpoint.hash));
 		let next_id = self.current().set_id() + 1;
 		let position = self
 			.pending
 			.iter()
-			.position(|p| p.block_number <= block_number && p.set.id == next_id)?;
+			.position(|p| p.checkpoint.number <= finalized.number && p.set.id == next_id)?;
 		let change = self.pending.remove(position);
 		let set = EnactedSet {
 			id: change.set.id,
@@ -223,6 +280,9 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 		};
 		let voters = VoterSet::new(set.id, set.authorities.clone())?;
 		self.enacted.push((set.clone(), Arc::new(voters)));
+		if self.enacted.len() > KEPT_SETS {
+			self.enacted.drain(..self.enacted.len() - KEPT_SETS);
+		}
 		// Signals of sets that are no longer ahead are stale.
 		self.pending.retain(|p| p.set.id > next_id);
 		Some(set)
@@ -257,19 +317,23 @@ mod tests {
 		AuthoritySet { id, authorities: ids(seeds) }
 	}
 
-	const INTERVAL: u64 = 5;
+	/// Checkpoint `number` on a chain marked by `byte` (the signalling block of a change).
+	fn signal(number: u64, byte: u8) -> Checkpoint<H256> {
+		Checkpoint::new(number, H256::repeat_byte(byte))
+	}
 
 	#[test]
 	fn a_change_is_enacted_by_the_first_finalized_checkpoint_at_or_above_its_signal() {
 		let mut sets = genesis();
-		let b = H256::repeat_byte(0xb);
-		assert_eq!(sets.note_signal(10, b, change(1, &[2, 3, 4, 5])), Ok(true));
-		assert_eq!(sets.note_signal(10, b, change(1, &[2, 3, 4, 5])), Ok(false), "noted twice");
-		// Checkpoint 1 (block 5) is below the signal: nothing enacted.
-		assert_eq!(sets.finalize(cp(1), INTERVAL, |_| true), None);
+		let b = signal(2, 0xb);
+		assert_eq!(sets.note_signal(b, change(1, &[2, 3, 4, 5])), Ok(true));
+		assert_eq!(sets.note_signal(b, change(1, &[2, 3, 4, 5])), Ok(false), "noted twice");
+		assert_eq!(sets.pending_set(1).map(|s| s.authorities().len()), Some(4));
+		// Checkpoint 1 is below the signal: nothing enacted.
+		assert_eq!(sets.finalize(cp(1), |_| true), None);
 		assert_eq!(sets.current().set_id(), 0);
-		// Checkpoint 2 (block 10) on the signal's chain enacts set 1.
-		let enacted = sets.finalize(cp(2), 2 * INTERVAL, |h| *h == b).expect("enacted");
+		// Checkpoint 2 on the signal's chain enacts set 1.
+		let enacted = sets.finalize(cp(2), |h| *h == b.hash).expect("enacted");
 		assert_eq!(enacted.id, 1);
 		assert_eq!(enacted.enacted_by, Some(cp(2)));
 		assert_eq!(sets.current().set_id(), 1);
@@ -289,10 +353,10 @@ mod tests {
 	#[test]
 	fn a_skipped_checkpoint_moves_the_enactment_to_the_next_finalized_one() {
 		let mut sets = genesis();
-		let b = H256::repeat_byte(0xb);
-		sets.note_signal(10, b, change(1, &[2, 3, 4, 5])).unwrap();
-		// Checkpoint 2 never finalized; checkpoint 3 (block 15) is, with block 10 below it.
-		let enacted = sets.finalize(cp(3), 3 * INTERVAL, |h| *h == b).expect("enacted");
+		let b = signal(2, 0xb);
+		sets.note_signal(b, change(1, &[2, 3, 4, 5])).unwrap();
+		// Checkpoint 2 never finalized; checkpoint 3 is, with the signal below it.
+		let enacted = sets.finalize(cp(3), |h| *h == b.hash).expect("enacted");
 		assert_eq!(enacted.enacted_by, Some(cp(3)));
 		assert_eq!(sets.set_of(&link(0, 3, 4)).unwrap().set_id(), 0);
 		assert_eq!(sets.set_of(&link(1, 4, 5)).unwrap().set_id(), 1);
@@ -301,66 +365,83 @@ mod tests {
 	#[test]
 	fn a_signal_on_a_fork_that_finality_left_is_dropped() {
 		let mut sets = genesis();
-		let (fork, canon) = (H256::repeat_byte(0xf), H256::repeat_byte(0xc));
-		sets.note_signal(10, fork, change(1, &[9])).unwrap();
-		sets.note_signal(20, canon, change(1, &[2, 3, 4, 5])).unwrap();
-		// Finality passes block 10 on the other chain: the fork's signal goes.
-		assert_eq!(sets.finalize(cp(2), 10, |h| *h == canon), None);
+		let (fork, canon) = (signal(2, 0xf), signal(4, 0xc));
+		sets.note_signal(fork, change(1, &[9])).unwrap();
+		sets.note_signal(canon, change(1, &[2, 3, 4, 5])).unwrap();
+		// Finality passes checkpoint 2 on the other chain: the fork's signal goes.
+		assert_eq!(sets.finalize(cp(2), |h| *h == canon.hash), None);
 		assert_eq!(sets.pending().len(), 1);
-		let enacted = sets.finalize(cp(4), 20, |h| *h == canon).expect("the canonical change");
+		let enacted = sets.finalize(cp(4), |h| *h == canon.hash).expect("the canonical change");
 		assert_eq!(enacted.authorities, ids(&[2, 3, 4, 5]));
 	}
 
 	#[test]
 	fn two_pending_changes_are_enacted_one_finalization_apart_in_order() {
 		let mut sets = genesis();
-		sets.note_signal(10, H256::repeat_byte(0xa), change(1, &[2, 3, 4, 5])).unwrap();
-		sets.note_signal(20, H256::repeat_byte(0xb), change(2, &[3, 4, 5, 6])).unwrap();
+		sets.note_signal(signal(2, 0xa), change(1, &[2, 3, 4, 5])).unwrap();
+		sets.note_signal(signal(4, 0xb), change(2, &[3, 4, 5, 6])).unwrap();
 		// Finality jumps over both signals: only the first is enacted by this finalization.
-		assert_eq!(sets.finalize(cp(5), 25, |_| true).map(|s| s.id), Some(1));
-		assert_eq!(sets.finalize(cp(5), 25, |_| true), None, "the same checkpoint again");
-		assert_eq!(sets.finalize(cp(6), 30, |_| true).map(|s| s.id), Some(2));
+		assert_eq!(sets.finalize(cp(5), |_| true).map(|s| s.id), Some(1));
+		assert_eq!(sets.finalize(cp(5), |_| true), None, "the same checkpoint again");
+		assert_eq!(sets.finalize(cp(6), |_| true).map(|s| s.id), Some(2));
 		let enacted: Vec<_> =
 			sets.enacted().map(|s| (s.id, s.enacted_by.map(|c| c.number.0))).collect();
-		assert_eq!(enacted, vec![(0, None), (1, Some(5)), (2, Some(6))]);
+		assert_eq!(enacted, vec![(1, Some(5)), (2, Some(6))], "the newest two are held");
 		// Set 1 lives between its enactment and the next: sources 6 only.
 		assert_eq!(sets.set_of(&link(1, 6, 7)).unwrap().set_id(), 1);
 		assert!(sets.set_of(&link(1, 7, 8)).is_err());
 		assert_eq!(sets.set_of(&link(2, 7, 8)).unwrap().set_id(), 2);
+		assert!(matches!(sets.set_of(&link(0, 1, 2)), Err(VoteRejection::WrongSet { .. })));
 	}
 
 	#[test]
 	fn outdated_and_empty_signals_are_refused() {
 		let mut sets = genesis();
 		assert_eq!(
-			sets.note_signal(10, H256::zero(), change(0, &[1])),
+			sets.note_signal(signal(2, 0), change(0, &[1])),
 			Err(SignalError::Outdated { current: 0, got: 0 })
 		);
+		assert_eq!(sets.note_signal(signal(2, 0), change(1, &[])), Err(SignalError::EmptySet(1)));
+	}
+
+	#[test]
+	fn certificates_are_checked_against_the_set_of_their_link() {
+		let mut sets = genesis();
+		let future = CheckpointCertificate { link: link(1, 3, 4), signatures: Vec::new() };
 		assert_eq!(
-			sets.note_signal(10, H256::zero(), change(1, &[])),
-			Err(SignalError::EmptySet(1))
+			sets.verify_certificate(&H256::zero(), &future),
+			Err(CertificateError::FutureSet { current: 0, got: 1 })
+		);
+		sets.note_signal(signal(2, 0xa), change(1, &[2, 3, 4, 5])).unwrap();
+		sets.finalize(cp(2), |_| true).unwrap();
+		let stale = CheckpointCertificate { link: link(0, 3, 4), signatures: Vec::new() };
+		assert_eq!(
+			sets.verify_certificate(&H256::zero(), &stale),
+			Err(CertificateError::WrongSet { expected: 1, got: 0 })
+		);
+		assert_eq!(
+			sets.verify_certificate(&H256::zero(), &future),
+			Err(CertificateError::TooFewSignatures { got: 0, needed: 3 }),
+			"checked by set 1 now"
 		);
 	}
 
 	#[test]
 	fn restore_takes_back_what_was_stored_and_refuses_what_cannot_be() {
 		let mut sets = genesis();
-		sets.note_signal(10, H256::repeat_byte(0xa), change(1, &[2, 3, 4, 5])).unwrap();
-		sets.finalize(cp(2), 10, |_| true).unwrap();
-		sets.note_signal(30, H256::repeat_byte(0xb), change(2, &[3])).unwrap();
+		sets.note_signal(signal(2, 0xa), change(1, &[2, 3, 4, 5])).unwrap();
+		sets.finalize(cp(2), |_| true).unwrap();
 		let enacted: Vec<_> = sets.enacted().cloned().collect();
-		let pending = sets.pending().to_vec();
-		let restored = AuthoritySets::restore(enacted.clone(), pending.clone()).unwrap();
+		let restored = AuthoritySets::restore(enacted.clone()).unwrap();
 		assert_eq!(restored.enacted().cloned().collect::<Vec<_>>(), enacted);
-		assert_eq!(restored.pending(), &pending[..]);
 		assert_eq!(restored.current().set_id(), 1);
 
-		assert!(AuthoritySets::<H256>::restore(Vec::new(), Vec::new()).is_none());
+		assert!(AuthoritySets::<H256>::restore(Vec::new()).is_none());
 		let mut gap = enacted.clone();
 		gap[1].id = 5;
-		assert!(AuthoritySets::restore(gap, Vec::new()).is_none());
+		assert!(AuthoritySets::restore(gap).is_none());
 		let mut unenacted = enacted;
 		unenacted[1].enacted_by = None;
-		assert!(AuthoritySets::restore(unenacted, Vec::new()).is_none());
+		assert!(AuthoritySets::restore(unenacted).is_none());
 	}
 }

@@ -17,6 +17,7 @@
 //! ([`CheckpointStorage`]) on the database and the own-vote [`GuardFile`].
 
 use crate::{
+	authorities::EnactedSet,
 	error::{Error, Result},
 	guard::GuardFile,
 	persistence::{CheckpointStorage, PruneOutcome, StoredState},
@@ -53,7 +54,13 @@ pub mod columns {
 }
 
 /// The schema version this build writes. Older versions are migrated on open.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// - 1: the first.
+/// - 2: the enacted authority sets (`authority_sets` in META), written with the finality that
+///   enacts a change; the certificate of every set-enacting checkpoint is kept by pruning
+///   (`kept_certificates`). Version 1 kept the first certificate of every new set instead,
+///   with `last_certificate_set`, which version 2 drops.
+pub const SCHEMA_VERSION: u32 = 2;
 
 mod meta {
 	pub const SCHEMA_VERSION: &[u8] = b"schema_version";
@@ -62,8 +69,10 @@ mod meta {
 	pub const JUSTIFIED: &[u8] = b"justified";
 	pub const OWN_VOTE_GUARD: &[u8] = b"own_vote_guard";
 	pub const PRUNED_BELOW: &[u8] = b"pruned_below";
+	/// Version 1 only.
 	pub const LAST_CERTIFICATE_SET: &[u8] = b"last_certificate_set";
 	pub const KEPT_CERTIFICATES: &[u8] = b"kept_certificates";
+	pub const AUTHORITY_SETS: &[u8] = b"authority_sets";
 }
 
 /// Keys and bytes (keys plus values) of one column.
@@ -155,10 +164,27 @@ impl CheckpointDB {
 		Ok(())
 	}
 
-	/// Brings a database of an older schema `version` to [`SCHEMA_VERSION`]. Version 1 is the
-	/// first; each later version adds an arm here, in one transaction with the version bump.
-	fn migrate(&self, version: u32) -> Result<()> {
+	/// Brings a database of an older schema `version` to [`SCHEMA_VERSION`], one version at a
+	/// time, each step in one transaction with its version bump.
+	fn migrate(&self, mut version: u32) -> Result<()> {
 		debug_assert!(version <= SCHEMA_VERSION);
+		while version < SCHEMA_VERSION {
+			let mut tx = DBTransaction::new();
+			if version == 1 {
+				// Version 1 never saw an enacted set change (the set was fixed at genesis), so
+				// no `authority_sets` means the genesis set. The first certificates of new sets
+				// it kept stay kept.
+				tx.delete(columns::META, meta::LAST_CERTIFICATE_SET);
+			}
+			version += 1;
+			tx.put(columns::META, meta::SCHEMA_VERSION, &version.encode());
+			self.write(tx)?;
+			log::info!(
+				target: crate::LOG_TARGET,
+				"💾 Checkpoint database at {} migrated to schema version {version}",
+				self.path.display(),
+			);
+		}
 		Ok(())
 	}
 
@@ -166,6 +192,7 @@ impl CheckpointDB {
 	/// `(finalized, finalized + window]`. Reads nothing below the finalized checkpoint, so its
 	/// cost does not grow with the retained history.
 	pub fn load_state<H: Decode>(&self, window: u64) -> Result<StoredState<H>> {
+		let authority_sets = self.get_meta(meta::AUTHORITY_SETS)?.unwrap_or_default();
 		let finalized: Option<Checkpoint<H>> = self.get_meta(meta::FINALIZED)?;
 		let justified = self.get_meta(meta::JUSTIFIED)?;
 		let own_vote_guard = self.get_meta(meta::OWN_VOTE_GUARD)?;
@@ -178,7 +205,7 @@ impl CheckpointDB {
 				votes.push(self.decode(columns::SIGNATURES, &key, &value)?);
 			}
 		}
-		Ok(StoredState { finalized, justified, own_vote_guard, votes })
+		Ok(StoredState { authority_sets, finalized, justified, own_vote_guard, votes })
 	}
 
 	/// Stores votes in one transaction.
@@ -215,11 +242,14 @@ impl CheckpointDB {
 	}
 
 	/// Stores `certificate` and moves the finalized watermark to its source and the justified
-	/// watermark to `justified`, in one transaction. Refuses to move finality backwards.
+	/// watermark to `justified`, in one transaction; with `sets` (the finality enacts a set
+	/// change), also the authority sets held after it, and the certificate is kept by pruning.
+	/// Refuses to move finality backwards.
 	pub fn write_certificate<H: Encode + Decode>(
 		&self,
 		certificate: &CheckpointCertificate<H>,
 		justified: &Checkpoint<H>,
+		sets: Option<&[EnactedSet<H>]>,
 	) -> Result<()> {
 		self.ensure_initialised()?;
 		let _lock = self.write_lock.lock();
@@ -237,18 +267,14 @@ impl CheckpointDB {
 		tx.put(columns::CERTIFICATES, &key, &certificate.encode());
 		tx.put(columns::META, meta::FINALIZED, &finalized.encode());
 		self.put_justified(&mut tx, justified)?;
-		// The first certificate of every new authority set is kept by pruning: a syncing
-		// node needs it to follow the set change.
-		let set_id = certificate.link.set_id;
-		let last_set = self.get_meta::<u64>(meta::LAST_CERTIFICATE_SET)?;
-		if last_set != Some(set_id) {
-			if last_set.is_some() {
-				let mut kept: Vec<CheckpointNumber> =
-					self.get_meta(meta::KEPT_CERTIFICATES)?.unwrap_or_default();
-				kept.push(finalized.number);
-				tx.put(columns::META, meta::KEPT_CERTIFICATES, &kept.encode());
-			}
-			tx.put(columns::META, meta::LAST_CERTIFICATE_SET, &set_id.encode());
+		if let Some(sets) = sets {
+			// The certificate of a set-enacting checkpoint is kept by pruning: a syncing node
+			// and a light client follow the set change by it.
+			let mut kept: Vec<CheckpointNumber> =
+				self.get_meta(meta::KEPT_CERTIFICATES)?.unwrap_or_default();
+			kept.push(finalized.number);
+			tx.put(columns::META, meta::KEPT_CERTIFICATES, &kept.encode());
+			tx.put(columns::META, meta::AUTHORITY_SETS, &sets.encode());
 		}
 		self.write(tx)
 	}
@@ -316,7 +342,7 @@ impl CheckpointDB {
 	}
 
 	/// Deletes votes, evidence and certificates of checkpoints more than `keep` below the
-	/// finalized one, keeping the first certificate of every authority set. One transaction.
+	/// finalized one, keeping the certificates of set-enacting checkpoints. One transaction.
 	///
 	/// The range already pruned is remembered, and each run deletes `[pruned_below, cutoff)`
 	/// with range deletions over big-endian key prefixes: the cost grows with what is deleted,
@@ -530,8 +556,9 @@ impl<H: Encode + Decode + Send + Sync> CheckpointStorage<H> for CheckpointStorag
 		&self,
 		certificate: &CheckpointCertificate<H>,
 		justified: &Checkpoint<H>,
+		sets: Option<&[EnactedSet<H>]>,
 	) -> Result<()> {
-		self.db.write_certificate(certificate, justified)
+		self.db.write_certificate(certificate, justified, sets)
 	}
 
 	fn store_justified(&self, justified: &Checkpoint<H>) -> Result<()> {

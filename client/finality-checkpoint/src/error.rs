@@ -162,6 +162,20 @@ pub enum Error {
 		 peer, that peer is faulty; if it is the node's own, report it with the logs"
 	)]
 	InvalidCertificate(crate::state::CertificateError),
+	/// A set change is signalled at or below the checkpoint to finalize, and the checkpoint's
+	/// block is not imported, so whether the change is on its chain cannot be told yet.
+	#[error(
+		"checkpoint {0} waits for its block: a set change is signalled below it, and only the \
+		 block tells whether the change is on its chain. It finalizes once the block is imported"
+	)]
+	BlockNotImported(sp_finality_checkpoint::CheckpointNumber),
+	/// The stored authority sets do not form a chain of sets.
+	#[error(
+		"the authority sets stored in the checkpoint database are not a chain of sets \
+		 ({0}). Stop the node and move the checkpoint database aside (or `purge-chain`): the \
+		 node rebuilds it from the network; keep the own-vote guard file"
+	)]
+	StoredSets(String),
 }
 
 /// Result with the crate's [`Error`].

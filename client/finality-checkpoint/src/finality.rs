@@ -9,6 +9,7 @@
 //! With storage set, methods block on disk: call them from a blocking thread.
 
 use crate::{
+	authorities::SignalError,
 	error::{Error, Result},
 	persistence::{CheckpointFinalityPersistence, CheckpointPersistenceConfig, CheckpointStorage},
 	shared::FinalityView,
@@ -19,9 +20,18 @@ use crate::{
 };
 use parking_lot::RwLock;
 use sp_finality_checkpoint::{
-	Checkpoint, CheckpointCertificate, CheckpointNumber, CheckpointSignature, Link, ValidatorIndex,
+	AuthorityId, AuthoritySet, Checkpoint, CheckpointCertificate, CheckpointNumber,
+	CheckpointSignature, Link,
 };
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
+
+/// The chain's ancestry, which tells whether a signalled set change lies on the chain of a
+/// checkpoint being finalized.
+pub trait ChainAncestry<H>: Send + Sync {
+	/// Whether `ancestor` is `block` or one of its ancestors; `None` when `block` is not
+	/// imported.
+	fn is_ancestor(&self, ancestor: &H, block: &H) -> Option<bool>;
+}
 
 /// A store shared with writes made outside the state machine's lock.
 pub(crate) type SharedStorage<H> = Arc<dyn CheckpointStorage<H>>;
@@ -76,6 +86,9 @@ pub struct CheckpointFinality<H> {
 	state: FinalityState<H>,
 	counters: FinalityCounters,
 	persistence: Option<CheckpointFinalityPersistence<H>>,
+	chain: Option<Arc<dyn ChainAncestry<H>>>,
+	/// A certificate whose finality waits for its block (see [`Error::BlockNotImported`]).
+	waiting: Option<CheckpointCertificate<H>>,
 	view: Arc<RwLock<Arc<FinalityView<H>>>>,
 }
 
@@ -86,7 +99,13 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		let state = FinalityState::new(genesis_hash, voters, config);
 		let counters = FinalityCounters::default();
 		let view = Arc::new(RwLock::new(Arc::new(FinalityView::of(&state, &counters, None))));
-		Self { state, counters, persistence: None, view }
+		Self { state, counters, persistence: None, chain: None, waiting: None, view }
+	}
+
+	/// Asks `chain` whether signalled set changes lie on the chain of a checkpoint being
+	/// finalized. Without one (tests without a chain), every signal at or below it does.
+	pub fn set_chain(&mut self, chain: Arc<dyn ChainAncestry<H>>) {
+		self.chain = Some(chain);
 	}
 
 	/// Persists through `storage` with `config`'s timing; with `enabled: false` the state
@@ -129,18 +148,26 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		let Some(persistence) = self.persistence.clone() else { return Ok(self.summary(0)) };
 		log::info!(target: LOG_TARGET, "🔄 Restoring checkpoint state from storage");
 		let stored = persistence.storage().load(&self.state.genesis_hash(), self.state.window())?;
-		let (restored, step) = self.state.restore(
-			stored.finalized,
-			stored.justified,
-			stored.own_vote_guard,
-			stored.votes,
-		);
+		let (restored, step) = self
+			.state
+			.restore(
+				stored.authority_sets,
+				stored.finalized,
+				stored.justified,
+				stored.own_vote_guard,
+				stored.votes,
+			)
+			.map_err(|sets| {
+				let ids: Vec<_> = sets.iter().map(|s| s.id).collect();
+				Error::StoredSets(format!("set ids {ids:?}"))
+			})?;
 		self.apply(step);
 		let guard = self.state.guard();
 		log::info!(
 			target: LOG_TARGET,
-			"✅ Checkpoint state restored successfully: finalized {}, justified {}, {} votes, \
-			 own-vote guard {} -> {}",
+			"✅ Checkpoint state restored successfully: authority set {}, finalized {}, justified \
+			 {}, {} votes, own-vote guard {} -> {}",
+			self.state.voters().set_id(),
 			self.state.last_finalized().number,
 			self.state.highest_justified().number,
 			restored,
@@ -206,9 +233,38 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		self.state.latest_certificate()
 	}
 
-	/// Votes of `validator` above finality, lowest target first.
-	pub fn votes_of(&self, validator: ValidatorIndex) -> Vec<CheckpointSignature<H>> {
-		self.state.votes_of(validator)
+	/// Votes of `key` above finality, lowest target first.
+	pub fn votes_of(&self, key: &AuthorityId) -> Vec<CheckpointSignature<H>> {
+		self.state.votes_of(key)
+	}
+
+	/// Notes a set change signalled in checkpoint block `checkpoint` (block import reads it
+	/// off the header). Returns whether it is new.
+	pub fn note_signal(&mut self, checkpoint: Checkpoint<H>, set: AuthoritySet) -> bool {
+		let (id, size) = (set.id, set.authorities.len());
+		match self.state.note_signal(checkpoint, set) {
+			Ok(new) => {
+				if new {
+					log::info!(
+						target: LOG_TARGET,
+						"📣 Authority set {id} ({size} validators) signalled in checkpoint block {} \
+						 ({:?}); it takes over once a checkpoint at or above it is finalized",
+						checkpoint.number,
+						checkpoint.hash,
+					);
+					self.publish();
+				}
+				new
+			}
+			Err(e @ SignalError::Late { .. }) => {
+				log::debug!(target: LOG_TARGET, "Set change signal passed by finality: {e}");
+				false
+			}
+			Err(e) => {
+				log::warn!(target: LOG_TARGET, "⚠️ Ignored a set change signal: {e}");
+				false
+			}
+		}
 	}
 
 	/// The link this node should vote for to target `target`, or `None` to abstain (see
@@ -353,14 +409,21 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		&mut self,
 		certificate: CheckpointCertificate<H>,
 	) -> Result<Progress<H>> {
-		if !self.advance_finality(certificate.clone())? {
-			return Ok(Progress::default());
-		}
-		let step = self.state.tally();
-		let mut progress = self.apply(step);
-		if progress.finalized.is_none() {
-			progress.finalized = Some(certificate);
-		}
+		let progress = self.verify_and_finalize(certificate)?.unwrap_or_default();
+		self.publish();
+		Ok(progress)
+	}
+
+	/// Whether a certificate waits for its block to be imported ([`Self::retry_waiting`]).
+	pub fn is_waiting(&self) -> bool {
+		self.waiting.is_some()
+	}
+
+	/// Finalizes with the certificate that waited for its block, if the block is imported
+	/// now.
+	pub fn retry_waiting(&mut self) -> Result<Progress<H>> {
+		let Some(certificate) = self.waiting.take() else { return Ok(Progress::default()) };
+		let progress = self.finalize(certificate)?.unwrap_or_default();
 		self.publish();
 		Ok(progress)
 	}
@@ -379,22 +442,64 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 	/// finalized one: finality never moves backwards. On an invalid certificate or a
 	/// persistence error nothing moves.
 	pub fn advance_finality(&mut self, certificate: CheckpointCertificate<H>) -> Result<bool> {
-		if certificate.link.source.number <= self.state.last_finalized().number {
-			return Ok(false);
-		}
-		self.state
-			.voters()
-			.verify_certificate(&self.state.genesis_hash(), &certificate)
-			.map_err(Error::InvalidCertificate)?;
-		let moved = self.finalize(certificate)?;
+		let moved = self.verify_and_finalize(certificate)?.is_some();
 		self.publish();
 		Ok(moved)
 	}
 
-	/// Stores a certificate made from verified votes, then finalizes its source.
-	fn finalize(&mut self, certificate: CheckpointCertificate<H>) -> Result<bool> {
-		let Some(write) = self.state.certificate_write(&certificate) else { return Ok(false) };
+	/// Verifies `certificate` against the set of its link, then finalizes its source; `None`
+	/// when finality is at or above it already.
+	fn verify_and_finalize(
+		&mut self,
+		certificate: CheckpointCertificate<H>,
+	) -> Result<Option<Progress<H>>> {
+		if certificate.link.source.number <= self.state.last_finalized().number {
+			return Ok(None);
+		}
+		self.state
+			.sets()
+			.verify_certificate(&self.state.genesis_hash(), &certificate)
+			.map_err(Error::InvalidCertificate)?;
+		self.finalize(certificate)
+	}
+
+	/// The signalling blocks at or below `checkpoint` that lie on its chain.
+	fn signals_on_chain(&self, checkpoint: &Checkpoint<H>) -> Result<HashSet<H>> {
+		let signals = self.state.sets().signals_up_to(checkpoint.number).copied();
+		let Some(chain) = &self.chain else { return Ok(signals.collect()) };
+		let mut on_chain = HashSet::new();
+		for signal in signals {
+			match chain.is_ancestor(&signal, &checkpoint.hash) {
+				Some(true) => {
+					on_chain.insert(signal);
+				}
+				Some(false) => {}
+				None => {
+					return Err(Error::BlockNotImported(checkpoint.number));
+				}
+			}
+		}
+		Ok(on_chain)
+	}
+
+	/// Stores a certificate made from verified votes (with the set change its finality enacts),
+	/// then finalizes its source and takes what that makes final in turn. `None` when finality
+	/// is at or above the source already; else the progress, naming the highest certificate
+	/// that finalized something.
+	fn finalize(&mut self, certificate: CheckpointCertificate<H>) -> Result<Option<Progress<H>>> {
 		let checkpoint = certificate.link.source;
+		let on_chain = match self.signals_on_chain(&checkpoint) {
+			Ok(on_chain) => on_chain,
+			Err(e) => {
+				// Verified already: it finalizes once its block is imported.
+				self.waiting = Some(certificate);
+				return Err(e);
+			}
+		};
+		let is_ancestor = |hash: &H| on_chain.contains(hash);
+		let Some(write) = self.state.certificate_write(&certificate, is_ancestor) else {
+			return Ok(None);
+		};
 		if let Err(e) = self.persist(&write) {
 			self.counters.persistence_failures += 1;
 			log::error!(
@@ -412,7 +517,9 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 				certificate.signatures.len(),
 			);
 		}
-		self.state.finalize(certificate);
+		let Some((enacted, step)) = self.state.finalize(certificate.clone(), is_ancestor) else {
+			return Ok(None);
+		};
 		self.counters.total_certificates += 1;
 		log::info!(
 			target: LOG_TARGET,
@@ -420,7 +527,19 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 			checkpoint.number,
 			checkpoint.hash,
 		);
-		Ok(true)
+		if let Some(set) = enacted {
+			log::info!(
+				target: LOG_TARGET,
+				"🔀 Authority set {} ({} validators) enacted by checkpoint {}: votes with sources \
+				 above it are this set's",
+				set.id,
+				set.authorities.len(),
+				checkpoint.number,
+			);
+		}
+		let mut progress = self.apply(step);
+		progress.finalized.get_or_insert(certificate);
+		Ok(Some(progress))
 	}
 
 	/// Persists a step's records (a failure is counted and logged: none of them is needed for
@@ -444,10 +563,18 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 				log::warn!(target: LOG_TARGET, "⚠️ Failed to persist {}: {e}", write_name(write));
 			}
 		}
-		let finalized = step
-			.finalizable
-			.filter(|certificate| matches!(self.finalize(certificate.clone()), Ok(true)));
-		Progress { justified: step.justified, finalized }
+		let mut progress = Progress { justified: step.justified, finalized: None };
+		match step.finalizable.map(|certificate| self.finalize(certificate)) {
+			Some(Ok(Some(more))) => {
+				progress.justified.extend(more.justified);
+				progress.finalized = more.finalized;
+			}
+			Some(Err(e @ Error::BlockNotImported(_))) => {
+				log::debug!(target: LOG_TARGET, "{e}");
+			}
+			_ => {}
+		}
+		progress
 	}
 
 	/// Hands one record to the store; a no-op without persistence.
@@ -460,8 +587,8 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 			Write::Justified(justified) => storage.store_justified(justified),
 			Write::OwnVote(..) => store_own_vote(Some(storage), write),
 			Write::Guard(guard) => storage.store_guard(guard),
-			Write::Certificate(certificate, justified) => {
-				storage.store_certificate(certificate, justified)
+			Write::Certificate(certificate, justified, sets) => {
+				storage.store_certificate(certificate, justified, sets.as_deref())
 			}
 		}
 	}

@@ -1,4 +1,5 @@
-//! Certificates as block justifications: verification, and the import side for syncing nodes.
+//! Certificates as block justifications: verification, and the import side for syncing nodes;
+//! and the set changes that imported headers signal.
 //!
 //! A finalized checkpoint block carries its [`CheckpointCertificate`], SCALE-encoded, as the
 //! justification of engine [`ENGINE_ID`]. [`VoterSet::verify_certificate`] checks one against an
@@ -11,8 +12,15 @@
 //! `CKPT` justification that does not verify, so the peer that sent it loses reputation and is
 //! dropped (a justification fetched on its own costs its sender the same way, through the sync
 //! layer's report on a failed justification import).
+//!
+//! [`CheckpointBlockImport`] also reads each imported checkpoint block's `CKPT`
+//! `ScheduledChange` digest and notes the signalled set with the gadget, before the block and
+//! its justification are imported; [`note_signals_above_finality`] notes them again after a
+//! restart, and [`ClientAncestry`] tells the gadget whether a signal lies on the chain of the
+//! checkpoint it finalizes.
 
 use crate::{
+	finality::ChainAncestry,
 	metrics::JustificationMetrics,
 	shared::{FinalityView, SharedFinality},
 	state::{CertificateError, VoterSet},
@@ -24,14 +32,16 @@ use sc_consensus::{
 	BlockCheckParams, BlockImport, BlockImportParams, ImportResult, JustificationImport, Verifier,
 };
 use sp_api::ProvideRuntimeApi;
-use sp_blockchain::HeaderBackend;
+use sp_blockchain::{HeaderBackend, HeaderMetadata};
 use sp_consensus::Error as ConsensusError;
-use sp_finality_checkpoint::{CheckpointApi, CheckpointCertificate, ENGINE_ID};
+use sp_finality_checkpoint::{
+	find_scheduled_change, Checkpoint, CheckpointApi, CheckpointCertificate, ENGINE_ID,
+};
 use sp_runtime::{
 	traits::{Block as BlockT, Header as HeaderT, NumberFor, UniqueSaturatedInto},
 	Justification,
 };
-use std::{marker::PhantomData, sync::Arc};
+use std::{collections::HashSet, marker::PhantomData, sync::Arc};
 use substrate_prometheus_endpoint::Registry;
 
 /// Finalizes block `hash` at height `number` on the client with `certificate` as its `CKPT`
@@ -79,8 +89,92 @@ where
 	Ok((voters, interval))
 }
 
+/// The client's answer to [`ChainAncestry`].
+pub struct ClientAncestry<B, C> {
+	client: Arc<C>,
+	_phantom: PhantomData<B>,
+}
+
+impl<B, C> ClientAncestry<B, C> {
+	/// Asks `client`.
+	pub fn new(client: Arc<C>) -> Self {
+		Self { client, _phantom: PhantomData }
+	}
+}
+
+impl<B, C> ChainAncestry<B::Hash> for ClientAncestry<B, C>
+where
+	B: BlockT,
+	C: HeaderBackend<B> + HeaderMetadata<B, Error = sp_blockchain::Error> + Send + Sync,
+{
+	fn is_ancestor(&self, ancestor: &B::Hash, block: &B::Hash) -> Option<bool> {
+		let known = |hash| matches!(self.client.number(hash), Ok(Some(_)));
+		if !known(*block) {
+			return None;
+		}
+		// A signal whose block failed to import is on no chain.
+		Some(
+			known(*ancestor)
+				&& sp_blockchain::lowest_common_ancestor(&*self.client, *ancestor, *block)
+					.is_ok_and(|common| common.hash == *ancestor),
+		)
+	}
+}
+
+/// Notes the set change that `header` of block `hash` signals, if any, with `finality`
+/// (checkpoints `interval` blocks apart). pallet-checkpoint signals only in checkpoint blocks;
+/// a signal elsewhere is refused with an error in the log.
+pub fn note_signal<B: BlockT>(
+	finality: &SharedFinality<B::Hash>,
+	interval: u32,
+	header: &B::Header,
+	hash: B::Hash,
+) {
+	let Some(set) = find_scheduled_change(header) else { return };
+	let number: u64 = (*header.number()).unique_saturated_into();
+	if !number.is_multiple_of(u64::from(interval)) {
+		log::error!(
+			target: LOG_TARGET,
+			"❌ Block #{number} ({hash:?}) signals authority set {} outside a checkpoint block; \
+			 ignored. The runtime's pallet-checkpoint signals only at multiples of the interval \
+			 ({interval}): check the runtime",
+			set.id,
+		);
+		return;
+	}
+	let checkpoint = Checkpoint::new(number / u64::from(interval), hash);
+	finality.lock().note_signal(checkpoint, set);
+}
+
+/// Notes the set changes signalled in imported blocks above the gadget's finalized
+/// checkpoint, on the chains ending in `leaves`: after a restart, what block import noted
+/// before it.
+pub fn note_signals_above_finality<B, C>(
+	client: &C,
+	finality: &SharedFinality<B::Hash>,
+	interval: u32,
+	leaves: Vec<B::Hash>,
+) where
+	B: BlockT,
+	C: HeaderBackend<B>,
+{
+	let floor = finality.view().finalized.number.block_number(interval);
+	let mut seen = HashSet::new();
+	for leaf in leaves {
+		let mut hash = leaf;
+		while let Ok(Some(header)) = client.header(hash) {
+			let number: u64 = (*header.number()).unique_saturated_into();
+			if number <= floor || !seen.insert(hash) {
+				break;
+			}
+			note_signal::<B>(finality, interval, &header, hash);
+			hash = *header.parent_hash();
+		}
+	}
+}
+
 /// Verifies the `CKPT` justification `encoded` for block `hash` at height `number` (checkpoints
-/// `interval` blocks apart) against the authority set of `view`, the set the gadget holds.
+/// `interval` blocks apart) against the authority set the gadget tracks for it in `view`.
 pub fn verify_justification<B: BlockT>(
 	view: &FinalityView<B::Hash>,
 	interval: u32,
@@ -95,7 +189,7 @@ pub fn verify_justification<B: BlockT>(
 	if source.hash != hash || source.number.block_number(interval) != number {
 		return Err(CertificateError::WrongBlock);
 	}
-	view.voters.verify_certificate(&view.genesis_hash, &certificate)?;
+	view.sets.verify_certificate(&view.genesis_hash, &certificate)?;
 	Ok(certificate)
 }
 
@@ -163,6 +257,12 @@ where
 				log::warn!(target: LOG_TARGET, "⚠️ Refused checkpoint justification of block #{number} ({hash:?}): {e}");
 				ConsensusError::ClientImport(e.to_string())
 			})?;
+		// The gadget first, here and now: the certificate is stored, and the set change its
+		// finality enacts is in force before the next block's justification is verified.
+		self.finality
+			.lock()
+			.import_certificate(certificate.clone())
+			.map_err(|e| ConsensusError::ClientImport(e.to_string()))?;
 		finalize_block(&*self.client, hash, number, &certificate)
 			.map_err(|e| ConsensusError::ClientImport(e.to_string()))?;
 		Ok(())
@@ -190,15 +290,12 @@ where
 	) -> Result<ImportResult, Self::Error> {
 		let hash = block.post_hash();
 		let number = *block.header.number();
-		// The certificate is stored only once verified, by `finalize_block`.
-		let justification = block.justifications.take().and_then(|mut j| {
-			let ours = j.get(ENGINE_ID).cloned();
-			j.remove(ENGINE_ID);
-			if j.iter().next().is_some() {
-				block.justifications = Some(j);
-			}
-			ours
-		});
+		// Before the block is in the client: a checkpoint finalized above it asks whether the
+		// signal is on its chain only once it is.
+		note_signal::<B>(&self.finality, self.interval, &block.header, hash);
+		// The certificate is stored only once verified, by `apply`.
+		let justification = block.justifications.as_ref().and_then(|j| j.get(ENGINE_ID).cloned());
+		strip_justification(&mut block);
 		let result = self.inner.import_block(block).await.map_err(Into::into)?;
 		if let (ImportResult::Imported(_) | ImportResult::AlreadyInChain, Some(encoded)) =
 			(&result, justification)
@@ -266,19 +363,40 @@ where
 {
 	async fn verify(&self, block: BlockImportParams<B>) -> Result<BlockImportParams<B>, String> {
 		let block = self.inner.verify(block).await?;
+		let mut block = block;
 		if let Some(encoded) = block.justifications.as_ref().and_then(|j| j.get(ENGINE_ID)) {
 			let (hash, number) = (block.post_hash(), *block.header.number());
 			let view = self.finality.view();
-			if let Err(e) = verify_justification::<B>(&view, self.interval, hash, number, encoded) {
-				log::warn!(
-					target: LOG_TARGET,
-					"⚠️ Refused block #{number} ({hash:?}): its checkpoint justification does not \
-					 verify: {e}",
-				);
-				return Err(format!("invalid checkpoint justification: {e}"));
+			let height: u64 = number.unique_saturated_into();
+			let finalized = view.finalized.number.block_number(self.interval);
+			match verify_justification::<B>(&view, self.interval, hash, number, encoded) {
+				Ok(_) => {}
+				// Finality is past it: of no use, and possibly of a set no longer held. The
+				// block comes in without it.
+				Err(_) if height <= finalized => strip_justification(&mut block),
+				// Blocks come in order, each set-enacting checkpoint with its certificate, so a
+				// certificate of a set not enacted here (`FutureSet`) is as forged as any.
+				Err(e) => {
+					log::warn!(
+						target: LOG_TARGET,
+						"⚠️ Refused block #{number} ({hash:?}): its checkpoint justification does \
+						 not verify: {e}",
+					);
+					return Err(format!("invalid checkpoint justification: {e}"));
+				}
 			}
 		}
 		Ok(block)
+	}
+}
+
+/// Takes the `CKPT` justification off `block`, keeping any other engine's.
+fn strip_justification<B: BlockT>(block: &mut BlockImportParams<B>) {
+	if let Some(mut justifications) = block.justifications.take() {
+		justifications.remove(ENGINE_ID);
+		if justifications.iter().next().is_some() {
+			block.justifications = Some(justifications);
+		}
 	}
 }
 
@@ -350,7 +468,7 @@ mod tests {
 				matches!(
 					refused,
 					Err(CertificateError::TooFewSignatures { .. }
-						| CertificateError::WrongSet { .. })
+						| CertificateError::FutureSet { .. })
 				),
 				"set {set_id}: {refused:?}"
 			);

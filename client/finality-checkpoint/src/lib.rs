@@ -8,6 +8,8 @@
 //!
 //! - [`state`]: [`FinalityState`], the pure vote/justify/finalize rules. No I/O: its methods
 //!   return what changed and the [`Write`]s that make it durable.
+//! - [`authorities`]: [`AuthoritySets`], the authority sets tracked from genesis through the
+//!   changes finality enacted, against which every vote and certificate is checked. Pure.
 //! - `finality`: [`CheckpointFinality`], the shell that persists those writes (own vote
 //!   durable before it returns, certificate and watermark in one transaction) and publishes a
 //!   [`FinalityView`] after each change.
@@ -20,7 +22,8 @@
 //!   validator with its reputation costs.
 //! - `worker`: the async worker that votes, gossips and finalizes on the client.
 //! - `justification`: certificates as justifications: verification, import, and
-//!   [`finalize_block`], the one place that finalizes on the client.
+//!   [`finalize_block`], the one place that finalizes on the client; the set changes imported
+//!   headers signal.
 //! - `fork_choice`: [`CheckpointSelectChain`], which keeps to the highest justified
 //!   checkpoint.
 //! - [`persistence`]: the storage interface [`CheckpointStorage`] with what it loads and
@@ -63,13 +66,19 @@ mod shared;
 pub mod state;
 mod worker;
 
+pub use authorities::{AuthoritySets, EnactedSet, SignalledChange};
 pub use communication::{notification_config, protocol_name};
 pub use db::{CheckpointDB, CheckpointStorageAdapter, ColumnStats};
 pub use error::{Error, Result};
-pub use finality::{CheckpointFinality, FinalityCounters, RestoreSummary, VoteImport};
+pub use finality::{
+	ChainAncestry, CheckpointFinality, FinalityCounters, RestoreSummary, VoteImport,
+};
 pub use fork_choice::CheckpointSelectChain;
 pub use guard::{GuardFile, GUARD_FILE_NAME};
-pub use justification::{chain_params, finalize_block, CheckpointBlockImport, CheckpointVerifier};
+pub use justification::{
+	chain_params, finalize_block, note_signals_above_finality, CheckpointBlockImport,
+	CheckpointVerifier, ClientAncestry,
+};
 pub use keystore::{CheckpointKeystore, SignError};
 pub use persistence::{
 	run_maintenance, CheckpointFinalityPersistence, CheckpointPersistenceConfig, CheckpointStorage,

@@ -15,7 +15,7 @@
 //! Everything here but the task blocks on disk. Call it from a blocking thread
 //! (`spawn_blocking`), never from an async executor thread.
 
-use crate::{error::Result, state::OwnVoteGuard, LOG_TARGET};
+use crate::{authorities::EnactedSet, error::Result, state::OwnVoteGuard, LOG_TARGET};
 use codec::Encode;
 use parking_lot::Mutex;
 use sp_finality_checkpoint::{
@@ -57,6 +57,9 @@ impl Default for CheckpointPersistenceConfig {
 /// What a store holds about the unfinalized part of the protocol state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredState<H> {
+	/// The authority sets held at the finalized checkpoint; empty when no set change was
+	/// enacted (the genesis set holds).
+	pub authority_sets: Vec<EnactedSet<H>>,
 	/// The finalized watermark, if any checkpoint was finalized.
 	pub finalized: Option<Checkpoint<H>>,
 	/// The highest justified checkpoint stored.
@@ -91,12 +94,15 @@ pub trait CheckpointStorage<H>: Send + Sync {
 	fn store_own_vote(&self, vote: &CheckpointSignature<H>, guard: &OwnVoteGuard) -> Result<()>;
 	/// Makes a raised `guard` durable before returning (a vote of our key cast elsewhere).
 	fn store_guard(&self, guard: &OwnVoteGuard) -> Result<()>;
-	/// Stores a certificate together with the finality watermark it moves (its source) and the
-	/// justified watermark, in one transaction.
+	/// Stores a certificate together with the finality watermark it moves (its source), the
+	/// justified watermark and, when that finality enacts a set change, the authority sets
+	/// held after it, in one transaction. The certificate of a set-enacting checkpoint is
+	/// kept by pruning: it is a link of the proof chain.
 	fn store_certificate(
 		&self,
 		certificate: &CheckpointCertificate<H>,
 		justified: &Checkpoint<H>,
+		sets: Option<&[EnactedSet<H>]>,
 	) -> Result<()>;
 	/// Raises the justified watermark.
 	fn store_justified(&self, justified: &Checkpoint<H>) -> Result<()>;

@@ -9,6 +9,7 @@
 //! at a time.
 
 use crate::{
+	authorities::AuthoritySets,
 	error::Result,
 	finality::{store_own_vote, CheckpointFinality, FinalityCounters, VoteImport},
 	persistence::CheckpointFinalityPersistence,
@@ -26,6 +27,8 @@ pub struct FinalityView<H> {
 	pub genesis_hash: H,
 	/// The current authority set.
 	pub voters: Arc<VoterSet>,
+	/// The authority sets tracked: enacted and signalled.
+	pub sets: Arc<AuthoritySets<H>>,
 	/// The vote window.
 	pub window: u64,
 	/// The finalized checkpoint.
@@ -50,6 +53,7 @@ impl<H: CheckpointHash> FinalityView<H> {
 		Self {
 			genesis_hash: state.genesis_hash(),
 			voters: state.voters().clone(),
+			sets: state.sets().clone(),
 			window: state.window(),
 			finalized: state.last_finalized(),
 			justified: state.highest_justified(),
@@ -60,12 +64,12 @@ impl<H: CheckpointHash> FinalityView<H> {
 	}
 
 	/// Set, membership, link shape and window against this view: the checks that need no
-	/// vote pool and no signature.
+	/// vote pool and no signature. Returns the vote's set, to check the signature with.
 	pub fn check_vote(
 		&self,
 		vote: &CheckpointSignature<H>,
-	) -> std::result::Result<(), VoteRejection> {
-		self.voters.check_vote(vote, self.finalized.number, self.window)
+	) -> std::result::Result<&Arc<VoterSet>, VoteRejection> {
+		self.sets.check_vote(vote, self.finalized.number, self.window)
 	}
 }
 

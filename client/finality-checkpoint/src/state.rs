@@ -16,11 +16,15 @@
 //! while less than 1/3 is faulty every counted link contains an honest vote and its
 //! ancestry holds.
 
-use crate::error::Error;
+use crate::{
+	authorities::{AuthoritySets, EnactedSet, SignalError},
+	error::Error,
+};
 use codec::{Decode, Encode};
 use sp_finality_checkpoint::{
-	signing_payload, supermajority_threshold, AuthorityId, AuthoritySignature, Checkpoint,
-	CheckpointCertificate, CheckpointNumber, CheckpointSignature, Link, SetId, ValidatorIndex,
+	signing_payload, supermajority_threshold, AuthorityId, AuthoritySet, AuthoritySignature,
+	Checkpoint, CheckpointCertificate, CheckpointNumber, CheckpointSignature, Link, SetId,
+	ValidatorIndex,
 };
 use sp_runtime::RuntimeAppPublic;
 use std::{
@@ -213,6 +217,15 @@ pub enum CertificateError {
 		/// The certificate's set.
 		got: u64,
 	},
+	/// The certificate is of a set this node has not enacted (yet): it needs the certificate
+	/// of the enacting checkpoint first.
+	#[error("certificate of authority set {got}, not enacted here yet (current set {current})")]
+	FutureSet {
+		/// The current set.
+		current: u64,
+		/// The certificate's set.
+		got: u64,
+	},
 	/// The link does not go to the next checkpoint, so it finalizes nothing.
 	#[error("certificate link does not go from a checkpoint to the next one")]
 	NotFinalizing,
@@ -345,9 +358,10 @@ pub enum Write<H> {
 	OwnVote(CheckpointSignature<H>, OwnVoteGuard),
 	/// A guard raised over a vote of our key cast elsewhere: durable before voting goes on.
 	Guard(OwnVoteGuard),
-	/// A certificate with the justified watermark, in one transaction, durable before
-	/// finality moves to its source.
-	Certificate(CheckpointCertificate<H>, Checkpoint<H>),
+	/// A certificate with the justified watermark and, when its finality enacts a set change,
+	/// the enacted sets held after it, in one transaction, durable before finality moves to
+	/// its source.
+	Certificate(CheckpointCertificate<H>, Checkpoint<H>, Option<Vec<EnactedSet<H>>>),
 }
 
 /// What a vote or a tally changed, and what to persist for it.
@@ -375,14 +389,17 @@ impl<H> Default for Step<H> {
 /// documentation.
 pub struct FinalityState<H> {
 	genesis_hash: H,
-	voters: Arc<VoterSet>,
+	sets: Arc<AuthoritySets<H>>,
 	config: FinalityConfig,
 	last_finalized: Checkpoint<H>,
 	/// Justified checkpoints above the finalized one.
 	justified: BTreeMap<CheckpointNumber, H>,
-	/// Votes above finality by target number and validator: at most two per validator and
-	/// target (the first and one conflicting vote, kept as evidence).
-	votes: BTreeMap<CheckpointNumber, BTreeMap<ValidatorIndex, Vec<CheckpointSignature<H>>>>,
+	/// Votes above finality by target number and validator (set id and index): at most two
+	/// per validator and target (the first and one conflicting vote, kept as evidence).
+	votes: BTreeMap<CheckpointNumber, BTreeMap<Voter, Vec<CheckpointSignature<H>>>>,
+	/// Verified votes of a signalled set that is not enacted yet, by target number: taken
+	/// when the set is enacted, dropped when finality passes them.
+	early: BTreeMap<CheckpointNumber, Vec<CheckpointSignature<H>>>,
 	/// Signatures per link.
 	links: HashMap<Link<H>, BTreeMap<ValidatorIndex, AuthoritySignature>>,
 	guard: OwnVoteGuard,
@@ -390,17 +407,21 @@ pub struct FinalityState<H> {
 	latest_certificate: Option<CheckpointCertificate<H>>,
 }
 
+/// A validator: its set and its index there.
+type Voter = (SetId, ValidatorIndex);
+
 impl<H: CheckpointHash> FinalityState<H> {
 	/// The state of the chain with `genesis_hash` (checkpoint 0, finalized) and the authority
-	/// set `voters`.
+	/// set `voters` of genesis.
 	pub fn new(genesis_hash: H, voters: VoterSet, config: FinalityConfig) -> Self {
 		Self {
 			genesis_hash,
-			voters: Arc::new(voters),
+			sets: Arc::new(AuthoritySets::new(voters)),
 			config,
 			last_finalized: Checkpoint::new(0, genesis_hash),
 			justified: BTreeMap::new(),
 			votes: BTreeMap::new(),
+			early: BTreeMap::new(),
 			links: HashMap::new(),
 			guard: OwnVoteGuard::default(),
 			guard_found: false,
@@ -408,17 +429,22 @@ impl<H: CheckpointHash> FinalityState<H> {
 		}
 	}
 
-	/// Takes back what the store kept: the finalized and justified watermarks, the own-vote
-	/// guard (merged, never lowered) and the votes above finality (verified when they arrived)
-	/// that still fit the set and the window. Returns how many votes were taken and the step
-	/// they make.
+	/// Takes back what the store kept: the enacted authority sets (none stored: the genesis
+	/// set alone), the finalized and justified watermarks, the own-vote guard (merged, never
+	/// lowered) and the votes above finality (verified when they arrived) that still fit their
+	/// set and the window. Returns how many votes were taken and the step they make, or the
+	/// stored sets if they do not form a chain of sets.
 	pub fn restore(
 		&mut self,
+		sets: Vec<EnactedSet<H>>,
 		finalized: Option<Checkpoint<H>>,
 		justified: Option<Checkpoint<H>>,
 		guard: Option<OwnVoteGuard>,
 		votes: Vec<CheckpointSignature<H>>,
-	) -> (usize, Step<H>) {
+	) -> Result<(usize, Step<H>), Vec<EnactedSet<H>>> {
+		if !sets.is_empty() {
+			self.sets = Arc::new(AuthoritySets::restore(sets.clone()).ok_or(sets)?);
+		}
 		if let Some(guard) = guard {
 			self.guard = self.guard.merge(guard);
 			self.guard_found = true;
@@ -437,7 +463,7 @@ impl<H: CheckpointHash> FinalityState<H> {
 				taken += 1;
 			}
 		}
-		(taken, self.tally())
+		Ok((taken, self.tally()))
 	}
 
 	/// The chain's genesis hash.
@@ -447,7 +473,29 @@ impl<H: CheckpointHash> FinalityState<H> {
 
 	/// The current authority set.
 	pub fn voters(&self) -> &Arc<VoterSet> {
-		&self.voters
+		self.sets.current()
+	}
+
+	/// The authority sets tracked: enacted and signalled.
+	pub fn sets(&self) -> &Arc<AuthoritySets<H>> {
+		&self.sets
+	}
+
+	/// Notes a set change signalled in checkpoint block `checkpoint`. A signal at or below the
+	/// finalized checkpoint is late: finality passed it, and with it the enactment (or the
+	/// fork it was on). Returns whether it is new.
+	pub fn note_signal(
+		&mut self,
+		checkpoint: Checkpoint<H>,
+		set: AuthoritySet,
+	) -> Result<bool, SignalError> {
+		if checkpoint.number <= self.last_finalized.number {
+			return Err(SignalError::Late {
+				checkpoint: checkpoint.number,
+				finalized: self.last_finalized.number,
+			});
+		}
+		Arc::make_mut(&mut self.sets).note_signal(checkpoint, set)
 	}
 
 	/// The vote window: targets more than this many checkpoints above the finalized one are
@@ -489,9 +537,12 @@ impl<H: CheckpointHash> FinalityState<H> {
 	/// but no link to it is a supermajority from a justified source, so it is not justified.
 	/// Those voters can only try again at a higher target.
 	pub fn split_at(&self, number: CheckpointNumber) -> bool {
+		let current = self.voters();
 		number > self.last_finalized.number
 			&& !self.justified.contains_key(&number)
-			&& self.votes.get(&number).is_some_and(|by| by.len() >= self.voters.threshold())
+			&& self.votes.get(&number).is_some_and(|by| {
+				by.keys().filter(|(set, _)| *set == current.set_id()).count() >= current.threshold()
+			})
 	}
 
 	/// The certificate of the latest finality step taken.
@@ -499,22 +550,38 @@ impl<H: CheckpointHash> FinalityState<H> {
 		self.latest_certificate.as_ref()
 	}
 
-	/// Votes of `validator` above finality, lowest target first: what a restarted node gossips
-	/// again.
-	pub fn votes_of(&self, validator: ValidatorIndex) -> Vec<CheckpointSignature<H>> {
-		self.votes.values().filter_map(|by| by.get(&validator)).flatten().cloned().collect()
+	/// Votes of `key` above finality (in any set held), lowest target first: what a restarted
+	/// node gossips again.
+	pub fn votes_of(&self, key: &AuthorityId) -> Vec<CheckpointSignature<H>> {
+		let voters: Vec<Voter> = self
+			.sets
+			.enacted()
+			.filter_map(|set| {
+				let index = set.authorities.iter().position(|a| a == key)?;
+				Some((set.id, index as ValidatorIndex))
+			})
+			.collect();
+		self.votes
+			.values()
+			.flat_map(|by| voters.iter().filter_map(|v| by.get(v)).flatten())
+			.cloned()
+			.collect()
 	}
 
-	/// Set, membership, link shape and window against the current finality.
-	pub fn check_vote(&self, vote: &CheckpointSignature<H>) -> Result<(), VoteRejection> {
-		self.voters.check_vote(vote, self.last_finalized.number, self.config.window)
+	/// Set, membership, link shape and window against the current finality. Returns the set
+	/// of the vote, to check its signature with.
+	pub fn check_vote(
+		&self,
+		vote: &CheckpointSignature<H>,
+	) -> Result<&Arc<VoterSet>, VoteRejection> {
+		self.sets.check_vote(vote, self.last_finalized.number, self.config.window)
 	}
 
 	/// Whether the pool would take the vote: not known yet, and not a third variant of one
 	/// validator's target (gossip must not store and relay a faulty validator's endless
 	/// variants).
 	pub fn pool_admits(&self, vote: &CheckpointSignature<H>) -> Result<(), VoteRejection> {
-		let held = self.votes_at(vote.validator_index, vote.link.target.number);
+		let held = self.votes_at((vote.link.set_id, vote.validator_index), vote.link.target.number);
 		if held.iter().any(|v| v.link == vote.link) {
 			return Err(VoteRejection::Duplicate);
 		}
@@ -529,22 +596,57 @@ impl<H: CheckpointHash> FinalityState<H> {
 
 	/// Every check of [`Self::import_vote`], without taking the vote.
 	pub fn validate_vote(&self, vote: &CheckpointSignature<H>) -> Result<(), VoteRejection> {
-		self.check_vote(vote)?;
+		let voters = self.check_vote(vote)?;
 		self.pool_admits(vote)?;
-		self.voters.check_signature(&self.genesis_hash, vote)
+		voters.check_signature(&self.genesis_hash, vote)
+	}
+
+	/// Checks a vote of a set that is signalled and not enacted yet, as the set it names will
+	/// check it: `Ok` if it may wait for the enactment ([`Self::import_vote`] holds it), its
+	/// rejection otherwise ([`VoteRejection::FutureSet`] for a set not even signalled).
+	pub fn check_early_vote(&self, vote: &CheckpointSignature<H>) -> Result<(), VoteRejection> {
+		let current = self.voters().set_id();
+		let voters = self
+			.sets
+			.pending_set(vote.link.set_id)
+			.ok_or(VoteRejection::FutureSet { current, got: vote.link.set_id })?;
+		voters.check_vote(vote, self.last_finalized.number, self.config.window)?;
+		let held = self.early.get(&vote.link.target.number).map_or(&[][..], Vec::as_slice);
+		if held.iter().any(|v| v == vote) {
+			return Err(VoteRejection::Duplicate);
+		}
+		let same = |v: &&CheckpointSignature<H>| {
+			v.link.set_id == vote.link.set_id && v.validator_index == vote.validator_index
+		};
+		if held.iter().filter(same).count() >= MAX_VOTES_PER_TARGET {
+			return Err(VoteRejection::EquivocationLimit {
+				validator: vote.validator_index,
+				target: vote.link.target.number,
+			});
+		}
+		voters.check_signature(&self.genesis_hash, vote)
 	}
 
 	/// Takes another validator's vote: checks set, window and duplicates, and the signature
-	/// unless `verified` (the gossip validator checked it), then tallies.
+	/// unless `verified` (the gossip validator checked it), then tallies. A valid vote of a
+	/// signalled set that is not enacted yet is held until the enactment and returns an empty
+	/// step.
 	pub fn import_vote(
 		&mut self,
 		vote: CheckpointSignature<H>,
 		verified: bool,
 	) -> Result<Step<H>, VoteRejection> {
-		self.check_vote(&vote)?;
+		let voters = match self.check_vote(&vote) {
+			Err(VoteRejection::FutureSet { .. }) => {
+				self.check_early_vote(&vote)?;
+				self.early.entry(vote.link.target.number).or_default().push(vote);
+				return Ok(Step::default());
+			}
+			checked => checked?.clone(),
+		};
 		self.pool_admits(&vote)?;
 		if !verified {
-			self.voters.check_signature(&self.genesis_hash, &vote)?;
+			voters.check_signature(&self.genesis_hash, &vote)?;
 		}
 		let evidence = self.insert_vote(vote.clone())?;
 		let mut step = self.tally();
@@ -577,7 +679,8 @@ impl<H: CheckpointHash> FinalityState<H> {
 			.map(|(n, h)| Checkpoint { number: *n, hash: *h })
 			.chain(std::iter::once(self.last_finalized))
 			.find(|c| is_ancestor(c))?;
-		let link = Link { set_id: self.voters.set_id, source, target };
+		let link =
+			Link { set_id: self.sets.set_for_source(source.number).set_id(), source, target };
 		self.guard.permits(&link).then_some(link)
 	}
 
@@ -594,7 +697,7 @@ impl<H: CheckpointHash> FinalityState<H> {
 			});
 		}
 		self.check_vote(vote)
-			.and_then(|()| self.voters.check_signature(&self.genesis_hash, vote))
+			.and_then(|voters| voters.check_signature(&self.genesis_hash, vote))
 			.map_err(Error::InvalidOwnVote)?;
 		self.guard = self.guard.raised(&vote.link);
 		Ok(Write::OwnVote(vote.clone(), self.guard))
@@ -625,7 +728,7 @@ impl<H: CheckpointHash> FinalityState<H> {
 		if self.guard.covers(&vote.link)
 			|| self
 				.check_vote(vote)
-				.and_then(|()| self.voters.check_signature(&self.genesis_hash, vote))
+				.and_then(|voters| voters.check_signature(&self.genesis_hash, vote))
 				.is_err()
 		{
 			return None;
@@ -640,29 +743,47 @@ impl<H: CheckpointHash> FinalityState<H> {
 		link: &Link<H>,
 	) -> Option<CheckpointCertificate<H>> {
 		let signatures = self.links.get(link)?;
-		(signatures.len() >= self.voters.threshold()).then(|| CheckpointCertificate {
+		(signatures.len() >= self.threshold_of(link)?).then(|| CheckpointCertificate {
 			link: *link,
 			signatures: signatures.iter().map(|(i, s)| (*i, s.clone())).collect(),
 		})
 	}
 
 	/// First half of finalizing `certificate.link.source`: the certificate with the justified
-	/// watermark, to be stored in one transaction before [`Self::finalize`]. `None` for a
+	/// watermark and the set change its finality enacts, if any (`is_ancestor` says whether a
+	/// signalling block of [`AuthoritySets::signals_up_to`] the source is on the source's
+	/// chain), to be stored in one transaction before [`Self::finalize`]. `None` for a
 	/// checkpoint at or below the finalized one: finality never moves backwards.
-	pub fn certificate_write(&self, certificate: &CheckpointCertificate<H>) -> Option<Write<H>> {
+	pub fn certificate_write(
+		&self,
+		certificate: &CheckpointCertificate<H>,
+		is_ancestor: impl Fn(&H) -> bool,
+	) -> Option<Write<H>> {
 		(certificate.link.source.number > self.last_finalized.number).then(|| {
 			let justified = self.highest_justified().max(certificate.link.target);
-			Write::Certificate(certificate.clone(), justified)
+			let mut sets = (*self.sets).clone();
+			let enacted = sets
+				.finalize(certificate.link.source, is_ancestor)
+				.map(|_| sets.enacted().cloned().collect());
+			Write::Certificate(certificate.clone(), justified, enacted)
 		})
 	}
 
-	/// Second half, once the certificate is stored: finalizes its source, justifies its target
-	/// and drops what lies below finality. Returns `false` (and changes nothing) when finality
-	/// is already at or above the source.
-	pub fn finalize(&mut self, certificate: CheckpointCertificate<H>) -> bool {
+	/// Second half, once the certificate is stored: finalizes its source, enacts the set
+	/// change that finality enacts (with the same `is_ancestor`), justifies its target and
+	/// drops what lies below finality. Returns `None` (and changes nothing) when finality is
+	/// already at or above the source, else the set enacted, if any, and the step the votes
+	/// held for it make.
+	#[allow(clippy::type_complexity)]
+	pub fn finalize(
+		&mut self,
+		certificate: CheckpointCertificate<H>,
+		is_ancestor: impl Fn(&H) -> bool,
+	) -> Option<(Option<EnactedSet<H>>, Step<H>)> {
 		if certificate.link.source.number <= self.last_finalized.number {
-			return false;
+			return None;
 		}
+		let enacted = Arc::make_mut(&mut self.sets).finalize(certificate.link.source, is_ancestor);
 		self.set_finalized(certificate.link.source);
 		// The certificate's supermajority link justifies its target, whether this node saw the
 		// votes or only the certificate (as the watermark just stored says). A different
@@ -670,23 +791,43 @@ impl<H: CheckpointHash> FinalityState<H> {
 		let target = certificate.link.target;
 		self.justified.entry(target.number).or_insert(target.hash);
 		self.latest_certificate = Some(certificate);
-		true
+		let mut step = Step::default();
+		if enacted.is_some() {
+			// Votes that waited for this set, then every vote of the old set whose source
+			// lies above the enacting checkpoint goes.
+			for vote in std::mem::take(&mut self.early).into_values().flatten() {
+				if let Ok(mut taken) = self.import_vote(vote, true) {
+					step.writes.append(&mut taken.writes);
+					step.equivocation |= taken.equivocation;
+				}
+			}
+			let sets = self.sets.clone();
+			self.links.retain(|link, _| sets.set_of(link).is_ok());
+		}
+		let tally = self.tally();
+		step.justified = tally.justified;
+		step.finalizable = tally.finalizable;
+		step.writes.extend(tally.writes);
+		Some((enacted, step))
+	}
+
+	/// Votes a link needs: more than two thirds of the set of its link; `None` for a link of
+	/// no set held.
+	fn threshold_of(&self, link: &Link<H>) -> Option<usize> {
+		self.sets.set_of(link).ok().map(|voters| voters.threshold())
 	}
 
 	/// Justifies every target of a supermajority link from a justified source, then names the
 	/// certificate of the highest justified source of a supermajority link to the next
 	/// checkpoint, which finalizes that source once stored.
 	pub fn tally(&mut self) -> Step<H> {
-		let threshold = self.voters.threshold();
-		let set_id = self.voters.set_id;
 		let mut step = Step::default();
 		loop {
 			let next = self
 				.links
 				.iter()
 				.filter(|(link, sigs)| {
-					sigs.len() >= threshold
-						&& link.set_id == set_id
+					self.threshold_of(link).is_some_and(|t| sigs.len() >= t)
 						&& link.target.number > self.last_finalized.number
 						&& self.is_justified(&link.source)
 						&& !self.is_justified(&link.target)
@@ -716,8 +857,7 @@ impl<H: CheckpointHash> FinalityState<H> {
 			.links
 			.iter()
 			.filter(|(link, sigs)| {
-				sigs.len() >= threshold
-					&& link.set_id == set_id
+				self.threshold_of(link).is_some_and(|t| sigs.len() >= t)
 					&& link.target.number == link.source.number.next()
 					&& link.source.number > self.last_finalized.number
 					&& self.is_justified(&link.source)
@@ -739,16 +879,13 @@ impl<H: CheckpointHash> FinalityState<H> {
 		let above = checkpoint.number.next();
 		self.votes = self.votes.split_off(&above);
 		self.justified = self.justified.split_off(&above);
+		self.early = self.early.split_off(&above);
 		self.links.retain(|link, _| link.target.number > checkpoint.number);
 	}
 
-	/// The votes held of validator `index` for target number `target`.
-	fn votes_at(
-		&self,
-		index: ValidatorIndex,
-		target: CheckpointNumber,
-	) -> &[CheckpointSignature<H>] {
-		self.votes.get(&target).and_then(|by| by.get(&index)).map_or(&[], Vec::as_slice)
+	/// The votes held of validator `voter` for target number `target`.
+	fn votes_at(&self, voter: Voter, target: CheckpointNumber) -> &[CheckpointSignature<H>] {
+		self.votes.get(&target).and_then(|by| by.get(&voter)).map_or(&[], Vec::as_slice)
 	}
 
 	/// Adds a checked vote; returns an earlier vote of the same validator it conflicts with.
@@ -757,12 +894,13 @@ impl<H: CheckpointHash> FinalityState<H> {
 		vote: CheckpointSignature<H>,
 	) -> Result<Option<CheckpointSignature<H>>, VoteRejection> {
 		let (index, link) = (vote.validator_index, vote.link);
-		let mut earlier = self.votes.values().filter_map(|by| by.get(&index)).flatten();
+		let voter = (link.set_id, index);
+		let mut earlier = self.votes.values().filter_map(|by| by.get(&voter)).flatten();
 		if earlier.clone().any(|v| v.link == link) {
 			return Err(VoteRejection::Duplicate);
 		}
 		let conflict = earlier.find(|v| conflicts(&v.link, &link)).cloned();
-		let own = self.votes.entry(link.target.number).or_default().entry(index).or_default();
+		let own = self.votes.entry(link.target.number).or_default().entry(voter).or_default();
 		if own.len() >= MAX_VOTES_PER_TARGET {
 			return Err(VoteRejection::EquivocationLimit {
 				validator: index,
@@ -912,13 +1050,17 @@ pub(crate) mod tests {
 		// Nothing final until the shell says the certificate is stored.
 		assert_eq!(state.last_finalized(), cp(0));
 		assert_eq!(
-			state.certificate_write(&certificate),
-			Some(Write::Certificate(certificate.clone(), cp(2)))
+			state.certificate_write(&certificate, |_| true),
+			Some(Write::Certificate(certificate.clone(), cp(2), None))
 		);
-		assert!(state.finalize(certificate.clone()));
+		assert!(state.finalize(certificate.clone(), |_| true).is_some());
 		assert_eq!(state.last_finalized(), cp(1));
-		assert_eq!(state.certificate_write(&certificate), None, "finality never moves back");
-		assert!(!state.finalize(certificate));
+		assert_eq!(
+			state.certificate_write(&certificate, |_| true),
+			None,
+			"finality never moves back"
+		);
+		assert!(state.finalize(certificate, |_| true).is_none());
 	}
 
 	#[test]
@@ -972,12 +1114,12 @@ pub(crate) mod tests {
 		);
 		// Not stored (the write failed): the guard stays raised and the vote is not taken.
 		assert_eq!(state.guard().target, cp(1).number);
-		assert!(state.votes_of(0).is_empty());
+		assert!(state.votes_of(&keys[0].public().into()).is_empty());
 		assert!(matches!(state.begin_own_vote(&own), Err(Error::OwnVoteRefused { .. })));
 		assert_eq!(state.own_vote_link(cp(1), |_| true), None);
 		// Stored: taken.
 		assert!(!state.finish_own_vote(own.clone()).equivocation);
-		assert_eq!(state.votes_of(0), vec![own]);
+		assert_eq!(state.votes_of(&keys[0].public().into()), vec![own]);
 	}
 
 	#[test]

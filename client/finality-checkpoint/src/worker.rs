@@ -23,7 +23,7 @@ use crate::{
 	metrics::Metrics,
 	planner::{plan, Abstention, Plan, SourceWait, VotingView},
 	shared::SharedFinality,
-	state::{CheckpointHash, Progress},
+	state::{CheckpointHash, Progress, VoterSet},
 	LOG_TARGET,
 };
 use codec::{DecodeAll, Encode};
@@ -152,6 +152,7 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 		finality,
 		interval: interval.max(1),
 		local: None,
+		warned_no_key: false,
 		keystore,
 		sync,
 		gossip,
@@ -188,8 +189,10 @@ struct Worker<B: BlockT, BE, C, S, SC> {
 	select_chain: SC,
 	finality: SharedFinality<B::Hash>,
 	interval: u32,
-	/// This node's key in the set, as last looked up in the keystore.
+	/// This node's key in the current set, as last looked up in the keystore.
 	local: Option<(ValidatorIndex, AuthorityId)>,
+	/// Whether the warning for a key in neither the current nor a signalled set was given.
+	warned_no_key: bool,
 	keystore: CheckpointKeystore,
 	sync: S,
 	gossip: GossipEngine<B>,
@@ -258,6 +261,7 @@ where
 				// Any import: the fork choice's best chain need not be the client's best.
 				notification = imports.next() => match notification {
 					Some(_) => {
+						self.retry_waiting_finality().await;
 						self.retry_client_finality().await;
 						self.maybe_vote().await;
 					},
@@ -294,13 +298,49 @@ where
 		self.gossip.gossip_message(topic::<B>(), message.encode(), force);
 	}
 
-	/// This node's key in the authority set, looked up in the keystore each time (a key
-	/// inserted over RPC counts from the next vote). Logs when it changes.
-	fn local_key(&self) -> Option<(ValidatorIndex, AuthorityId)> {
-		let local = self.keystore.local_key(&self.finality.view().voters);
-		if local.as_ref().map(|l| l.0) != self.local.as_ref().map(|l| l.0) {
-			if let Some((index, _)) = &local {
-				log::info!(target: LOG_TARGET, "🗳️ Voting on checkpoints as validator {index}");
+	/// This node's key in the current authority set, looked up in the keystore each time (a
+	/// key inserted over RPC, or a set change that brings the key in, counts from the next
+	/// vote). Logs when it changes, and warns once when the key is in neither the current set
+	/// nor a signalled one.
+	fn local_key(&mut self) -> Option<(ValidatorIndex, AuthorityId)> {
+		let view = self.finality.view();
+		let set_id = view.voters.set_id();
+		let local = self.keystore.local_key(&view.voters);
+		match (&self.local, &local) {
+			(Some((was, _)), Some((index, _))) if was == index => {}
+			(_, Some((index, _))) => log::info!(
+				target: LOG_TARGET,
+				"🗳️ Voting on checkpoints as validator {index} of authority set {set_id}",
+			),
+			(Some(_), None) => log::info!(
+				target: LOG_TARGET,
+				"👋 This node's checkpoint key is not in authority set {set_id}: it stops voting",
+			),
+			(None, None) => {}
+		}
+		if local.is_some() {
+			self.warned_no_key = false;
+		} else if !self.warned_no_key {
+			self.warned_no_key = true;
+			let next = view.sets.pending().iter().find(|change| {
+				VoterSet::new(change.set.id, change.set.authorities.clone())
+					.is_some_and(|set| self.keystore.local_key(&set).is_some())
+			});
+			match next {
+				Some(change) => log::info!(
+					target: LOG_TARGET,
+					"⏳ This node's checkpoint key is in the signalled authority set {}: it votes \
+					 once that set is enacted",
+					change.set.id,
+				),
+				None => log::warn!(
+					target: LOG_TARGET,
+					"⚠️ This validator has no checkpoint key (key type `ckpt`, ed25519) of authority \
+					 set {set_id} or of a signalled set in its keystore, so it does not vote. Insert \
+					 it with `checkpoint-node key insert --base-path <path> --chain <chain> \
+					 --key-type ckpt --scheme ed25519 --suri <secret>` (or the `author_insertKey` \
+					 RPC), and have it in the set through `session.setKeys` and governance",
+				),
 			}
 		}
 		local
@@ -375,7 +415,7 @@ where
 		tip: CheckpointNumber,
 	) -> Result<Option<CheckpointNumber>, Abstention> {
 		self.local = self.local_key();
-		let (index, public) = self.local.clone().ok_or(Abstention::NoKey)?;
+		self.local.as_ref().ok_or(Abstention::NoKey)?;
 		if self.alarm {
 			return Err(Abstention::OwnKeyElsewhere);
 		}
@@ -415,11 +455,16 @@ where
 		let outcome = blocking(move || {
 			// The link is chosen under the lock; signing and the own vote's writes run
 			// outside it.
-			let (link, genesis) = {
+			let (link, voters, genesis) = {
 				let f = finality.lock();
-				(f.own_vote_link(target, below_target), f.genesis_hash())
+				let link = f.own_vote_link(target, below_target).ok_or(Abstention::NoSource)?;
+				let voters = f.state().sets().by_id(link.set_id).cloned();
+				(link, voters, f.genesis_hash())
 			};
-			let link = link.ok_or(Abstention::NoSource)?;
+			// The set of the link: the one enacted for its source, which a set change may
+			// make other than the current one.
+			let (index, public) =
+				voters.and_then(|v| keystore.local_key(&v)).ok_or(Abstention::NoKey)?;
 			let signature = keystore.sign(&public, &genesis, &link).map_err(|e| {
 				log::error!(target: LOG_TARGET, "❌ Cannot sign checkpoint vote: {e}");
 				Abstention::Failed
@@ -455,7 +500,9 @@ where
 	async fn on_message(&mut self, data: &[u8]) {
 		match GossipMessage::<B::Hash>::decode_all(&mut &data[..]) {
 			Ok(GossipMessage::Vote(vote)) => {
-				let own_key = self.local.as_ref().is_some_and(|(i, _)| *i == vote.validator_index);
+				let current = self.finality.view().voters.set_id();
+				let own_key = vote.link.set_id == current
+					&& self.local.as_ref().is_some_and(|(i, _)| *i == vote.validator_index);
 				let link = vote.link;
 				let (elsewhere, import) = self
 					.with_finality(move |f| {
@@ -553,6 +600,16 @@ where
 			Err(e) => {
 				log::warn!(target: LOG_TARGET, "⚠️ Cannot finalize block #{height} yet: {e}");
 				self.pending_client_finality = Some(pending);
+			}
+		}
+	}
+
+	/// Finalizes with a certificate that waited for its block, now that blocks came in.
+	async fn retry_waiting_finality(&mut self) {
+		let retried = self.with_finality(|f| f.is_waiting().then(|| f.retry_waiting())).await;
+		if let Some(Ok(progress)) = retried {
+			if self.on_progress(progress).await {
+				self.maybe_vote().await;
 			}
 		}
 	}
@@ -655,7 +712,8 @@ where
 	fn regossip_restored(&mut self) {
 		let (votes, certificate) = {
 			let finality = self.finality.lock();
-			let votes = self.local.as_ref().map(|(i, _)| finality.votes_of(*i)).unwrap_or_default();
+			let votes =
+				self.local.as_ref().map(|(_, key)| finality.votes_of(key)).unwrap_or_default();
 			(votes, finality.latest_certificate().cloned())
 		};
 		for vote in votes {

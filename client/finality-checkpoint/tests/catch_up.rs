@@ -62,7 +62,7 @@ impl Validator {
 	/// a vote they could not use yet.
 	fn held(&self) -> Vec<Message> {
 		let f = &self.finality;
-		let votes = (0..N as u32).flat_map(|i| f.votes_of(i)).map(Message::Vote);
+		let votes = f.voters().authorities().iter().flat_map(|a| f.votes_of(a)).map(Message::Vote);
 		votes.chain(f.latest_certificate().cloned().map(Message::Certificate)).collect()
 	}
 

@@ -6,9 +6,9 @@ mod common;
 use common::*;
 use sc_finality_checkpoint::{
 	db::columns, CheckpointDB, CheckpointFinality, CheckpointPersistenceConfig,
-	CheckpointStorageAdapter, Error, FinalityConfig,
+	CheckpointStorageAdapter, EnactedSet, Error, FinalityConfig,
 };
-use sp_core::H256;
+use sp_core::{Pair, H256};
 use sp_finality_checkpoint::{CheckpointCertificate, CheckpointNumber, Link};
 use std::{
 	path::Path,
@@ -97,7 +97,7 @@ fn reopened_db_restores_exactly_the_state() {
 		finality.last_finalized(),
 		finality.highest_justified(),
 		finality.guard(),
-		(0..N as u32).map(|i| finality.votes_of(i)).collect::<Vec<_>>(),
+		keys.iter().map(|k| finality.votes_of(&k.public().into())).collect::<Vec<_>>(),
 	);
 	drop(finality);
 
@@ -106,7 +106,7 @@ fn reopened_db_restores_exactly_the_state() {
 		restored.last_finalized(),
 		restored.highest_justified(),
 		restored.guard(),
-		(0..N as u32).map(|i| restored.votes_of(i)).collect::<Vec<_>>(),
+		keys.iter().map(|k| restored.votes_of(&k.public().into())).collect::<Vec<_>>(),
 	);
 	assert_eq!(before, after);
 	assert_eq!(after.3.iter().map(Vec::len).sum::<usize>(), 5);
@@ -132,7 +132,7 @@ fn finality_watermark_survives_and_never_moves_backwards() {
 
 	let db = CheckpointDB::new(dir.path()).unwrap();
 	db.initialise(&GENESIS).unwrap();
-	let err = db.write_certificate(&stale, &cp(0, 3)).unwrap_err();
+	let err = db.write_certificate(&stale, &cp(0, 3), None).unwrap_err();
 	assert!(matches!(err, Error::WatermarkRegression { stored: 4, new: 2, .. }), "{err}");
 	drop(db);
 	assert_eq!(open(dir.path()).last_finalized(), cp(0, 4));
@@ -170,24 +170,30 @@ fn pruning_keeps_certificates_of_set_changes() {
 	drop(finality);
 	let db = CheckpointDB::new(dir.path()).unwrap();
 	db.initialise(&GENESIS).unwrap();
-	// Set 1 takes over at checkpoint 3; then finality moves on to 30.
+	// The finality of checkpoint 3 enacts set 1; then set 1 finalizes on to 30.
 	let change = CheckpointCertificate {
-		link: Link { set_id: 1, source: cp(0, 3), target: cp(0, 4) },
+		link: Link { set_id: 0, source: cp(0, 3), target: cp(0, 4) },
 		signatures: vec![],
 	};
-	db.write_certificate(&change, &cp(0, 4)).unwrap();
+	let set_1 = EnactedSet {
+		id: 1,
+		authorities: voter_set(&keys(N), 1).authorities().to_vec(),
+		enacted_by: Some(cp(0, 3)),
+	};
+	db.write_certificate(&change, &cp(0, 4), Some(&[set_1.clone()])).unwrap();
 	for n in 4..30 {
 		let cert = CheckpointCertificate {
 			link: Link { set_id: 1, source: cp(0, n), target: cp(0, n + 1) },
 			signatures: vec![],
 		};
-		db.write_certificate(&cert, &cp(0, n + 1)).unwrap();
+		db.write_certificate(&cert, &cp(0, n + 1), None).unwrap();
 	}
 	db.prune_old_checkpoints::<H256>(5).unwrap();
 	let kept: Vec<u64> = (1..30)
 		.filter(|n| db.certificate::<H256>(CheckpointNumber(*n)).unwrap().is_some())
 		.collect();
 	assert_eq!(kept, vec![3, 24, 25, 26, 27, 28, 29]);
+	assert_eq!(db.load_state::<H256>(8).unwrap().authority_sets, vec![set_1]);
 }
 
 #[test]
@@ -226,8 +232,8 @@ fn unflushed_votes_are_lost_but_own_votes_and_guard_are_not() {
 	drop(finality); // a crash: no flush
 
 	let mut restored = open(dir.path());
-	assert_eq!(restored.votes_of(0), vec![]);
-	assert_eq!(restored.votes_of(3).len(), 1);
+	assert_eq!(restored.votes_of(&keys[0].public().into()), vec![]);
+	assert_eq!(restored.votes_of(&keys[3].public().into()).len(), 1);
 	assert_eq!(restored.guard().target, CheckpointNumber(1));
 	// The restored guard forbids a second vote for target 1, on any fork.
 	assert_eq!(restored.own_vote_link(cp(1, 1), |_| true), None);
@@ -278,12 +284,76 @@ fn future_schema_version_is_refused() {
 	raw_put(dir.path(), columns::META, b"schema_version", &99u32.to_le_bytes());
 
 	let err = restore(dir.path(), GENESIS).unwrap_err();
-	assert!(matches!(err, Error::UnsupportedSchema { found: 99, supported: 1, .. }), "{err}");
+	assert!(matches!(err, Error::UnsupportedSchema { found: 99, supported: 2, .. }), "{err}");
 	assert!(err.to_string().contains(&dir.path().display().to_string()));
 	assert_eq!(
 		raw_get(dir.path(), columns::META, b"schema_version"),
 		Some(99u32.to_le_bytes().to_vec())
 	);
+}
+
+/// A database as schema version 1 wrote it, byte for byte: finalized checkpoint 7, justified 8,
+/// the guard at 7 -> 8, one vote for target 8, the certificate of 7 and version 1's
+/// `last_certificate_set` (set 0). Version 2 takes it over: the same state, the genesis set, no
+/// `last_certificate_set`, and the version bumped; finality goes on from it.
+#[test]
+fn a_version_1_database_is_migrated_in_place() {
+	let dir = tempfile::tempdir().unwrap();
+	let keys = keys(N);
+	let u64_le = |n: u64| n.to_le_bytes().to_vec();
+	let checkpoint = |n: u64| [u64_le(n), hash(0, n).as_bytes().to_vec()].concat();
+	let certificate = CheckpointCertificate {
+		link: link(cp(0, 7), cp(0, 8)),
+		signatures: votes(&keys, 3, link(cp(0, 7), cp(0, 8)))
+			.into_iter()
+			.map(|v| (v.validator_index, v.signature))
+			.collect(),
+	};
+	let vote_8 = vote(&keys[3], 3, link(cp(0, 7), cp(0, 8)));
+	let vote_bytes = codec::Encode::encode(&vote_8);
+	let mut vote_key = 8u64.to_be_bytes().to_vec();
+	vote_key.extend_from_slice(&3u32.to_be_bytes());
+	vote_key.extend_from_slice(&sp_crypto_hashing::blake2_256(&vote_bytes));
+	{
+		let db = kvdb_rocksdb::Database::open(
+			&kvdb_rocksdb::DatabaseConfig::with_columns(columns::NUM_COLUMNS),
+			dir.path(),
+		)
+		.unwrap();
+		let mut tx = db.transaction();
+		tx.put(columns::META, b"schema_version", &[1, 0, 0, 0]);
+		tx.put(columns::META, b"genesis", GENESIS.as_bytes());
+		tx.put(columns::META, b"finalized", &checkpoint(7));
+		tx.put(columns::META, b"justified", &checkpoint(8));
+		tx.put(columns::META, b"own_vote_guard", &[u64_le(7), u64_le(8)].concat());
+		tx.put(columns::META, b"last_certificate_set", &u64_le(0));
+		tx.put(columns::META, b"kept_certificates", &[0]);
+		tx.put(columns::CERTIFICATES, &7u64.to_be_bytes(), &codec::Encode::encode(&certificate));
+		tx.put(columns::SIGNATURES, &vote_key, &vote_bytes);
+		db.write(tx).unwrap();
+	}
+
+	let mut finality = open(dir.path());
+	assert_eq!(finality.last_finalized(), cp(0, 7));
+	assert_eq!(finality.highest_justified(), cp(0, 8));
+	assert_eq!(
+		(finality.guard().source, finality.guard().target),
+		(CheckpointNumber(7), CheckpointNumber(8))
+	);
+	assert_eq!(finality.votes_of(&keys[3].public().into()), vec![vote_8]);
+	assert_eq!(finality.voters().set_id(), 0);
+	let storage = finality.persistence().unwrap().storage();
+	assert_eq!(storage.certificate(CheckpointNumber(7)).unwrap(), Some(certificate));
+	// Two more votes finalize checkpoint 8 on the migrated state.
+	for v in votes(&keys, 2, link(cp(0, 8), cp(0, 9))) {
+		finality.add_checkpoint_signature(v).unwrap();
+	}
+	finality.add_checkpoint_signature(vote(&keys[3], 3, link(cp(0, 8), cp(0, 9)))).unwrap();
+	assert_eq!(finality.last_finalized(), cp(0, 8));
+	drop(finality);
+	assert_eq!(raw_get(dir.path(), columns::META, b"schema_version"), Some(vec![2, 0, 0, 0]));
+	assert_eq!(raw_get(dir.path(), columns::META, b"last_certificate_set"), None);
+	assert_eq!(raw_get(dir.path(), columns::META, b"authority_sets"), None, "the genesis set");
 }
 
 #[test]

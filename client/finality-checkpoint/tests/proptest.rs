@@ -611,7 +611,7 @@ impl<'a> Sim<'a> {
 		let restarted = start(self.keys, n.storage.clone());
 		prop_assert_eq!(restarted.last_finalized(), finalized, "finality lost in a crash");
 		prop_assert_eq!(restarted.guard(), guard, "own-vote guard lost in a crash");
-		let restored = restarted.votes_of(n.index);
+		let restored = restarted.votes_of(&restarted.voters().authorities()[n.index as usize]);
 		// Own votes that can still count (not expired by finality) come back, to be gossiped.
 		for own in n.own.iter().filter(|l| l.source.number >= finalized.number) {
 			prop_assert!(restored.iter().any(|v| v.link == *own), "own vote {:?} lost", own);

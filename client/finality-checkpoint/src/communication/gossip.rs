@@ -54,11 +54,11 @@ pub mod cost {
 fn vote_cost(rejection: &VoteRejection) -> Option<ReputationChange> {
 	match rejection {
 		// A vote of the next set before its enactment here: the peer is merely ahead.
-		VoteRejection::Duplicate
-		| VoteRejection::EquivocationLimit { .. }
-		| VoteRejection::FutureSet { .. } => None,
+		VoteRejection::Duplicate | VoteRejection::EquivocationLimit { .. } => None,
 		VoteRejection::WrongSet { .. } => Some(cost::UNKNOWN_SET),
-		VoteRejection::TooFarAhead { .. } => Some(cost::FUTURE),
+		// Votes of a signalled set wait for its enactment; a set not even signalled here
+		// may be a peer ahead of this node.
+		VoteRejection::TooFarAhead { .. } | VoteRejection::FutureSet { .. } => Some(cost::FUTURE),
 		VoteRejection::Expired { .. } => Some(cost::OUTDATED),
 		VoteRejection::BadSignature => Some(cost::BAD_SIGNATURE),
 		VoteRejection::UnknownValidator(_) | VoteRejection::InvalidLink { .. } => {
@@ -106,13 +106,24 @@ where
 		let rejected = |rejection: VoteRejection| vote_cost(&rejection).map_or(Ok(false), Err);
 		match message {
 			GossipMessage::Vote(vote) => {
-				if let Err(rejection) = view.check_vote(&vote) {
-					return rejected(rejection);
-				}
+				let voters = match view.check_vote(&vote) {
+					Ok(voters) => voters,
+					// A vote of the signalled next set waits for the enactment, checked as
+					// that set will check it.
+					Err(VoteRejection::FutureSet { .. }) => {
+						return self
+							.finality
+							.lock()
+							.state()
+							.check_early_vote(&vote)
+							.map_or_else(rejected, |()| Ok(true))
+					}
+					Err(rejection) => return rejected(rejection),
+				};
 				if let Err(rejection) = self.finality.lock().state().pool_admits(&vote) {
 					return rejected(rejection);
 				}
-				view.voters
+				voters
 					.check_signature(&view.genesis_hash, &vote)
 					.map_or_else(rejected, |()| Ok(true))
 			}
@@ -122,14 +133,15 @@ where
 				if certificate.link.source.number <= view.finalized.number {
 					return Ok(false);
 				}
-				view.voters.verify_certificate(&view.genesis_hash, &certificate).map_err(|e| {
-					match e {
-						CertificateError::WrongSet { .. } => cost::UNKNOWN_SET,
-						CertificateError::BadSignature(_) => cost::BAD_SIGNATURE,
-						_ => cost::INVALID,
-					}
-				})?;
-				Ok(true)
+				match view.sets.verify_certificate(&view.genesis_hash, &certificate) {
+					Ok(()) => Ok(true),
+					// Of a set not enacted here yet: this node is behind, the sender is not at
+					// fault.
+					Err(CertificateError::FutureSet { .. }) => Ok(false),
+					Err(CertificateError::WrongSet { .. }) => Err(cost::UNKNOWN_SET),
+					Err(CertificateError::BadSignature(_)) => Err(cost::BAD_SIGNATURE),
+					Err(_) => Err(cost::INVALID),
+				}
 			}
 		}
 	}
@@ -267,9 +279,9 @@ mod tests {
 	fn a_peer_merely_ahead_or_behind_costs_little() {
 		let (key, finality, validator) = setup();
 		assert_eq!(validator.check(&bytes(&vote(&key, 0, 40))), Err(cost::FUTURE));
-		let mut other_set = vote(&key, 0, 1);
-		other_set.link.set_id = 1;
-		assert_eq!(validator.check(&bytes(&other_set)), Err(cost::UNKNOWN_SET));
+		let mut next_set = vote(&key, 0, 1);
+		next_set.link.set_id = 1;
+		assert_eq!(validator.check(&bytes(&next_set)), Err(cost::FUTURE));
 		for (source, target) in [(0, 1), (1, 2)] {
 			finality.lock().add_checkpoint_signature(vote(&key, source, target)).unwrap();
 		}

@@ -6,7 +6,8 @@
 use parking_lot::Mutex;
 use sc_finality_checkpoint::{
 	persistence::{PruneOutcome, StoredState},
-	CheckpointFinality, CheckpointStorage, Error, FinalityConfig, OwnVoteGuard, Result, VoterSet,
+	CheckpointFinality, CheckpointStorage, EnactedSet, Error, FinalityConfig, OwnVoteGuard, Result,
+	VoterSet,
 };
 use sp_core::{ed25519, Pair, H256};
 use sp_finality_checkpoint::{
@@ -83,6 +84,7 @@ struct Durable {
 	guard: Option<OwnVoteGuard>,
 	votes: BTreeMap<(CheckpointNumber, ValidatorIndex, Vec<u8>), CheckpointSignature<H256>>,
 	certificates: BTreeMap<CheckpointNumber, CheckpointCertificate<H256>>,
+	authority_sets: Vec<EnactedSet<H256>>,
 	evidence: usize,
 }
 
@@ -144,6 +146,7 @@ impl CheckpointStorage<H256> for MemoryStorage {
 		let state = self.state.lock();
 		let base = state.finalized.map_or(0, |f| f.number.0);
 		Ok(StoredState {
+			authority_sets: state.authority_sets.clone(),
 			finalized: state.finalized,
 			justified: state.justified,
 			own_vote_guard: state.guard,
@@ -186,9 +189,13 @@ impl CheckpointStorage<H256> for MemoryStorage {
 		&self,
 		certificate: &CheckpointCertificate<H256>,
 		justified: &Checkpoint<H256>,
+		sets: Option<&[EnactedSet<H256>]>,
 	) -> Result<()> {
 		self.check_write()?;
 		let mut state = self.state.lock();
+		if let Some(sets) = sets {
+			state.authority_sets = sets.to_vec();
+		}
 		let finalized = certificate.link.source;
 		assert!(state.finalized.is_none_or(|f| f.number < finalized.number), "finality regressed");
 		state.certificates.insert(finalized.number, certificate.clone());
