@@ -294,6 +294,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 				client: client.clone(),
 				pool: pool.clone(),
 				finality: finality.clone(),
+				interval,
 			};
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})

@@ -21,6 +21,8 @@ pub struct FullDeps<C, P> {
 	pub pool: Arc<P>,
 	/// The checkpoint gadget's state.
 	pub finality: SharedFinality<<Block as BlockT>::Hash>,
+	/// Blocks between checkpoints.
+	pub interval: u32,
 }
 
 /// All the node's own RPC methods in one module: `system_accountNextIndex`, `system_dryRun`,
@@ -41,11 +43,11 @@ where
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
 	let mut module = RpcModule::new(());
-	let FullDeps { client, pool, finality } = deps;
+	let FullDeps { client, pool, finality, interval } = deps;
 
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
-	module.merge(CheckpointRpc::new(finality, client).into_rpc())?;
+	module.merge(CheckpointRpc::new(finality, client, interval).into_rpc())?;
 
 	Ok(module)
 }

@@ -1,86 +1,195 @@
-//! The runtime side of an authority set change on a real devnet: root removes a validator, the
-//! session that drops it is signalled in a checkpoint block's header (`CKPT`
-//! `ConsensusLog::ScheduledChange`), and the chain's pending and current sets follow through
-//! `CheckpointApi` v2. The gadget does not enact changes yet (see the README), so finality goes
-//! on with the genesis set. Real `checkpoint-node` processes on 127.0.0.1.
+//! Authority set changes on a real devnet, end to end: a validator joins by the operator flow
+//! (`author_rotateKeysWithOwner`, `session.setKeys`, root's `addInvulnerable`), another is
+//! removed, each change is signalled in a checkpoint block and enacted by the gadget when that
+//! checkpoint is finalized; the new validator votes from the enactment on without a restart,
+//! the removed one stops, a validator killed between a signal and its enactment resumes on the
+//! new set without equivocating, and a fresh full node syncs from genesis through both changes.
+//! Real `checkpoint-node` processes on 127.0.0.1.
 
 mod common;
 
 use checkpoint_runtime::RuntimeCall;
+use codec::{Decode, Encode};
 use common::*;
-use sp_finality_checkpoint::{find_scheduled_change, AuthorityId, AuthoritySet, PendingChange};
-use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
-use sp_runtime::traits::Header as _;
+use sc_finality_checkpoint::{verify_finality_proof, FinalityProof, VoterSet};
+use serde_json::json;
+use sp_core::H256;
+use sp_finality_checkpoint::{AuthorityId, AuthoritySet, CheckpointCertificate, PendingChange};
+use sp_keyring::Sr25519Keyring;
 
 /// Checkpoint interval of the devnet.
 const INTERVAL: u64 = 2;
 
-#[test]
-fn removing_a_validator_is_signalled_in_a_checkpoint_block_and_the_chain_follows() {
-	let dir = tempfile::tempdir().unwrap();
-	let (nodes, _) = devnet(dir.path(), INTERVAL, &[]);
-	let alice = &nodes[0];
-	let genesis_set: AuthoritySet = state_call(alice, "CheckpointApi_current_set", None);
-	assert_eq!(genesis_set.id, 0);
-	assert_eq!(genesis_set.authorities.len(), 4);
-	let dave: AuthorityId = Ed25519Keyring::Dave.public().into();
-	assert!(genesis_set.authorities.contains(&dave));
-
-	let remove =
-		RuntimeCall::CollatorSelection(pallet_collator_selection::Call::remove_invulnerable {
-			who: Sr25519Keyring::Dave.to_account_id(),
-		});
-	let from = alice.header_number(None);
+fn sudo(node: &Node, call: pallet_collator_selection::Call<checkpoint_runtime::Runtime>) {
+	let call = RuntimeCall::CollatorSelection(call);
 	submit_signed(
-		alice,
+		node,
 		Sr25519Keyring::Alice,
-		RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(remove) }),
+		RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(call) }),
 	);
+}
 
-	// Two session rotations (a minute each) take Dave out; the next checkpoint block signals it.
-	let mut next = from + 1;
-	let (signal_hash, signal_number, signalled) =
-		wait_for("the set change signal", LONG * 2, || {
-			let best = alice.header_number(None);
-			while next <= best {
-				let hash = alice.rpc("chain_getBlockHash", serde_json::json!([next]));
-				let hash = hash.as_str().unwrap().to_string();
-				let found = find_scheduled_change(&alice.header(Some(&hash)));
-				next += 1;
-				if let Some(set) = found {
-					return Some((hash, next - 1, set));
-				}
-			}
-			None
-		});
-	assert_eq!(
-		signal_number % INTERVAL,
-		0,
-		"signalled in block #{signal_number}, not a checkpoint"
+/// The certificate a node stored as the justification of the checkpoint block at `number`.
+fn certificate_at(node: &Node, number: u64) -> CheckpointCertificate<H256> {
+	let hash = node.rpc("chain_getBlockHash", json!([number]));
+	let bytes = node
+		.ckpt_justification(hash.as_str().unwrap())
+		.unwrap_or_else(|| panic!("{} has no justification of #{number}", node.name));
+	CheckpointCertificate::decode(&mut &bytes[..]).unwrap()
+}
+
+/// The checkpoint block at or above `number` that `node` finalized with a certificate of its
+/// own, and that certificate.
+fn next_certificate(node: &Node, number: u64) -> CheckpointCertificate<H256> {
+	let first = number.div_ceil(INTERVAL) * INTERVAL;
+	let (finalized, _) = node.wait_finalized(first + 4 * INTERVAL, LONG);
+	(first..=finalized)
+		.step_by(INTERVAL as usize)
+		.find(|n| {
+			let hash = node.rpc("chain_getBlockHash", json!([n]));
+			node.ckpt_justification(hash.as_str().unwrap()).is_some()
+		})
+		.map(|n| certificate_at(node, n))
+		.unwrap_or_else(|| panic!("no certificate from #{first} to #{finalized}"))
+}
+
+#[test]
+fn validators_join_and_leave_and_finality_carries_across_the_changes() {
+	let dir = tempfile::tempdir().unwrap();
+	let (mut nodes, spec) = devnet(dir.path(), INTERVAL, &[]);
+	let genesis_set: AuthoritySet = state_call(&nodes[0], "CheckpointApi_current_set", None);
+	assert_eq!((genesis_set.id, genesis_set.authorities.len()), (0, 4));
+	let boot = nodes[0].multiaddr();
+
+	// Eve runs a validator node with an empty keystore, generates her session keys there and
+	// registers them on chain, as an operator does.
+	let eve =
+		Node::start("eve", dir.path(), &["--chain", &spec, "--validator", "--bootnodes", &boot]);
+	let eve_account = Sr25519Keyring::Eve.to_account_id();
+	let generated = eve.rpc(
+		"author_rotateKeysWithOwner",
+		json!([sp_core::bytes::to_hex(&eve_account.encode(), false)]),
 	);
-	assert_eq!(signalled.id, 1);
-	let expected: Vec<_> =
-		genesis_set.authorities.iter().filter(|a| **a != dave).cloned().collect();
-	assert_eq!(signalled.authorities, expected);
-
-	let pending: Option<PendingChange<u32>> =
-		state_call(alice, "CheckpointApi_pending_change", Some(&signal_hash));
-	let pending = pending.expect("the change is pending in the signalling block");
-	assert_eq!(pending.set, signalled);
-	assert_eq!(u64::from(pending.signalled_at), signal_number);
-	assert_eq!(*alice.header(Some(&signal_hash)).number() as u64, signal_number);
-
-	// One interval later the chain treats it as enacted.
-	let current = wait_for("the chain to enact set 1", LONG, || {
-		let set: AuthoritySet = state_call(alice, "CheckpointApi_current_set", None);
-		(set.id == 1).then_some(set)
+	let hex = |field: &str| sp_core::bytes::from_hex(generated[field].as_str().unwrap()).unwrap();
+	let keys = checkpoint_runtime::SessionKeys::decode(&mut &hex("keys")[..]).unwrap();
+	let eve_key: AuthorityId = keys.checkpoint.clone();
+	submit_signed(
+		&eve,
+		Sr25519Keyring::Eve,
+		RuntimeCall::Session(pallet_session::Call::set_keys { keys, proof: hex("proof") }),
+	);
+	wait_for("Eve's session keys on chain", LONG, || {
+		let nonce: u32 =
+			state_call_with(&eve, "AccountNonceApi_account_nonce", &eve_account.encode(), None);
+		(nonce == 1).then_some(())
 	});
-	assert_eq!(current, signalled);
-	let none: Option<PendingChange<u32>> = state_call(alice, "CheckpointApi_pending_change", None);
-	assert_eq!(none, None);
 
-	// Finality goes on past the signal (with the genesis set, which the gadget still holds).
-	for node in &nodes {
-		node.wait_finalized(signal_number + INTERVAL, LONG);
+	// Root adds Eve: a set of five is signalled in a checkpoint block, and the gadget enacts it
+	// when that checkpoint is finalized. Eve votes from then on, without a restart.
+	let from = nodes[0].header_number(None);
+	sudo(&nodes[0], pallet_collator_selection::Call::add_invulnerable { who: eve_account });
+	let (signal_1, signal_1_hash, set_1) =
+		wait_for_signal(&nodes[0], from, LONG * 2, |set| set.authorities.contains(&eve_key));
+	assert_eq!(signal_1 % INTERVAL, 0, "signalled in block #{signal_1}, not a checkpoint");
+	assert_eq!((set_1.id, set_1.authorities.len()), (1, 5));
+	let pending: Option<PendingChange<u32>> =
+		state_call(&nodes[0], "CheckpointApi_pending_change", Some(&signal_1_hash));
+	assert_eq!(
+		pending.map(|p| (p.set, u64::from(p.signalled_at))),
+		Some((set_1.clone(), signal_1))
+	);
+	let enacted_1 =
+		format!("🔀 Authority set 1 (5 validators) enacted by checkpoint #{}", signal_1 / INTERVAL);
+	for node in nodes.iter().chain([&eve]) {
+		node.wait_log(0, &enacted_1, LONG);
 	}
+	let eve_index = set_1.authorities.iter().position(|a| *a == eve_key).unwrap();
+	eve.wait_log(
+		0,
+		&format!("🗳️ Voting on checkpoints as validator {eve_index} of authority set 1"),
+		LONG,
+	);
+	assert_eq!(certificate_at(&nodes[0], signal_1).link.set_id, 0, "set 0 finalized the signal");
+	assert_eq!(next_certificate(&nodes[0], signal_1 + 1).link.set_id, 1);
+
+	// Root removes Dave. Charlie goes down (set 1 still has four of five), then Bob is killed
+	// as soon as he has imported the signal, before its enactment: the three left cannot
+	// finalize in set 1, so the change waits.
+	let from = nodes[0].header_number(None);
+	let dave: AuthorityId = sp_keyring::Ed25519Keyring::Dave.public().into();
+	sudo(
+		&nodes[0],
+		pallet_collator_selection::Call::remove_invulnerable {
+			who: Sr25519Keyring::Dave.to_account_id(),
+		},
+	);
+	nodes[2].kill();
+	let (signal_2, _, set_2) =
+		wait_for_signal(&nodes[1], from, LONG * 2, |set| !set.authorities.contains(&dave));
+	nodes[1].kill();
+	assert_eq!((set_2.id, set_2.authorities.len()), (2, 4));
+	assert_eq!(signal_2 % INTERVAL, 0);
+	let enacted_2 =
+		format!("🔀 Authority set 2 (4 validators) enacted by checkpoint #{}", signal_2 / INTERVAL);
+	let bob_log = nodes[1].log_text();
+	assert!(!bob_log.contains(&enacted_2), "Bob enacted set 2 before he was killed");
+	let bob_before = own_votes(&bob_log);
+
+	// Charlie comes back: set 1 finalizes the signal and set 2 takes over. Bob is still down,
+	// so set 2's finality needs Eve's votes.
+	nodes[2].start_again();
+	nodes[0].wait_log(0, &enacted_2, LONG);
+	let certificate = next_certificate(&nodes[0], signal_2 + 1);
+	assert_eq!(certificate.link.set_id, 2);
+	let eve_index = set_2.authorities.iter().position(|a| *a == eve_key).unwrap() as u32;
+	assert!(
+		certificate.signatures.iter().any(|(i, _)| *i == eve_index),
+		"Eve's vote is in set 2's certificate {certificate:?}"
+	);
+	nodes[3].wait_log(0, "👋 This node's checkpoint key is not in authority set 2", LONG);
+
+	// Bob restarts on set 1 with the signal above his finality, and enacts set 2 as the
+	// others did. None of his votes conflicts with one from before the kill.
+	let mark = nodes[1].log_text().len();
+	nodes[1].start_again();
+	nodes[1].wait_log(mark, &enacted_2, LONG);
+	let (target, _) = nodes[0].finalized();
+	nodes[1].wait_finalized(target + 2 * INTERVAL, LONG);
+	let bob_after = nodes[1].own_votes(mark);
+	assert!(bob_after.iter().any(|v| v.0 > signal_2 / INTERVAL), "Bob votes in set 2");
+	for a in &bob_before {
+		for b in &bob_after {
+			assert!(!votes_conflict(*a, *b), "Bob's votes {a:?} and {b:?} conflict");
+		}
+	}
+	for node in nodes.iter().chain([&eve]) {
+		assert!(!node.log_text().contains("Equivocation"), "{} saw an equivocation", node.name);
+	}
+
+	// `checkpoint_proveFinality` proves the finalized block from the genesis set: both changes,
+	// then set 2's certificate.
+	let (target, target_hash) = nodes[0].finalized();
+	let genesis_hash = nodes[0].rpc("chain_getBlockHash", json!([0]));
+	let genesis_hash: H256 = serde_json::from_value(genesis_hash).unwrap();
+	let encoded = nodes[0].rpc("checkpoint_proveFinality", json!([target]));
+	let encoded = sp_core::bytes::from_hex(encoded.as_str().expect("a proof")).unwrap();
+	let proof = FinalityProof::<checkpoint_runtime::Header>::decode(&mut &encoded[..]).unwrap();
+	assert_eq!(proof.changes.len(), 2);
+	let genesis_voters = VoterSet::new(0, genesis_set.authorities.clone()).unwrap();
+	let (proven, set) =
+		verify_finality_proof(&genesis_hash, genesis_voters.clone(), INTERVAL as u32, &proof)
+			.unwrap();
+	assert_eq!((proven.number.0 * INTERVAL, set.set_id()), (target, 2));
+	assert_eq!(format!("{:?}", proven.hash), target_hash);
+	let mut forged = proof.clone();
+	forged.changes.remove(1);
+	assert!(verify_finality_proof(&genesis_hash, genesis_voters, INTERVAL as u32, &forged).is_err());
+
+	// A fresh full node syncs from genesis and follows both changes by their certificates.
+	let fresh = Node::start("ferdie", dir.path(), &["--chain", &spec, "--bootnodes", &boot]);
+	fresh.wait_finalized(target, LONG);
+	let hash = fresh.rpc("chain_getBlockHash", json!([target]));
+	assert_eq!(hash.as_str(), Some(target_hash.as_str()));
+	fresh.wait_log(0, &enacted_1, LONG);
+	fresh.wait_log(0, &enacted_2, LONG);
 }

@@ -172,9 +172,10 @@ impl CheckpointDB {
 			let mut tx = DBTransaction::new();
 			if version == 1 {
 				// Version 1 never saw an enacted set change (the set was fixed at genesis), so
-				// no `authority_sets` means the genesis set. The first certificates of new sets
-				// it kept stay kept.
+				// no `authority_sets` means the genesis set. Its kept certificates were the
+				// first of each new set, not set-enacting ones: they are pruned as any other.
 				tx.delete(columns::META, meta::LAST_CERTIFICATE_SET);
+				tx.delete(columns::META, meta::KEPT_CERTIFICATES);
 			}
 			version += 1;
 			tx.put(columns::META, meta::SCHEMA_VERSION, &version.encode());
@@ -326,6 +327,11 @@ impl CheckpointDB {
 		self.read(columns::CERTIFICATES, &key)?
 			.map(|value| self.decode(columns::CERTIFICATES, &key, &value))
 			.transpose()
+	}
+
+	/// The set-enacting checkpoints whose certificates are kept, lowest first.
+	pub fn set_changes(&self) -> Result<Vec<CheckpointNumber>> {
+		Ok(self.get_meta(meta::KEPT_CERTIFICATES)?.unwrap_or_default())
 	}
 
 	/// All stored evidence, oldest target first.
@@ -575,6 +581,10 @@ impl<H: Encode + Decode + Send + Sync> CheckpointStorage<H> for CheckpointStorag
 
 	fn certificate(&self, number: CheckpointNumber) -> Result<Option<CheckpointCertificate<H>>> {
 		self.db.certificate(number)
+	}
+
+	fn set_changes(&self) -> Result<Vec<CheckpointNumber>> {
+		self.db.set_changes()
 	}
 
 	fn prune(&self, keep: u64) -> Result<PruneOutcome> {

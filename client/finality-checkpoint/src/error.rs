@@ -169,6 +169,12 @@ pub enum Error {
 		 block tells whether the change is on its chain. It finalizes once the block is imported"
 	)]
 	BlockNotImported(sp_finality_checkpoint::CheckpointNumber),
+	/// A finality proof cannot be built.
+	#[error(
+		"cannot prove finality: {0}. A node with checkpoint persistence on keeps the \
+		 certificates that proofs need; ask one that has the whole chain"
+	)]
+	NoProof(String),
 	/// The stored authority sets do not form a chain of sets.
 	#[error(
 		"the authority sets stored in the checkpoint database are not a chain of sets \

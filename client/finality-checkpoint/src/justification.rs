@@ -374,8 +374,21 @@ where
 				// Finality is past it: of no use, and possibly of a set no longer held. The
 				// block comes in without it.
 				Err(_) if height <= finalized => strip_justification(&mut block),
-				// Blocks come in order, each set-enacting checkpoint with its certificate, so a
-				// certificate of a set not enacted here (`FutureSet`) is as forged as any.
+				// Of a set not enacted here yet: this node misses the certificate that enacts
+				// it (its block came before its finality did, and that certificate comes by a
+				// justification request). Blocks come in order, so the signal of that set is
+				// noted here: a certificate that verifies against it may be genuine, and the
+				// block comes in without it; one of a set never signalled is forged.
+				Err(CertificateError::FutureSet { got, .. })
+					if early_certificate_is_valid(&view, got, encoded) =>
+				{
+					log::debug!(
+						target: LOG_TARGET,
+						"Block #{number} comes without its justification of set {got}, not enacted \
+						 here yet",
+					);
+					strip_justification(&mut block);
+				}
 				Err(e) => {
 					log::warn!(
 						target: LOG_TARGET,
@@ -388,6 +401,18 @@ where
 		}
 		Ok(block)
 	}
+}
+
+/// Whether a certificate of set `set_id`, not enacted in `view`, may be genuine: that set is
+/// signalled and the certificate verifies against it.
+fn early_certificate_is_valid<H: crate::CheckpointHash>(
+	view: &FinalityView<H>,
+	set_id: u64,
+	encoded: &[u8],
+) -> bool {
+	let Some(voters) = view.sets.pending_set(set_id) else { return false };
+	CheckpointCertificate::<H>::decode_all(&mut &encoded[..])
+		.is_ok_and(|c| voters.verify_certificate(&view.genesis_hash, &c).is_ok())
 }
 
 /// Takes the `CKPT` justification off `block`, keeping any other engine's.
@@ -473,5 +498,75 @@ mod tests {
 				"set {set_id}: {refused:?}"
 			);
 		}
+	}
+
+	/// The import queue's verifier that lets every block through, as Aura's does a good one.
+	struct PassThrough;
+
+	#[async_trait::async_trait]
+	impl Verifier<Block> for PassThrough {
+		async fn verify(
+			&self,
+			block: BlockImportParams<Block>,
+		) -> Result<BlockImportParams<Block>, String> {
+			Ok(block)
+		}
+	}
+
+	/// A forged justification costs the peer that sent the block (the import queue reports a
+	/// block the verifier refuses); a genuine one of a signalled set this node has not enacted
+	/// yet only waits: the block comes in without it.
+	#[test]
+	fn the_verifier_refuses_forged_justifications_and_lets_early_ones_wait() {
+		let keys: Vec<_> = (0..6u8).map(|i| ed25519::Pair::from_seed(&[i + 1; 32])).collect();
+		let set = |id, keys: &[ed25519::Pair]| {
+			VoterSet::new(id, keys.iter().map(|k| AuthorityId::from(k.public())).collect()).unwrap()
+		};
+		let finality = SharedFinality::new(CheckpointFinality::new(
+			H256::zero(),
+			set(0, &keys[..4]),
+			FinalityConfig::default(),
+		));
+		let verifier = CheckpointVerifier::<Block, _>::new(PassThrough, finality.clone(), 5);
+		let header = sp_runtime::generic::Header::new(
+			5,
+			H256::zero(),
+			H256::zero(),
+			H256::repeat_byte(4),
+			Default::default(),
+		);
+		let signed = |set_id, signers: &[ed25519::Pair]| {
+			let link = sp_finality_checkpoint::Link {
+				set_id,
+				source: sp_finality_checkpoint::Checkpoint::new(1, header.hash()),
+				target: sp_finality_checkpoint::Checkpoint::new(2, H256::repeat_byte(2)),
+			};
+			let payload = signing_payload(&H256::zero(), &link);
+			let signatures =
+				signers.iter().enumerate().map(|(i, k)| (i as u32, k.sign(&payload).into()));
+			CheckpointCertificate { link, signatures: signatures.collect() }
+		};
+		let verify = |certificate: CheckpointCertificate<H256>| {
+			let mut block = BlockImportParams::new(
+				sp_consensus::BlockOrigin::NetworkInitialSync,
+				header.clone(),
+			);
+			block.justifications = Some((ENGINE_ID, certificate.encode()).into());
+			futures::executor::block_on(verifier.verify(block))
+				.map(|b| b.justifications.is_some_and(|j| j.get(ENGINE_ID).is_some()))
+		};
+
+		assert_eq!(verify(signed(0, &keys[..3])), Ok(true), "a genuine one is kept");
+		assert!(verify(signed(0, &keys[3..6])).is_err(), "signers of another set");
+		assert!(verify(signed(1, &keys[2..5])).is_err(), "a set never signalled");
+
+		let next = sp_finality_checkpoint::AuthoritySet {
+			id: 1,
+			authorities: set(1, &keys[2..6]).authorities().to_vec(),
+		};
+		let signal = sp_finality_checkpoint::Checkpoint::new(1, H256::repeat_byte(9));
+		assert!(finality.lock().note_signal(signal, next));
+		assert_eq!(verify(signed(1, &keys[2..5])), Ok(false), "early: the block comes without it");
+		assert!(verify(signed(1, &keys[..3])).is_err(), "not the signalled set's signers");
 	}
 }

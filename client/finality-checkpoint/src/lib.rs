@@ -26,6 +26,8 @@
 //!   headers signal.
 //! - `fork_choice`: [`CheckpointSelectChain`], which keeps to the highest justified
 //!   checkpoint.
+//! - [`proof`]: [`FinalityProof`], the set changes from genesis to a block's certificate:
+//!   built from the store and the headers, verified knowing the genesis set alone.
 //! - [`persistence`]: the storage interface [`CheckpointStorage`] with what it loads and
 //!   prunes, the write-behind buffer and its timing, and the maintenance task.
 //! - [`db`]: [`CheckpointDB`], the columns and key layout on disk, and
@@ -62,6 +64,7 @@ mod keystore;
 mod metrics;
 pub mod persistence;
 pub mod planner;
+pub mod proof;
 mod shared;
 pub mod state;
 mod worker;
@@ -85,6 +88,7 @@ pub use persistence::{
 	MaintenanceReport, PruneOutcome, StoredState,
 };
 pub use planner::Abstention;
+pub use proof::{prove_finality, verify_finality_proof, FinalityProof, ProofError, SetChangeProof};
 pub use shared::{FinalityView, SharedFinality};
 pub use state::{
 	CertificateError, CheckpointHash, FinalityConfig, FinalityState, OwnVoteGuard, Progress,

@@ -114,6 +114,8 @@ pub trait CheckpointStorage<H>: Send + Sync {
 	) -> Result<()>;
 	/// The certificate that finalized checkpoint `number`, if kept.
 	fn certificate(&self, number: CheckpointNumber) -> Result<Option<CheckpointCertificate<H>>>;
+	/// The set-enacting checkpoints whose certificates are kept, lowest first.
+	fn set_changes(&self) -> Result<Vec<CheckpointNumber>>;
 	/// Deletes what lies more than `keep` checkpoints below the finalized one.
 	fn prune(&self, keep: u64) -> Result<PruneOutcome>;
 }

@@ -500,9 +500,12 @@ where
 	async fn on_message(&mut self, data: &[u8]) {
 		match GossipMessage::<B::Hash>::decode_all(&mut &data[..]) {
 			Ok(GossipMessage::Vote(vote)) => {
-				let current = self.finality.view().voters.set_id();
-				let own_key = vote.link.set_id == current
-					&& self.local.as_ref().is_some_and(|(i, _)| *i == vote.validator_index);
+				// Signed by our key in the vote's own set (indices change with the set).
+				let own_key = self.local.as_ref().is_some_and(|(_, key)| {
+					self.finality.view().sets.by_id(vote.link.set_id).is_some_and(|set| {
+						set.authorities().get(vote.validator_index as usize) == Some(key)
+					})
+				});
 				let link = vote.link;
 				let (elsewhere, import) = self
 					.with_finality(move |f| {

@@ -194,6 +194,7 @@ fn pruning_keeps_certificates_of_set_changes() {
 		.collect();
 	assert_eq!(kept, vec![3, 24, 25, 26, 27, 28, 29]);
 	assert_eq!(db.load_state::<H256>(8).unwrap().authority_sets, vec![set_1]);
+	assert_eq!(db.set_changes().unwrap(), vec![CheckpointNumber(3)]);
 }
 
 #[test]
@@ -327,6 +328,7 @@ fn a_version_1_database_is_migrated_in_place() {
 		tx.put(columns::META, b"justified", &checkpoint(8));
 		tx.put(columns::META, b"own_vote_guard", &[u64_le(7), u64_le(8)].concat());
 		tx.put(columns::META, b"last_certificate_set", &u64_le(0));
+		// Version 1 kept the first certificate of each new set: none here (one set).
 		tx.put(columns::META, b"kept_certificates", &[0]);
 		tx.put(columns::CERTIFICATES, &7u64.to_be_bytes(), &codec::Encode::encode(&certificate));
 		tx.put(columns::SIGNATURES, &vote_key, &vote_bytes);
@@ -353,6 +355,7 @@ fn a_version_1_database_is_migrated_in_place() {
 	drop(finality);
 	assert_eq!(raw_get(dir.path(), columns::META, b"schema_version"), Some(vec![2, 0, 0, 0]));
 	assert_eq!(raw_get(dir.path(), columns::META, b"last_certificate_set"), None);
+	assert_eq!(raw_get(dir.path(), columns::META, b"kept_certificates"), None);
 	assert_eq!(raw_get(dir.path(), columns::META, b"authority_sets"), None, "the genesis set");
 }
 

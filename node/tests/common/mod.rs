@@ -281,6 +281,13 @@ impl Drop for Node {
 		self.kill();
 		if std::thread::panicking() {
 			let log = self.log_text();
+			// The whole log outlives the test's temporary directory, for a post-mortem.
+			let kept = std::env::temp_dir().join("checkpoint-e2e-failed");
+			if std::fs::create_dir_all(&kept).is_ok()
+				&& std::fs::write(kept.join(format!("{}.log", self.name)), &log).is_ok()
+			{
+				eprintln!("---- {}'s whole log: {} ----", self.name, kept.display());
+			}
 			let tail: Vec<&str> = log.lines().rev().take(40).collect();
 			eprintln!("---- last lines of {} ----", self.name);
 			for line in tail.into_iter().rev() {
@@ -346,7 +353,14 @@ pub fn devnet(dir: &std::path::Path, interval: u64, extra: &[&str]) -> (Vec<Node
 /// The runtime API call `method` (e.g. `CheckpointApi_current_set`) without arguments at block
 /// `at` (the best block when `None`), its SCALE result decoded.
 pub fn state_call<T: Decode>(node: &Node, method: &str, at: Option<&str>) -> T {
-	let result = node.rpc("state_call", json!([method, "0x", at]));
+	state_call_with(node, method, &[], at)
+}
+
+/// The runtime API call `method` with SCALE-encoded `args` at block `at` (the best block when
+/// `None`), its SCALE result decoded.
+pub fn state_call_with<T: Decode>(node: &Node, method: &str, args: &[u8], at: Option<&str>) -> T {
+	let args = sp_core::bytes::to_hex(args, false);
+	let result = node.rpc("state_call", json!([method, args, at]));
 	let bytes = sp_core::bytes::from_hex(result.as_str().unwrap()).unwrap();
 	T::decode(&mut &bytes[..]).unwrap_or_else(|e| panic!("{method}: {e}"))
 }
@@ -390,4 +404,29 @@ pub fn submit_signed(node: &Node, signer: Sr25519Keyring, call: checkpoint_runti
 		UncheckedExtrinsic::new_signed(call, account.into(), signature.into(), extension);
 	let hex = sp_core::bytes::to_hex(&extrinsic.encode(), false);
 	node.rpc("author_submitExtrinsic", json!([hex]));
+}
+
+/// The first block above `from` on `node`'s best chain whose header signals a set change that
+/// `wanted` accepts, waiting up to `timeout`: its number, hash and the set.
+pub fn wait_for_signal(
+	node: &Node,
+	from: u64,
+	timeout: Duration,
+	wanted: impl Fn(&sp_finality_checkpoint::AuthoritySet) -> bool,
+) -> (u64, String, sp_finality_checkpoint::AuthoritySet) {
+	let mut next = from + 1;
+	wait_for(&format!("a set change signal on {}", node.name), timeout, || {
+		node.assert_running();
+		let best = node.header_number(None);
+		while next <= best {
+			let hash = node.rpc("chain_getBlockHash", json!([next]));
+			let hash = hash.as_str()?.to_string();
+			let found = sp_finality_checkpoint::find_scheduled_change(&node.header(Some(&hash)));
+			next += 1;
+			if let Some(set) = found.filter(|set| wanted(set)) {
+				return Some((next - 1, hash, set));
+			}
+		}
+		None
+	})
 }

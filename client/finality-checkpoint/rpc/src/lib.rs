@@ -3,7 +3,11 @@
 //! - `checkpoint_status`: finalized and justified checkpoints, own-vote guard, counters;
 //! - `checkpoint_certificate(number)`: the stored certificate that finalized checkpoint
 //!   `number` (signers and SCALE bytes), if retained;
-//! - `checkpoint_subscribeFinalized`: the status each time the finalized checkpoint moves.
+//! - `checkpoint_subscribeFinalized`: the status each time the finalized checkpoint moves;
+//! - `checkpoint_proveFinality(block)`: a SCALE-encoded
+//!   [`FinalityProof`](sc_finality_checkpoint::FinalityProof) of the block (the set changes
+//!   from genesis and the certificate), which
+//!   [`verify_finality_proof`](sc_finality_checkpoint::verify_finality_proof) checks.
 
 #![warn(missing_docs)]
 
@@ -16,8 +20,9 @@ use jsonrpsee::{
 	PendingSubscriptionSink, SubscriptionMessage,
 };
 use sc_client_api::BlockchainEvents;
-use sc_finality_checkpoint::{CheckpointHash, SharedFinality};
+use sc_finality_checkpoint::{prove_finality, CheckpointHash, SharedFinality};
 use serde::{Deserialize, Serialize};
+use sp_blockchain::HeaderBackend;
 use sp_core::Bytes;
 use sp_finality_checkpoint::{Checkpoint, CheckpointNumber};
 use sp_runtime::traits::Block as BlockT;
@@ -90,6 +95,12 @@ pub trait CheckpointApi<Hash> {
 	#[method(name = "checkpoint_certificate")]
 	async fn certificate(&self, number: u64) -> RpcResult<Option<CertificateInfo<Hash>>>;
 
+	/// The finality proof of block `number`, SCALE-encoded: the authority set changes from
+	/// genesis and the certificate of the first checkpoint block at or above it. `None` while
+	/// the block is not finalized.
+	#[method(name = "checkpoint_proveFinality")]
+	async fn prove_finality(&self, number: u64) -> RpcResult<Option<Bytes>>;
+
 	/// The status each time the finalized checkpoint moves.
 	#[subscription(
 		name = "checkpoint_subscribeFinalized" => "checkpoint_finalized",
@@ -103,13 +114,15 @@ pub trait CheckpointApi<Hash> {
 pub struct CheckpointRpc<B: BlockT, C> {
 	finality: SharedFinality<B::Hash>,
 	client: Arc<C>,
+	interval: u32,
 	_phantom: PhantomData<B>,
 }
 
 impl<B: BlockT, C> CheckpointRpc<B, C> {
-	/// A handler reading `finality`; `client` drives the subscription.
-	pub fn new(finality: SharedFinality<B::Hash>, client: Arc<C>) -> Self {
-		Self { finality, client, _phantom: PhantomData }
+	/// A handler reading `finality`; `client` drives the subscription and gives the headers of
+	/// finality proofs (checkpoints `interval` blocks apart).
+	pub fn new(finality: SharedFinality<B::Hash>, client: Arc<C>, interval: u32) -> Self {
+		Self { finality, client, interval, _phantom: PhantomData }
 	}
 }
 
@@ -139,7 +152,7 @@ impl<B, C> CheckpointApiServer<B::Hash> for CheckpointRpc<B, C>
 where
 	B: BlockT,
 	B::Hash: CheckpointHash + Serialize + for<'de> Deserialize<'de>,
-	C: BlockchainEvents<B> + Send + Sync + 'static,
+	C: BlockchainEvents<B> + HeaderBackend<B> + Send + Sync + 'static,
 {
 	fn status(&self) -> RpcResult<CheckpointStatus<B::Hash>> {
 		Ok(checkpoint_status(&self.finality))
@@ -162,6 +175,18 @@ where
 			signers: c.signatures.iter().map(|(i, _)| *i).collect(),
 			encoded: c.encode().into(),
 		}))
+	}
+
+	async fn prove_finality(&self, number: u64) -> RpcResult<Option<Bytes>> {
+		let (client, finality, interval) =
+			(self.client.clone(), self.finality.clone(), self.interval);
+		let proof = tokio::task::spawn_blocking(move || {
+			prove_finality::<B, C>(&client, &finality, interval, number)
+		})
+		.await
+		.map_err(internal)?
+		.map_err(internal)?;
+		Ok(proof.map(|p| p.encode().into()))
 	}
 
 	async fn subscribe_finalized(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {

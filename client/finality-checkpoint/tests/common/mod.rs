@@ -229,6 +229,11 @@ impl CheckpointStorage<H256> for MemoryStorage {
 		Ok(self.state.lock().certificates.get(&number).cloned())
 	}
 
+	fn set_changes(&self) -> Result<Vec<CheckpointNumber>> {
+		let state = self.state.lock();
+		Ok(state.authority_sets.iter().filter_map(|s| s.enacted_by.map(|c| c.number)).collect())
+	}
+
 	fn prune(&self, _keep: u64) -> Result<PruneOutcome> {
 		Ok(PruneOutcome::default())
 	}
