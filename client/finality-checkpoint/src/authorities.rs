@@ -12,12 +12,18 @@
 //! which it can check only once the change is enacted, so every node that finalized the same
 //! chain holds the same sets.
 //!
+//! Root can also force a change ([`ForcedChange`]) when more than a third of the set is gone
+//! for good and nothing can be finalized: it takes effect when the block `delay` blocks after
+//! the signal is imported on the signal's chain, without finality, and the new set's votes may
+//! have their source at the checkpoint finalized then.
+//!
 //! Only the newest [`KEPT_SETS`] enacted sets are held: votes of older sets are expired. The
 //! history lives on in the certificates of the enacting checkpoints, which the store keeps.
 //!
 //! Pure: no I/O, no client. The caller tells the ancestry of a signalling block.
 //!
 //! [`ScheduledChange`]: sp_finality_checkpoint::ConsensusLog::ScheduledChange
+//! [`ForcedChange`]: sp_finality_checkpoint::ConsensusLog::ForcedChange
 
 use crate::state::{CertificateError, CheckpointHash, VoteRejection, VoterSet};
 use codec::{Decode, Encode};
@@ -39,8 +45,42 @@ pub struct EnactedSet<H> {
 	/// The voters, in validator-index order.
 	pub authorities: Vec<AuthorityId>,
 	/// The enacting checkpoint; `None` for the first set tracked (genesis). Votes of this set
-	/// have their sources above it.
+	/// have their sources above it (at or above it for a forced change).
 	pub enacted_by: Option<Checkpoint<H>>,
+	/// Whether root forced the change in, at the finalized checkpoint `enacted_by`.
+	pub forced: bool,
+}
+
+impl<H> EnactedSet<H> {
+	/// Whether a vote of this set may have its source at `source`: above the enacting
+	/// checkpoint, or at or above it for a forced change. The set before it covers the rest.
+	pub fn admits_source(&self, source: CheckpointNumber) -> bool {
+		match &self.enacted_by {
+			None => true,
+			Some(e) if self.forced => source >= e.number,
+			Some(e) => source > e.number,
+		}
+	}
+}
+
+/// A forced set change signalled in an imported block and not yet in force.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct ForcedSignal<H> {
+	/// Height of the signalling block.
+	pub block_number: u64,
+	/// Hash of the signalling block.
+	pub block_hash: H,
+	/// Blocks after the signal at which the change takes effect.
+	pub delay: u32,
+	/// The set that takes over.
+	pub set: AuthoritySet,
+}
+
+impl<H> ForcedSignal<H> {
+	/// The height from which the change is in force.
+	pub fn effective_at(&self) -> u64 {
+		self.block_number.saturating_add(u64::from(self.delay))
+	}
 }
 
 /// A set change signalled in an imported checkpoint block and not yet enacted.
@@ -83,6 +123,8 @@ pub struct AuthoritySets<H> {
 	enacted: Vec<(EnactedSet<H>, Arc<VoterSet>)>,
 	/// Signalled changes, lowest block first.
 	pending: Vec<SignalledChange<H>>,
+	/// Forced changes signalled and not in force yet.
+	forced: Vec<ForcedSignal<H>>,
 }
 
 impl<H: CheckpointHash> AuthoritySets<H> {
@@ -92,20 +134,25 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 			id: voters.set_id(),
 			authorities: voters.authorities().to_vec(),
 			enacted_by: None,
+			forced: false,
 		};
-		Self { enacted: vec![(first, Arc::new(voters))], pending: Vec::new() }
+		Self { enacted: vec![(first, Arc::new(voters))], pending: Vec::new(), forced: Vec::new() }
 	}
 
 	/// The tracked sets as stored: `None` unless the enacted sets are non-empty, each has
-	/// voters, their ids increase by one and their enacting checkpoints increase.
+	/// voters, their ids increase (by one but across a forced change) and their enacting
+	/// checkpoints increase (a forced change may be enacted at the checkpoint of the change
+	/// before it).
 	pub fn restore(enacted: Vec<EnactedSet<H>>) -> Option<Self> {
 		let mut sets: Vec<(EnactedSet<H>, Arc<VoterSet>)> = Vec::with_capacity(enacted.len());
 		for set in enacted {
 			if let Some((last, _)) = sets.last() {
-				let in_order = set.id == last.id + 1
-					&& set
-						.enacted_by
-						.is_some_and(|e| last.enacted_by.is_none_or(|l| e.number > l.number));
+				let in_order = (set.id == last.id + 1 || (set.forced && set.id > last.id))
+					&& set.enacted_by.is_some_and(|e| {
+						last.enacted_by.is_none_or(|l| {
+							e.number > l.number || (set.forced && e.number == l.number)
+						})
+					});
 				if !in_order {
 					return None;
 				}
@@ -116,7 +163,7 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 		if sets.is_empty() {
 			return None;
 		}
-		Some(Self { enacted: sets, pending: Vec::new() })
+		Some(Self { enacted: sets, pending: Vec::new(), forced: Vec::new() })
 	}
 
 	/// The enacted sets, oldest first.
@@ -134,11 +181,9 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 		&self.enacted.last().expect("never empty; qed").1
 	}
 
-	/// The enacted set with id `id`.
+	/// The enacted set with id `id`, if held.
 	pub fn by_id(&self, id: SetId) -> Option<&Arc<VoterSet>> {
-		let first = self.enacted[0].0.id;
-		let index = usize::try_from(id.checked_sub(first)?).ok()?;
-		self.enacted.get(index).map(|(_, voters)| voters)
+		self.enacted.iter().find(|(set, _)| set.id == id).map(|(_, voters)| voters)
 	}
 
 	/// The set a vote or certificate for `link` is checked against: the enacted set of its id,
@@ -150,19 +195,13 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 		if link.set_id > current {
 			return Err(VoteRejection::FutureSet { current, got: link.set_id });
 		}
-		let first = self.enacted[0].0.id;
-		let Some(index) = link.set_id.checked_sub(first).map(|i| i as usize) else {
-			return Err(VoteRejection::WrongSet { current, got: link.set_id });
-		};
+		let wrong = VoteRejection::WrongSet { current, got: link.set_id };
+		let index = self.enacted.iter().position(|(set, _)| set.id == link.set_id).ok_or(wrong)?;
 		let (set, voters) = &self.enacted[index];
 		let source = link.source.number;
-		let after_start = set.enacted_by.is_none_or(|e| source > e.number);
-		let before_end = self
-			.enacted
-			.get(index + 1)
-			.and_then(|(next, _)| next.enacted_by)
-			.is_none_or(|e| source <= e.number);
-		if after_start && before_end {
+		let before_end =
+			self.enacted.get(index + 1).is_none_or(|(next, _)| !next.admits_source(source));
+		if set.admits_source(source) && before_end {
 			Ok(voters)
 		} else {
 			Err(VoteRejection::WrongSet { current, got: link.set_id })
@@ -200,10 +239,11 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 		voters.verify_certificate(genesis_hash, certificate)
 	}
 
-	/// The signalled, not yet enacted set with id `id`, to check early votes with.
+	/// The signalled (or forced), not yet enacted set with id `id`, to check early votes with.
 	pub fn pending_set(&self, id: SetId) -> Option<VoterSet> {
-		let change = self.pending.iter().find(|p| p.set.id == id)?;
-		VoterSet::new(id, change.set.authorities.clone())
+		let scheduled = self.pending.iter().map(|p| &p.set);
+		let set = scheduled.chain(self.forced.iter().map(|f| &f.set)).find(|s| s.id == id)?;
+		VoterSet::new(id, set.authorities.clone())
 	}
 
 	/// The set whose votes may have `source` as their source: what an own vote signs with.
@@ -211,7 +251,7 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 		self.enacted
 			.iter()
 			.rev()
-			.find(|(set, _)| set.enacted_by.is_none_or(|e| source > e.number))
+			.find(|(set, _)| set.admits_source(source))
 			.map_or_else(|| &self.enacted[0].1, |(_, voters)| voters)
 	}
 
@@ -277,14 +317,73 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 			id: change.set.id,
 			authorities: change.set.authorities,
 			enacted_by: Some(finalized),
+			forced: false,
 		};
+		self.enact(set)
+	}
+
+	/// Notes the forced change that block `block_hash` at height `block_number` signals, in
+	/// force `delay` blocks later. Returns `false` if it was noted before.
+	pub fn note_forced(
+		&mut self,
+		block_number: u64,
+		block_hash: H,
+		delay: u32,
+		set: AuthoritySet,
+	) -> Result<bool, SignalError> {
+		let current = self.current().set_id();
+		if set.id <= current {
+			return Err(SignalError::Outdated { current, got: set.id });
+		}
+		if set.authorities.is_empty() {
+			return Err(SignalError::EmptySet(set.id));
+		}
+		if self.forced.iter().any(|f| f.block_hash == block_hash) {
+			return Ok(false);
+		}
+		self.forced.push(ForcedSignal { block_number, block_hash, delay, set });
+		Ok(true)
+	}
+
+	/// The signalling blocks of the forced changes in force at height `block_number`, whose
+	/// ancestry [`Self::apply_forced`] asks for.
+	pub fn forced_due(&self, block_number: u64) -> impl Iterator<Item = &H> {
+		self.forced.iter().filter(move |f| f.effective_at() <= block_number).map(|f| &f.block_hash)
+	}
+
+	/// Puts in force the forced change that the imported block at height `block_number` makes
+	/// due, if its signal is on that block's chain (`is_ancestor`), with checkpoint `finalized`
+	/// the last one finalized. Returns the set enacted; it must be stored before it is used.
+	pub fn apply_forced(
+		&mut self,
+		block_number: u64,
+		finalized: Checkpoint<H>,
+		is_ancestor: impl Fn(&H) -> bool,
+	) -> Option<EnactedSet<H>> {
+		let due = self
+			.forced
+			.iter()
+			.filter(|f| f.effective_at() <= block_number && is_ancestor(&f.block_hash))
+			.min_by_key(|f| f.block_number)?
+			.clone();
+		let set = EnactedSet {
+			id: due.set.id,
+			authorities: due.set.authorities,
+			enacted_by: Some(finalized),
+			forced: true,
+		};
+		self.enact(set)
+	}
+
+	/// Adds an enacted set, keeps the newest [`KEPT_SETS`] and drops the signals it makes stale.
+	fn enact(&mut self, set: EnactedSet<H>) -> Option<EnactedSet<H>> {
 		let voters = VoterSet::new(set.id, set.authorities.clone())?;
 		self.enacted.push((set.clone(), Arc::new(voters)));
 		if self.enacted.len() > KEPT_SETS {
 			self.enacted.drain(..self.enacted.len() - KEPT_SETS);
 		}
-		// Signals of sets that are no longer ahead are stale.
-		self.pending.retain(|p| p.set.id > next_id);
+		self.pending.retain(|p| p.set.id > set.id);
+		self.forced.retain(|f| f.set.id > set.id);
 		Some(set)
 	}
 }

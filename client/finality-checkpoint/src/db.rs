@@ -280,6 +280,14 @@ impl CheckpointDB {
 		self.write(tx)
 	}
 
+	/// Stores the authority sets held after a forced change.
+	pub fn write_sets<H: Encode>(&self, sets: &[EnactedSet<H>]) -> Result<()> {
+		self.ensure_initialised()?;
+		let mut tx = DBTransaction::new();
+		tx.put(columns::META, meta::AUTHORITY_SETS, &sets.encode());
+		self.write(tx)
+	}
+
 	/// Raises the justified watermark to `justified`; a lower one is ignored.
 	pub fn write_justified<H: Encode + Decode>(&self, justified: &Checkpoint<H>) -> Result<()> {
 		self.ensure_initialised()?;
@@ -565,6 +573,10 @@ impl<H: Encode + Decode + Send + Sync> CheckpointStorage<H> for CheckpointStorag
 		sets: Option<&[EnactedSet<H>]>,
 	) -> Result<()> {
 		self.db.write_certificate(certificate, justified, sets)
+	}
+
+	fn store_sets(&self, sets: &[EnactedSet<H>]) -> Result<()> {
+		self.db.write_sets(sets)
 	}
 
 	fn store_justified(&self, justified: &Checkpoint<H>) -> Result<()> {

@@ -414,6 +414,64 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		Ok(progress)
 	}
 
+	/// Notes a forced set change signalled in block `hash` at height `number`, in force `delay`
+	/// blocks later (block import reads it off the header). Returns whether it is new.
+	pub fn note_forced(&mut self, number: u64, hash: H, delay: u32, set: AuthoritySet) -> bool {
+		let (id, size) = (set.id, set.authorities.len());
+		match Arc::make_mut(self.state.sets_mut()).note_forced(number, hash, delay, set) {
+			Ok(true) => {
+				log::warn!(
+					target: LOG_TARGET,
+					"⚡ Forced change to authority set {id} ({size} validators) signalled in block \
+					 #{number} ({hash:?}): in force from block #{}, without finality",
+					number.saturating_add(u64::from(delay)),
+				);
+				self.publish();
+				true
+			}
+			Ok(false) => false,
+			Err(e) => {
+				log::debug!(target: LOG_TARGET, "Forced change signal ignored: {e}");
+				false
+			}
+		}
+	}
+
+	/// Puts in force the forced change that imported block `hash` at height `number` makes due,
+	/// if its signal is on that block's chain: the sets are stored first. Returns whether a set
+	/// was forced in, and what the votes held for it justified or finalized.
+	pub fn apply_forced(&mut self, number: u64, hash: H) -> Result<Option<Progress<H>>> {
+		let due: Vec<H> = self.state.sets().forced_due(number).copied().collect();
+		if due.is_empty() {
+			return Ok(None);
+		}
+		let on_chain: HashSet<H> = due
+			.into_iter()
+			.filter(|signal| {
+				self.chain.as_ref().is_none_or(|c| c.is_ancestor(signal, &hash) == Some(true))
+			})
+			.collect();
+		let is_ancestor = |signal: &H| on_chain.contains(signal);
+		let Some(write) = self.state.forced_write(number, is_ancestor) else { return Ok(None) };
+		self.persist(&write).inspect_err(|e| {
+			log::error!(target: LOG_TARGET, "❌ Cannot store the forced authority set; it waits: {e}");
+		})?;
+		let Some((set, step)) = self.state.apply_forced(number, is_ancestor) else {
+			return Ok(None);
+		};
+		log::warn!(
+			target: LOG_TARGET,
+			"⚡ Authority set {} ({} validators) forced in at block #{number}: votes with sources \
+			 at or above checkpoint {} are this set's",
+			set.id,
+			set.authorities.len(),
+			self.state.last_finalized().number,
+		);
+		let progress = self.apply(step);
+		self.publish();
+		Ok(Some(progress))
+	}
+
 	/// Whether a certificate waits for its block to be imported ([`Self::retry_waiting`]).
 	pub fn is_waiting(&self) -> bool {
 		self.waiting.is_some()
@@ -590,6 +648,7 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 			Write::Certificate(certificate, justified, sets) => {
 				storage.store_certificate(certificate, justified, sets.as_deref())
 			}
+			Write::Sets(sets) => storage.store_sets(sets),
 		}
 	}
 
@@ -620,5 +679,6 @@ fn write_name<H>(write: &Write<H>) -> &'static str {
 		Write::OwnVote(..) => "an own vote",
 		Write::Guard(_) => "the own-vote guard",
 		Write::Certificate(..) => "a certificate",
+		Write::Sets(_) => "the authority sets",
 	}
 }

@@ -35,7 +35,8 @@ use sp_api::ProvideRuntimeApi;
 use sp_blockchain::{HeaderBackend, HeaderMetadata};
 use sp_consensus::Error as ConsensusError;
 use sp_finality_checkpoint::{
-	find_scheduled_change, Checkpoint, CheckpointApi, CheckpointCertificate, ENGINE_ID,
+	find_forced_change, find_scheduled_change, Checkpoint, CheckpointApi, CheckpointCertificate,
+	ENGINE_ID,
 };
 use sp_runtime::{
 	traits::{Block as BlockT, Header as HeaderT, NumberFor, UniqueSaturatedInto},
@@ -121,17 +122,21 @@ where
 	}
 }
 
-/// Notes the set change that `header` of block `hash` signals, if any, with `finality`
-/// (checkpoints `interval` blocks apart). pallet-checkpoint signals only in checkpoint blocks;
-/// a signal elsewhere is refused with an error in the log.
+/// Notes the set changes that `header` of block `hash` signals, if any, with `finality`
+/// (checkpoints `interval` blocks apart): a forced change at any height, a scheduled one in a
+/// checkpoint block (pallet-checkpoint signals only there; a signal elsewhere is refused with an
+/// error in the log).
 pub fn note_signal<B: BlockT>(
 	finality: &SharedFinality<B::Hash>,
 	interval: u32,
 	header: &B::Header,
 	hash: B::Hash,
 ) {
-	let Some(set) = find_scheduled_change(header) else { return };
 	let number: u64 = (*header.number()).unique_saturated_into();
+	if let Some((delay, set)) = find_forced_change(header) {
+		finality.lock().note_forced(number, hash, delay, set);
+	}
+	let Some(set) = find_scheduled_change(header) else { return };
 	if !number.is_multiple_of(u64::from(interval)) {
 		log::error!(
 			target: LOG_TARGET,
@@ -147,8 +152,8 @@ pub fn note_signal<B: BlockT>(
 }
 
 /// Notes the set changes signalled in imported blocks above the gadget's finalized
-/// checkpoint, on the chains ending in `leaves`: after a restart, what block import noted
-/// before it.
+/// checkpoint, on the chains ending in `leaves`, and puts in force a forced change those
+/// chains made due: after a restart, what block import did before it.
 pub fn note_signals_above_finality<B, C>(
 	client: &C,
 	finality: &SharedFinality<B::Hash>,
@@ -160,7 +165,7 @@ pub fn note_signals_above_finality<B, C>(
 {
 	let floor = finality.view().finalized.number.block_number(interval);
 	let mut seen = HashSet::new();
-	for leaf in leaves {
+	for &leaf in &leaves {
 		let mut hash = leaf;
 		while let Ok(Some(header)) = client.header(hash) {
 			let number: u64 = (*header.number()).unique_saturated_into();
@@ -169,6 +174,11 @@ pub fn note_signals_above_finality<B, C>(
 			}
 			note_signal::<B>(finality, interval, &header, hash);
 			hash = *header.parent_hash();
+		}
+	}
+	for leaf in leaves {
+		if let Ok(Some(number)) = client.number(leaf) {
+			let _ = finality.lock().apply_forced(number.unique_saturated_into(), leaf);
 		}
 	}
 }
@@ -297,6 +307,11 @@ where
 		let justification = block.justifications.as_ref().and_then(|j| j.get(ENGINE_ID).cloned());
 		strip_justification(&mut block);
 		let result = self.inner.import_block(block).await.map_err(Into::into)?;
+		if let ImportResult::Imported(_) = result {
+			// A forced change in force from this block on. If it cannot be stored, the next
+			// import tries again.
+			let _ = self.finality.lock().apply_forced(number.unique_saturated_into(), hash);
+		}
 		if let (ImportResult::Imported(_) | ImportResult::AlreadyInChain, Some(encoded)) =
 			(&result, justification)
 		{

@@ -104,6 +104,8 @@ pub trait CheckpointStorage<H>: Send + Sync {
 		justified: &Checkpoint<H>,
 		sets: Option<&[EnactedSet<H>]>,
 	) -> Result<()>;
+	/// Stores the authority sets held after a forced change.
+	fn store_sets(&self, sets: &[EnactedSet<H>]) -> Result<()>;
 	/// Raises the justified watermark.
 	fn store_justified(&self, justified: &Checkpoint<H>) -> Result<()>;
 	/// Stores two conflicting votes of one validator.

@@ -362,6 +362,8 @@ pub enum Write<H> {
 	/// the enacted sets held after it, in one transaction, durable before finality moves to
 	/// its source.
 	Certificate(CheckpointCertificate<H>, Checkpoint<H>, Option<Vec<EnactedSet<H>>>),
+	/// The authority sets held after a forced change: durable before the new set is used.
+	Sets(Vec<EnactedSet<H>>),
 }
 
 /// What a vote or a tally changed, and what to persist for it.
@@ -479,6 +481,11 @@ impl<H: CheckpointHash> FinalityState<H> {
 	/// The authority sets tracked: enacted and signalled.
 	pub fn sets(&self) -> &Arc<AuthoritySets<H>> {
 		&self.sets
+	}
+
+	/// The authority sets, to note forced changes in (they are signalled at any height).
+	pub fn sets_mut(&mut self) -> &mut Arc<AuthoritySets<H>> {
+		&mut self.sets
 	}
 
 	/// Notes a set change signalled in checkpoint block `checkpoint`. A signal at or below the
@@ -791,24 +798,54 @@ impl<H: CheckpointHash> FinalityState<H> {
 		let target = certificate.link.target;
 		self.justified.entry(target.number).or_insert(target.hash);
 		self.latest_certificate = Some(certificate);
+		let step = if enacted.is_some() { self.after_enactment() } else { self.tally() };
+		Some((enacted, step))
+	}
+
+	/// First half of a forced change that the imported block at height `block_number` puts in
+	/// force (`is_ancestor` says whether a signalling block of
+	/// [`AuthoritySets::forced_due`] is on its chain): the sets to store before it is made.
+	pub fn forced_write(
+		&self,
+		block_number: u64,
+		is_ancestor: impl Fn(&H) -> bool,
+	) -> Option<Write<H>> {
+		let mut sets = (*self.sets).clone();
+		sets.apply_forced(block_number, self.last_finalized, is_ancestor)
+			.map(|_| Write::Sets(sets.enacted().cloned().collect()))
+	}
+
+	/// Second half, once the sets are stored: the forced set is the current one, from the
+	/// finalized checkpoint on. Returns it and the step the votes held for it make.
+	pub fn apply_forced(
+		&mut self,
+		block_number: u64,
+		is_ancestor: impl Fn(&H) -> bool,
+	) -> Option<(EnactedSet<H>, Step<H>)> {
+		let finalized = self.last_finalized;
+		let enacted =
+			Arc::make_mut(&mut self.sets).apply_forced(block_number, finalized, is_ancestor)?;
+		Some((enacted, self.after_enactment()))
+	}
+
+	/// After a set change: takes the votes that waited for the new set, drops every link the
+	/// sets no longer admit (the old set's above the enacting checkpoint), and tallies.
+	fn after_enactment(&mut self) -> Step<H> {
 		let mut step = Step::default();
-		if enacted.is_some() {
-			// Votes that waited for this set, then every vote of the old set whose source
-			// lies above the enacting checkpoint goes.
-			for vote in std::mem::take(&mut self.early).into_values().flatten() {
-				if let Ok(mut taken) = self.import_vote(vote, true) {
-					step.writes.append(&mut taken.writes);
-					step.equivocation |= taken.equivocation;
-				}
+		for vote in std::mem::take(&mut self.early).into_values().flatten() {
+			if let Ok(mut taken) = self.import_vote(vote, true) {
+				step.writes.append(&mut taken.writes);
+				step.justified.append(&mut taken.justified);
+				step.equivocation |= taken.equivocation;
 			}
-			let sets = self.sets.clone();
-			self.links.retain(|link, _| sets.set_of(link).is_ok());
 		}
+		let sets = self.sets.clone();
+		self.links.retain(|link, _| sets.set_of(link).is_ok());
 		let tally = self.tally();
-		step.justified = tally.justified;
+		step.justified.extend(tally.justified);
 		step.finalizable = tally.finalizable;
 		step.writes.extend(tally.writes);
-		Some((enacted, step))
+		step
 	}
 
 	/// Votes a link needs: more than two thirds of the set of its link; `None` for a link of

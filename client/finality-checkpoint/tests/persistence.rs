@@ -179,6 +179,7 @@ fn pruning_keeps_certificates_of_set_changes() {
 		id: 1,
 		authorities: voter_set(&keys(N), 1).authorities().to_vec(),
 		enacted_by: Some(cp(0, 3)),
+		forced: false,
 	};
 	db.write_certificate(&change, &cp(0, 4), Some(&[set_1.clone()])).unwrap();
 	for n in 4..30 {

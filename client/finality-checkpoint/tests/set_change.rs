@@ -174,3 +174,53 @@ fn a_checkpoint_above_a_signal_waits_for_its_block() {
 	assert_eq!(f.voters().set_id(), 2);
 	assert!(!f.is_waiting());
 }
+
+/// Half of set 0 is gone for good: root forces the survivors in. The change takes effect at
+/// the import of the block `delay` after the signal, without finality; the new set votes from
+/// the finalized checkpoint on and finalizes by itself; the old set's votes above it are
+/// refused; a restart keeps the forced set.
+#[test]
+fn a_forced_change_takes_over_without_finality_and_survives_a_restart() {
+	let dir = tempfile::tempdir().unwrap();
+	let (keys, _) = sets();
+	let mut f = open(dir.path(), &keys);
+	for k in 1..=2 {
+		for v in votes(&keys, 3, link(cp(0, k - 1), cp(0, k))) {
+			f.add_checkpoint_signature(v).unwrap();
+		}
+	}
+	assert_eq!(f.last_finalized(), cp(0, 1));
+	// Validators 2 and 3 are gone: nothing more is finalized. Root forces 0 and 1 in.
+	let survivors = AuthoritySet {
+		id: 1,
+		authorities: keys[..2].iter().map(|k| AuthorityId::from(k.public())).collect(),
+	};
+	assert!(f.note_forced(10, H256::repeat_byte(10), 2, survivors.clone()));
+	assert_eq!(f.apply_forced(11, H256::repeat_byte(11)).unwrap(), None, "not in force yet");
+	assert_eq!(f.voters().set_id(), 0);
+	assert!(f.apply_forced(12, H256::repeat_byte(12)).unwrap().is_some());
+	assert_eq!(f.voters().set_id(), 1);
+
+	// The old set's votes at or above the finalized checkpoint are refused; the new set's may
+	// have their source at it.
+	assert!(matches!(
+		f.add_checkpoint_signature(vote(&keys[0], 0, link(cp(0, 1), cp(0, 3)))),
+		Err(VoteRejection::WrongSet { current: 1, got: 0 })
+	));
+	let forced_vote =
+		|i: usize, source, target| vote(&keys[i], i as u32, link_of(1, source, target));
+	for i in 0..2 {
+		f.add_checkpoint_signature(forced_vote(i, 1, 3)).unwrap();
+	}
+	let mut finalized = None;
+	for i in 0..2 {
+		finalized = f.add_checkpoint_signature(forced_vote(i, 3, 4)).unwrap().progress.finalized;
+	}
+	assert_eq!(finalized.map(|c| (c.link.set_id, c.link.source)), Some((1, cp(0, 3))));
+	drop(f);
+
+	let f = open(dir.path(), &keys);
+	assert_eq!(f.voters().set_id(), 1);
+	assert_eq!(f.voters().authorities(), &survivors.authorities[..]);
+	assert_eq!(f.last_finalized(), cp(0, 3));
+}

@@ -188,6 +188,17 @@ pub enum ConsensusLog {
 	/// finalizes it is still the old set's, every vote with a higher source is the new set's.
 	#[codec(index = 1)]
 	ScheduledChange(AuthoritySet),
+	/// The authority set changes to `set` without the finality of the current one, once the
+	/// block `delay` blocks after this one is imported on this block's chain: root's way out
+	/// when the current set is gone for good. Votes of `set` may have their source at the
+	/// checkpoint finalized then.
+	#[codec(index = 2)]
+	ForcedChange {
+		/// Blocks after the signalling block at which the change takes effect.
+		delay: u32,
+		/// The set that takes over.
+		set: AuthoritySet,
+	},
 }
 
 impl ConsensusLog {
@@ -202,6 +213,16 @@ impl ConsensusLog {
 pub fn find_scheduled_change<H: HeaderT>(header: &H) -> Option<AuthoritySet> {
 	header.digest().convert_first(|item| match item.consensus_try_to(&ENGINE_ID)? {
 		ConsensusLog::ScheduledChange(set) => Some(set),
+		_ => None,
+	})
+}
+
+/// The forced set change a header signals, if any, with its delay: its first `CKPT` digest that
+/// decodes as a [`ConsensusLog::ForcedChange`].
+pub fn find_forced_change<H: HeaderT>(header: &H) -> Option<(u32, AuthoritySet)> {
+	header.digest().convert_first(|item| match item.consensus_try_to(&ENGINE_ID)? {
+		ConsensusLog::ForcedChange { delay, set } => Some((delay, set)),
+		_ => None,
 	})
 }
 
@@ -271,6 +292,10 @@ mod tests {
 		header.digest_mut().push(DigestItem::Consensus(*b"aura", vec![1, 2]));
 		header.digest_mut().push(DigestItem::Consensus(ENGINE_ID, vec![9]));
 		assert_eq!(find_scheduled_change(&header), None);
+		let forced = ConsensusLog::ForcedChange { delay: 3, set: set.clone() };
+		header.digest_mut().push(forced.into_digest());
+		assert_eq!(find_scheduled_change(&header), None, "a forced change is not a scheduled one");
+		assert_eq!(find_forced_change(&header), Some((3, set.clone())));
 		header.digest_mut().push(ConsensusLog::ScheduledChange(set.clone()).into_digest());
 		assert_eq!(find_scheduled_change(&header), Some(set));
 	}

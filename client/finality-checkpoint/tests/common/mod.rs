@@ -229,6 +229,12 @@ impl CheckpointStorage<H256> for MemoryStorage {
 		Ok(self.state.lock().certificates.get(&number).cloned())
 	}
 
+	fn store_sets(&self, sets: &[EnactedSet<H256>]) -> Result<()> {
+		self.check_write()?;
+		self.state.lock().authority_sets = sets.to_vec();
+		Ok(())
+	}
+
 	fn set_changes(&self) -> Result<Vec<CheckpointNumber>> {
 		let state = self.state.lock();
 		Ok(state.authority_sets.iter().filter_map(|s| s.enacted_by.map(|c| c.number)).collect())

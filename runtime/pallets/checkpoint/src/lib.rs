@@ -81,7 +81,7 @@ pub mod pallet {
 	use super::{AuthorityId, AuthoritySet, GenesisError, SetId, DEFAULT_CHECKPOINT_INTERVAL};
 	use alloc::vec::Vec;
 	use frame_support::pallet_prelude::*;
-	use frame_system::pallet_prelude::BlockNumberFor;
+	use frame_system::pallet_prelude::{BlockNumberFor, OriginFor};
 	use sp_runtime::traits::Saturating;
 
 	/// The checkpoint pallet.
@@ -114,6 +114,45 @@ pub mod pallet {
 			/// The id of the now current set.
 			set_id: SetId,
 		},
+		/// Root forced a set change, signalled in this block's header; it takes effect at
+		/// block `effective_at` without the finality of the current set.
+		ChangeForced {
+			/// The id of the set that takes over.
+			set_id: SetId,
+			/// The block from which the set is in force.
+			effective_at: BlockNumberFor<T>,
+		},
+	}
+
+	/// Errors of the checkpoint pallet.
+	#[pallet::error]
+	pub enum Error<T> {
+		/// A set with no authorities could never finalize anything.
+		EmptySet,
+		/// A forced change is pending already; wait until it takes effect.
+		ForcedChangePending,
+	}
+
+	/// A forced set change signalled and not yet in force.
+	#[derive(
+		CloneNoBound,
+		PartialEqNoBound,
+		EqNoBound,
+		DebugNoBound,
+		Encode,
+		Decode,
+		DecodeWithMemTracking,
+		TypeInfo,
+		MaxEncodedLen,
+	)]
+	#[scale_info(skip_type_params(T))]
+	pub struct StoredForcedChange<T: Config> {
+		/// The id of the set that takes over.
+		pub set_id: SetId,
+		/// Its voters, in validator-index order.
+		pub authorities: BoundedVec<AuthorityId, T::MaxAuthorities>,
+		/// The block from which the set is in force.
+		pub effective_at: BlockNumberFor<T>,
 	}
 
 	/// A set change signalled in a header and not yet enacted on chain.
@@ -150,6 +189,10 @@ pub mod pallet {
 	/// The signalled set change the chain does not yet treat as enacted; at most one.
 	#[pallet::storage]
 	pub type PendingChange<T: Config> = StorageValue<_, StoredPendingChange<T>, OptionQuery>;
+
+	/// A forced set change not yet in force; at most one.
+	#[pallet::storage]
+	pub type ForcedChange<T: Config> = StorageValue<_, StoredForcedChange<T>, OptionQuery>;
 
 	/// The set of a session that differs from the newest set, waiting to be signalled at the
 	/// next checkpoint block with no change pending.
@@ -226,7 +269,18 @@ pub mod pallet {
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			let mut weight = T::DbWeight::get().reads(1);
+			let mut weight = T::DbWeight::get().reads(2);
+			if let Some(forced) = ForcedChange::<T>::get() {
+				// Nothing is signalled while a forced change waits.
+				if now < forced.effective_at {
+					return weight;
+				}
+				Authorities::<T>::put(forced.authorities);
+				CurrentSetId::<T>::put(forced.set_id);
+				ForcedChange::<T>::kill();
+				Self::deposit_event(Event::NewAuthorities { set_id: forced.set_id });
+				weight.saturating_accrue(T::DbWeight::get().writes(3));
+			}
 			if let Some(pending) = PendingChange::<T>::get() {
 				// A queued set waits while a change is pending.
 				if now < Self::enacted_on_chain_at(pending.signalled_at) {
@@ -251,6 +305,45 @@ pub mod pallet {
 
 		fn integrity_test() {
 			assert!(T::MaxAuthorities::get() > 0, "pallet-checkpoint: MaxAuthorities must be > 0");
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Forces the authority set to `authorities` `delay` blocks after this block, without
+		/// the finality of the current set: for a set of which more than a third is gone for
+		/// good, so that finality cannot move and no scheduled change can be enacted. Nodes
+		/// switch when they import the block `delay` blocks after this one; the new set's votes
+		/// may have their source at the checkpoint finalized then. A scheduled or queued change
+		/// is dropped. Root only.
+		///
+		/// The trade-off: if the old set was not gone but cut off, it can finalize on its side
+		/// while the new set finalizes on this one. Use it when the old set cannot come back,
+		/// with a `delay` long enough for every node to import the signal.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::DbWeight::get().reads_writes(2, 4))]
+		pub fn force_change(
+			origin: OriginFor<T>,
+			authorities: BoundedVec<AuthorityId, T::MaxAuthorities>,
+			delay: u32,
+		) -> DispatchResult {
+			frame_system::ensure_root(origin)?;
+			ensure!(!authorities.is_empty(), Error::<T>::EmptySet);
+			ensure!(ForcedChange::<T>::get().is_none(), Error::<T>::ForcedChangePending);
+			// Above every set signalled so far: the on-chain id is never behind a signal.
+			let set_id = Self::set_id() + 1;
+			let log = super::ConsensusLog::ForcedChange {
+				delay,
+				set: AuthoritySet { id: set_id, authorities: authorities.to_vec() },
+			};
+			frame_system::Pallet::<T>::deposit_log(log.into_digest());
+			let now = frame_system::Pallet::<T>::block_number();
+			let effective_at = now.saturating_add(delay.into());
+			PendingChange::<T>::kill();
+			QueuedSet::<T>::kill();
+			ForcedChange::<T>::put(StoredForcedChange { set_id, authorities, effective_at });
+			Self::deposit_event(Event::ChangeForced { set_id, effective_at });
+			Ok(())
 		}
 	}
 
@@ -298,10 +391,14 @@ pub mod pallet {
 			first_checkpoint.saturating_add(interval)
 		}
 
-		/// The newest set the chain knows: the pending one, else the current one.
+		/// The newest set the chain knows: the forced one, else the pending one, else the
+		/// current one.
 		fn newest_set() -> Vec<AuthorityId> {
-			PendingChange::<T>::get()
-				.map(|pending| pending.authorities.into_inner())
+			ForcedChange::<T>::get()
+				.map(|forced| forced.authorities.into_inner())
+				.or_else(|| {
+					PendingChange::<T>::get().map(|pending| pending.authorities.into_inner())
+				})
 				.unwrap_or_else(Self::authorities)
 		}
 

@@ -1,11 +1,15 @@
 //! Genesis, getter and set-change tests of the checkpoint pallet.
 
 use crate::{
-	mock::*, Authorities, AuthorityId, AuthoritySet, CheckpointInterval, CurrentSetId, Event,
-	GenesisError, PendingChange, QueuedSet, DEFAULT_CHECKPOINT_INTERVAL,
+	mock::*, Authorities, AuthorityId, AuthoritySet, CheckpointInterval, CurrentSetId, Error,
+	Event, ForcedChange, GenesisError, PendingChange, QueuedSet, DEFAULT_CHECKPOINT_INTERVAL,
 };
-use frame_support::traits::{Hooks, OneSessionHandler};
-use sp_finality_checkpoint::find_scheduled_change;
+use frame_support::{
+	assert_noop, assert_ok,
+	traits::{Hooks, OneSessionHandler},
+	BoundedVec,
+};
+use sp_finality_checkpoint::{find_forced_change, find_scheduled_change};
 use sp_runtime::{BoundToRuntimeAppPublic, RuntimeAppPublic};
 
 /// Runs block `number` as the runtime does: a new session with `session` as validators if
@@ -199,4 +203,54 @@ fn too_many_authorities_are_rejected() {
 fn session_key_is_the_ckpt_key() {
 	type Public = <Checkpoint as BoundToRuntimeAppPublic>::Public;
 	assert_eq!(<Public as RuntimeAppPublic>::ID, sp_finality_checkpoint::KEY_TYPE);
+}
+
+#[test]
+fn root_forces_a_change_that_takes_effect_after_the_delay() {
+	let genesis_set = vec![authority(1), authority(2), authority(3), authority(4)];
+	let survivors = vec![authority(1), authority(2)];
+	new_test_ext(genesis(genesis_set, 5)).execute_with(|| {
+		// A change that the gone set would have to finalize is pending, another queued.
+		run_block(7, Some(&[authority(1), authority(2), authority(3)]));
+		assert!(run_block(10, None).is_some());
+		run_block(12, Some(&[authority(1), authority(3)]));
+		assert!(QueuedSet::<Test>::exists());
+
+		System::reset_events();
+		System::initialize(&13, &Default::default(), &Default::default());
+		Checkpoint::on_initialize(13);
+		let set = BoundedVec::truncate_from(survivors.clone());
+		assert_noop!(
+			Checkpoint::force_change(RuntimeOrigin::signed(1), set.clone(), 3),
+			sp_runtime::DispatchError::BadOrigin
+		);
+		assert_noop!(
+			Checkpoint::force_change(RuntimeOrigin::root(), BoundedVec::new(), 3),
+			Error::<Test>::EmptySet
+		);
+		assert_ok!(Checkpoint::force_change(RuntimeOrigin::root(), set.clone(), 3));
+		assert_noop!(
+			Checkpoint::force_change(RuntimeOrigin::root(), set, 3),
+			Error::<Test>::ForcedChangePending
+		);
+		// The id after the chain's current set, signalled in this header; the pending change
+		// and the queued set are dropped.
+		let forced = AuthoritySet { id: 1, authorities: survivors.clone() };
+		assert_eq!(find_forced_change(&System::finalize()), Some((3, forced.clone())));
+		assert_eq!(events(), vec![Event::ChangeForced { set_id: 1, effective_at: 16 }]);
+		assert!(!PendingChange::<Test>::exists() && !QueuedSet::<Test>::exists());
+
+		// Nothing moves, and nothing is signalled, until block 16.
+		assert_eq!(run_block(15, Some(&[authority(3)])), None);
+		assert_eq!(Checkpoint::current_set().id, 0);
+		assert_eq!(run_block(16, None), None);
+		assert_eq!(events(), vec![Event::NewAuthorities { set_id: 1 }]);
+		assert_eq!(Checkpoint::current_set(), forced);
+		assert!(!ForcedChange::<Test>::exists());
+		// The session queued before is signalled as the next change.
+		assert_eq!(
+			run_block(20, None),
+			Some(AuthoritySet { id: 2, authorities: vec![authority(3)] })
+		);
+	});
 }
