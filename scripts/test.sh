@@ -13,6 +13,6 @@ cargo fmt --all -- --check
 [ "${1:-}" = "--" ] && shift
 
 # One cargo invocation for the whole workspace, so that every crate is built once with one
-# feature set. The end-to-end tests start up to five node processes each: one test at a time.
+# feature set. The end-to-end tests start up to six node processes each: one test at a time.
 echo "test: cargo test --workspace (unit, property, database and end-to-end tests)"
 cargo test --workspace --locked "$@" -- --test-threads 1

@@ -53,6 +53,26 @@ fn next_certificate(node: &Node, number: u64) -> CheckpointCertificate<H256> {
 		.unwrap_or_else(|| panic!("no certificate from #{first} to #{finalized}"))
 }
 
+/// Seconds of the day of a log line's `YYYY-MM-DD HH:MM:SS` timestamp.
+fn seconds(line: &str) -> u64 {
+	let time = line.split_whitespace().nth(1).expect("a timestamped line");
+	time.split(':').fold(0, |total, part| total * 60 + part.parse::<u64>().unwrap())
+}
+
+/// From `log`: seconds from the import of the block signalling set `id` to its enactment, and to
+/// the first finality after it (the first certificate of the new set).
+fn change_timing(log: &str, id: u64) -> (u64, u64) {
+	let lines: Vec<&str> = log.lines().collect();
+	let find = |from: usize, text: &str| {
+		(from..lines.len()).find(|i| lines[*i].contains(text)).unwrap_or_else(|| panic!("{text}"))
+	};
+	let signal = find(0, &format!("📣 Authority set {id} "));
+	let enacted = find(signal, &format!("🔀 Authority set {id} "));
+	let finality = find(enacted + 1, "🏁 Updated last finalized checkpoint");
+	let at = |i: usize| seconds(lines[i]);
+	(at(enacted) - at(signal), at(finality) - at(signal))
+}
+
 #[test]
 fn validators_join_and_leave_and_finality_carries_across_the_changes() {
 	let dir = tempfile::tempdir().unwrap();
@@ -184,6 +204,13 @@ fn validators_join_and_leave_and_finality_carries_across_the_changes() {
 	let mut forged = proof.clone();
 	forged.changes.remove(1);
 	assert!(verify_finality_proof(&genesis_hash, genesis_voters, INTERVAL as u32, &forged).is_err());
+
+	// The figures the README and the issue notes quote (the second change waited for Charlie).
+	let (enactment, finality) = change_timing(&nodes[0].log_text(), 1);
+	eprintln!(
+		"set change 1 on Alice: signalling block imported -> enacted {enactment} s -> first \
+		 finality by the new set {finality} s"
+	);
 
 	// A fresh full node syncs from genesis and follows both changes by their certificates.
 	let fresh = Node::start("ferdie", dir.path(), &["--chain", &spec, "--bootnodes", &boot]);
