@@ -105,7 +105,16 @@ impl CheckpointDB {
 		let open_err = |source| Error::Open { path: path.to_path_buf(), source };
 		std::fs::create_dir_all(path).map_err(open_err)?;
 		let config = DatabaseConfig::with_columns(columns::NUM_COLUMNS);
-		let db = Database::open(&config, path).map_err(open_err)?;
+		let db = Database::open(&config, path).map_err(|source| {
+			// RocksDB's status text tells damage (a file it cannot parse, column families of a
+			// newer schema) from a directory it cannot use.
+			let text = source.to_string().to_lowercase();
+			if text.contains("corruption") || text.contains("column famil") {
+				Error::Damaged { path: path.to_path_buf(), source }
+			} else {
+				open_err(source)
+			}
+		})?;
 		Ok(Self {
 			db,
 			path: path.to_path_buf(),

@@ -21,6 +21,22 @@ pub enum Error {
 		#[source]
 		source: io::Error,
 	},
+	/// The database files are damaged (a truncated or corrupted file), or were written by a
+	/// newer node with more columns.
+	#[error(
+		"the checkpoint database at {path} is damaged or was written by a newer node: {source}. \
+		 Nothing was changed. Run the newer node binary if one wrote it; otherwise stop the \
+		 node and move the directory aside (or `purge-chain`): the node rebuilds it from the \
+		 network. The own-vote guard is kept outside this directory, in the chain directory; \
+		 leave it in place, it stops this validator from double-voting after a resync"
+	)]
+	Damaged {
+		/// Database directory.
+		path: PathBuf,
+		/// The underlying error.
+		#[source]
+		source: io::Error,
+	},
 	/// Reading from the database failed.
 	#[error("cannot read the checkpoint database at {path}: {source}. Check the disk and its permissions")]
 	Read {

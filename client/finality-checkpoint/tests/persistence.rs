@@ -181,7 +181,7 @@ fn pruning_keeps_certificates_of_set_changes() {
 		enacted_by: Some(cp(0, 3)),
 		forced: false,
 	};
-	db.write_certificate(&change, &cp(0, 4), Some(&[set_1.clone()])).unwrap();
+	db.write_certificate(&change, &cp(0, 4), Some(std::slice::from_ref(&set_1))).unwrap();
 	for n in 4..30 {
 		let cert = CheckpointCertificate {
 			link: Link { set_id: 1, source: cp(0, n), target: cp(0, n + 1) },

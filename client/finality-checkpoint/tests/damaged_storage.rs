@@ -1,0 +1,211 @@
+//! Damaged and hostile storage under a real kvdb-rocksdb database: a truncated database file, a
+//! database written with more columns (a newer schema), a read-only directory and a full disk.
+//! Each refusal is one clear error that names the path and the fix, and overwrites nothing; a
+//! full disk fails the own vote closed, and voting resumes when space returns.
+//!
+//! The read-only and full-disk tests mount a small tmpfs, which needs root (`CAP_SYS_ADMIN`);
+//! where the mount is refused they say so and why, and check nothing.
+
+mod common;
+
+use common::*;
+use sc_finality_checkpoint::{
+	db::columns, CheckpointDB, CheckpointFinality, CheckpointPersistenceConfig,
+	CheckpointStorageAdapter, Error, GuardFile,
+};
+use sp_core::H256;
+use std::{
+	path::{Path, PathBuf},
+	process::Command,
+	sync::Arc,
+};
+
+const N: usize = 4;
+
+fn config() -> CheckpointPersistenceConfig {
+	CheckpointPersistenceConfig {
+		enabled: true,
+		retention_checkpoints: 5,
+		flush_interval_secs: 10,
+		prune_interval_secs: 300,
+	}
+}
+
+/// A state machine for four validators on the database at `path` (guard file beside it),
+/// restored; the error if it cannot be.
+fn try_open(path: &Path) -> sc_finality_checkpoint::Result<CheckpointFinality<H256>> {
+	let db = Arc::new(CheckpointDB::new(&path.join("db"))?);
+	let guard = GuardFile::at(path.join("own-vote-guard"));
+	let mut finality = finality(&keys(N));
+	finality
+		.set_storage(Arc::new(CheckpointStorageAdapter::new(db).with_guard_file(guard)), config());
+	finality.restore_from_storage()?;
+	Ok(finality)
+}
+
+/// Finalizes checkpoint 1 with three validators' votes.
+fn drive(finality: &mut CheckpointFinality<H256>) {
+	let keys = keys(N);
+	for k in 1..=2 {
+		for v in votes(&keys, 3, link(cp(0, k - 1), cp(0, k))) {
+			finality.add_checkpoint_signature(v).unwrap();
+		}
+	}
+	assert_eq!(finality.last_finalized(), cp(0, 1));
+}
+
+/// The data files under `dir` (not RocksDB's own info logs, options and lock), each with its
+/// length and a hash of its bytes.
+fn snapshot(dir: &Path) -> Vec<(String, usize, [u8; 32])> {
+	let mut files: Vec<_> = std::fs::read_dir(dir)
+		.unwrap()
+		.map(|e| e.unwrap().path())
+		.filter(|p| p.is_file())
+		.filter_map(|p| {
+			let name = p.file_name()?.to_string_lossy().into_owned();
+			let info = name == "LOCK" || name.starts_with("LOG") || name.starts_with("OPTIONS");
+			let bytes = std::fs::read(&p).ok()?;
+			(!info).then(|| (name, bytes.len(), sp_crypto_hashing::blake2_256(&bytes)))
+		})
+		.collect();
+	files.sort();
+	files
+}
+
+fn assert_names_path_and_fix(err: &Error, path: &Path, fix: &str) {
+	let message = err.to_string();
+	assert!(message.contains(&path.display().to_string()), "no path in: {message}");
+	assert!(message.contains(fix), "no {fix:?} in: {message}");
+}
+
+#[test]
+fn a_truncated_database_file_is_a_clear_error_and_nothing_is_overwritten() {
+	let dir = tempfile::tempdir().unwrap();
+	drive(&mut try_open(dir.path()).unwrap());
+	let db = dir.path().join("db");
+	// `CURRENT` names the manifest in use; cut it short, as a crash of the file system might.
+	let current = db.join("CURRENT");
+	let bytes = std::fs::read(&current).unwrap();
+	std::fs::write(&current, &bytes[..bytes.len() / 2]).unwrap();
+	let before = snapshot(&db);
+
+	let err = try_open(dir.path()).err().expect("a damaged database is refused");
+	assert!(matches!(err, Error::Damaged { .. }), "{err}");
+	assert_names_path_and_fix(&err, &db, "move the directory aside");
+	assert_eq!(snapshot(&db), before, "the damaged database was written to");
+}
+
+#[test]
+fn a_database_with_more_columns_than_this_node_knows_is_refused() {
+	let dir = tempfile::tempdir().unwrap();
+	let db = dir.path().join("db");
+	{
+		let newer = kvdb_rocksdb::Database::open(
+			&kvdb_rocksdb::DatabaseConfig::with_columns(columns::NUM_COLUMNS + 1),
+			&db,
+		)
+		.unwrap();
+		let mut tx = newer.transaction();
+		tx.put(columns::META, b"schema_version", &3u32.to_le_bytes());
+		tx.put(columns::NUM_COLUMNS, b"new", b"column");
+		newer.write(tx).unwrap();
+	}
+	let before = snapshot(&db);
+	let err = try_open(dir.path()).err().expect("a newer database is refused");
+	assert!(matches!(err, Error::Damaged { .. } | Error::UnsupportedSchema { .. }), "{err}");
+	assert_names_path_and_fix(&err, &db, "newer");
+	assert_eq!(snapshot(&db), before);
+}
+
+/// A small tmpfs at a new directory, unmounted when dropped; `None` (with the reason printed)
+/// where mounting is not allowed.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+	fn mount(dir: &Path, size: &str) -> Option<Self> {
+		let path = dir.join("mnt");
+		std::fs::create_dir_all(&path).unwrap();
+		let out = Command::new("mount")
+			.args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+			.arg(&path)
+			.output();
+		match out {
+			Ok(out) if out.status.success() => Some(Self(path)),
+			Ok(out) => {
+				eprintln!(
+					"SKIPPED: cannot mount a tmpfs here ({}): this check needs root",
+					String::from_utf8_lossy(&out.stderr).trim()
+				);
+				None
+			}
+			Err(e) => {
+				eprintln!("SKIPPED: no `mount` command ({e})");
+				None
+			}
+		}
+	}
+
+	fn remount(&self, options: &str) {
+		let status = Command::new("mount")
+			.args(["-o", &format!("remount,{options}")])
+			.arg(&self.0)
+			.status()
+			.unwrap();
+		assert!(status.success(), "remount {options}");
+	}
+}
+
+impl Drop for Tmpfs {
+	fn drop(&mut self) {
+		let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+	}
+}
+
+#[test]
+fn a_read_only_directory_is_a_clear_error() {
+	let dir = tempfile::tempdir().unwrap();
+	let Some(mount) = Tmpfs::mount(dir.path(), "64m") else { return };
+	drive(&mut try_open(&mount.0).unwrap());
+	mount.remount("ro");
+	let err = try_open(&mount.0).err().expect("a read-only database is refused");
+	assert_names_path_and_fix(&err, &mount.0.join("db"), "writable");
+}
+
+#[test]
+fn a_full_disk_fails_the_own_vote_closed_and_voting_resumes_when_space_returns() {
+	let dir = tempfile::tempdir().unwrap();
+	let Some(mount) = Tmpfs::mount(dir.path(), "64m") else { return };
+	let keys = keys(N);
+	let mut finality = try_open(&mount.0).unwrap();
+	drive(&mut finality);
+
+	// Fill the disk to the last byte.
+	let filler = mount.0.join("filler");
+	let mut file = std::fs::File::create(&filler).unwrap();
+	let chunk = vec![7u8; 1 << 16];
+	while std::io::Write::write_all(&mut file, &chunk).is_ok() {}
+	let _ = std::io::Write::write_all(&mut file, &[7u8]);
+	drop(file);
+
+	let target = cp(0, 3);
+	let own = finality.own_vote_link(target, |_| true).expect("a vote to cast");
+	let err = finality.record_own_vote(vote(&keys[3], 3, own)).expect_err("no space, no vote");
+	assert!(matches!(err, Error::Guard { .. } | Error::Write { .. }), "{err}");
+	assert!(err.to_string().contains("free disk space"), "{err}");
+	assert_eq!(finality.counters().own_votes, 0);
+	assert!(finality.votes_of(&keys[3].public().into()).is_empty());
+	// Fail closed: the guard stays raised over the vote that was not cast.
+	assert_eq!(finality.own_vote_link(target, |_| true), None);
+	// Following the chain goes on: other validators' votes are taken in memory.
+	let others = votes(&keys, 3, link(cp(0, 2), cp(0, 3)));
+	for v in others {
+		finality.add_checkpoint_signature(v).unwrap();
+	}
+
+	std::fs::remove_file(&filler).unwrap();
+	let next = finality.own_vote_link(cp(0, 4), |_| true).expect("a higher target");
+	finality.record_own_vote(vote(&keys[3], 3, next)).expect("space is back: the vote is cast");
+	assert_eq!(finality.counters().own_votes, 1);
+}
+
+use sp_core::Pair as _;
