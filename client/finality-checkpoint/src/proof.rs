@@ -102,7 +102,7 @@ where
 		}
 		let signal_number: u64 = (*change.signal.number()).unique_saturated_into();
 		let signal = CheckpointNumber(signal_number / interval);
-		if signal_number % interval != 0
+		if !signal_number.is_multiple_of(interval)
 			|| signal > enacting.number
 			|| !above_enactment(signal, enacted_at)
 		{
