@@ -187,6 +187,13 @@ impl VoterSet {
 				needed,
 			});
 		}
+		// More signatures than signers: a peer making this node verify signatures for nothing.
+		if certificate.signatures.len() > self.authorities.len() {
+			return Err(CertificateError::TooManySignatures {
+				got: certificate.signatures.len(),
+				signers: self.authorities.len(),
+			});
+		}
 		let payload = signing_payload(genesis_hash, link);
 		let mut seen = BTreeSet::new();
 		for (index, signature) in &certificate.signatures {
@@ -239,6 +246,14 @@ pub enum CertificateError {
 		got: usize,
 		/// Threshold of the set.
 		needed: usize,
+	},
+	/// More signatures than the set has signers.
+	#[error("certificate has {got} signatures, the set has {signers} signers")]
+	TooManySignatures {
+		/// Signatures present.
+		got: usize,
+		/// Signers in the set.
+		signers: usize,
 	},
 	/// A signer is not in the set, appears twice, or its signature does not verify.
 	#[error("certificate signature of validator {0} is invalid, unknown or repeated")]
