@@ -262,6 +262,17 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 		checkpoint: Checkpoint<H>,
 		set: AuthoritySet,
 	) -> Result<bool, SignalError> {
+		self.check_next(&set)?;
+		if self.pending.iter().any(|p| p.checkpoint == checkpoint) {
+			return Ok(false);
+		}
+		let at = self.pending.partition_point(|p| p.checkpoint.number <= checkpoint.number);
+		self.pending.insert(at, SignalledChange { checkpoint, set });
+		Ok(true)
+	}
+
+	/// Whether a signalled `set` may follow the current one: a higher id, and voters.
+	fn check_next(&self, set: &AuthoritySet) -> Result<(), SignalError> {
 		let current = self.current().set_id();
 		if set.id <= current {
 			return Err(SignalError::Outdated { current, got: set.id });
@@ -269,12 +280,7 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 		if set.authorities.is_empty() {
 			return Err(SignalError::EmptySet(set.id));
 		}
-		if self.pending.iter().any(|p| p.checkpoint == checkpoint) {
-			return Ok(false);
-		}
-		let at = self.pending.partition_point(|p| p.checkpoint.number <= checkpoint.number);
-		self.pending.insert(at, SignalledChange { checkpoint, set });
-		Ok(true)
+		Ok(())
 	}
 
 	/// The signalling blocks at or below checkpoint `number` whose ancestry
@@ -331,13 +337,7 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 		delay: u32,
 		set: AuthoritySet,
 	) -> Result<bool, SignalError> {
-		let current = self.current().set_id();
-		if set.id <= current {
-			return Err(SignalError::Outdated { current, got: set.id });
-		}
-		if set.authorities.is_empty() {
-			return Err(SignalError::EmptySet(set.id));
-		}
+		self.check_next(&set)?;
 		if self.forced.iter().any(|f| f.block_hash == block_hash) {
 			return Ok(false);
 		}

@@ -10,8 +10,7 @@ mod common;
 
 use common::*;
 use sc_finality_checkpoint::{
-	db::columns, CheckpointDB, CheckpointFinality, CheckpointPersistenceConfig,
-	CheckpointStorageAdapter, Error, GuardFile,
+	db::columns, CheckpointDB, CheckpointFinality, CheckpointStorageAdapter, Error, GuardFile,
 };
 use sp_core::H256;
 use std::{
@@ -22,23 +21,16 @@ use std::{
 
 const N: usize = 4;
 
-fn config() -> CheckpointPersistenceConfig {
-	CheckpointPersistenceConfig {
-		enabled: true,
-		retention_checkpoints: 5,
-		flush_interval_secs: 10,
-		prune_interval_secs: 300,
-	}
-}
-
 /// A state machine for four validators on the database at `path` (guard file beside it),
 /// restored; the error if it cannot be.
 fn try_open(path: &Path) -> sc_finality_checkpoint::Result<CheckpointFinality<H256>> {
 	let db = Arc::new(CheckpointDB::new(&path.join("db"))?);
 	let guard = GuardFile::at(path.join("own-vote-guard"));
 	let mut finality = finality(&keys(N));
-	finality
-		.set_storage(Arc::new(CheckpointStorageAdapter::new(db).with_guard_file(guard)), config());
+	finality.set_storage(
+		Arc::new(CheckpointStorageAdapter::new(db).with_guard_file(guard)),
+		persistence_config(),
+	);
 	finality.restore_from_storage()?;
 	Ok(finality)
 }

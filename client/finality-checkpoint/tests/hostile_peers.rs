@@ -119,7 +119,7 @@ fn hostile_gossip_is_refused_with_its_cost_and_never_stored() {
 		GossipMessage::Certificate(CheckpointCertificate { link, signatures: signatures.collect() })
 	};
 	let next = link(cp(0, 1), cp(0, 2));
-	let forged = certificate(&[outsider.clone(), outsider.clone(), outsider.clone()], next);
+	let forged = certificate(&[outsider; 3], next);
 	assert_eq!(node.deliver(&forged.encode()), Err(cost::BAD_SIGNATURE));
 	let stuffed: Vec<_> = keys.iter().cycle().take(5000).cloned().collect();
 	let start = Instant::now();

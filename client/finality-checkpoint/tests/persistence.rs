@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use sc_finality_checkpoint::{
-	db::columns, CheckpointDB, CheckpointFinality, CheckpointPersistenceConfig,
-	CheckpointStorageAdapter, EnactedSet, Error, FinalityConfig,
+	db::columns, CheckpointDB, CheckpointFinality, CheckpointStorageAdapter, EnactedSet, Error,
+	FinalityConfig,
 };
 use sp_core::{Pair, H256};
 use sp_finality_checkpoint::{CheckpointCertificate, CheckpointNumber, Link};
@@ -18,20 +18,11 @@ use std::{
 
 const N: usize = 4;
 
-fn config() -> CheckpointPersistenceConfig {
-	CheckpointPersistenceConfig {
-		enabled: true,
-		retention_checkpoints: 5,
-		flush_interval_secs: 10,
-		prune_interval_secs: 300,
-	}
-}
-
 /// A state machine for four validators on the database at `path`, restored.
 fn open(path: &Path) -> CheckpointFinality<H256> {
 	let db = Arc::new(CheckpointDB::new(path).unwrap());
 	let mut finality = finality(&keys(N));
-	finality.set_storage(Arc::new(CheckpointStorageAdapter::new(db)), config());
+	finality.set_storage(Arc::new(CheckpointStorageAdapter::new(db)), persistence_config());
 	finality.restore_from_storage().unwrap();
 	finality
 }
@@ -40,7 +31,7 @@ fn restore(path: &Path, genesis: H256) -> sc_finality_checkpoint::Result<()> {
 	let db = Arc::new(CheckpointDB::new(path)?);
 	let mut finality =
 		CheckpointFinality::new(genesis, voter_set(&keys(N), 0), FinalityConfig::default());
-	finality.set_storage(Arc::new(CheckpointStorageAdapter::new(db)), config());
+	finality.set_storage(Arc::new(CheckpointStorageAdapter::new(db)), persistence_config());
 	finality.restore_from_storage().map(drop)
 }
 
@@ -419,7 +410,7 @@ fn open_with_guard_outside(dir: &Path) -> CheckpointFinality<H256> {
 	let guard = sc_finality_checkpoint::GuardFile::at(dir.join("own-vote-guard"));
 	let adapter = CheckpointStorageAdapter::new(db).with_guard_file(guard);
 	let mut finality = finality(&keys(N));
-	finality.set_storage(Arc::new(adapter), config());
+	finality.set_storage(Arc::new(adapter), persistence_config());
 	finality.restore_from_storage().unwrap();
 	finality
 }

@@ -8,8 +8,7 @@ mod common;
 use common::*;
 use parking_lot::Mutex;
 use sc_finality_checkpoint::{
-	ChainAncestry, CheckpointDB, CheckpointFinality, CheckpointPersistenceConfig,
-	CheckpointStorageAdapter, Error, VoteRejection,
+	ChainAncestry, CheckpointDB, CheckpointFinality, CheckpointStorageAdapter, Error, VoteRejection,
 };
 use sp_core::{ed25519, Pair, H256};
 use sp_finality_checkpoint::{AuthorityId, AuthoritySet, Checkpoint, CheckpointNumber, Link};
@@ -28,13 +27,7 @@ fn sets() -> (Vec<ed25519::Pair>, AuthoritySet) {
 fn open(path: &Path, keys: &[ed25519::Pair]) -> CheckpointFinality<H256> {
 	let db = Arc::new(CheckpointDB::new(path).unwrap());
 	let mut finality = finality(&keys[..4]);
-	let config = CheckpointPersistenceConfig {
-		enabled: true,
-		retention_checkpoints: 5,
-		flush_interval_secs: 10,
-		prune_interval_secs: 300,
-	};
-	finality.set_storage(Arc::new(CheckpointStorageAdapter::new(db)), config);
+	finality.set_storage(Arc::new(CheckpointStorageAdapter::new(db)), persistence_config());
 	finality.restore_from_storage().unwrap();
 	finality
 }

@@ -6,8 +6,8 @@
 use parking_lot::Mutex;
 use sc_finality_checkpoint::{
 	persistence::{PruneOutcome, StoredState},
-	CheckpointFinality, CheckpointStorage, EnactedSet, Error, FinalityConfig, OwnVoteGuard, Result,
-	VoterSet,
+	CheckpointFinality, CheckpointPersistenceConfig, CheckpointStorage, EnactedSet, Error,
+	FinalityConfig, OwnVoteGuard, Result, VoterSet,
 };
 use sp_core::{ed25519, Pair, H256};
 use sp_finality_checkpoint::{
@@ -31,6 +31,16 @@ pub fn keys(n: usize) -> Vec<ed25519::Pair> {
 /// The voter set of `keys` with id `set_id`.
 pub fn voter_set(keys: &[ed25519::Pair], set_id: u64) -> VoterSet {
 	VoterSet::new(set_id, keys.iter().map(|k| AuthorityId::from(k.public())).collect()).unwrap()
+}
+
+/// Persistence as the database tests run it: on, a retention of five checkpoints.
+pub fn persistence_config() -> CheckpointPersistenceConfig {
+	CheckpointPersistenceConfig {
+		enabled: true,
+		retention_checkpoints: 5,
+		flush_interval_secs: 10,
+		prune_interval_secs: 300,
+	}
 }
 
 /// A state machine of the test chain for `keys`, set 0, default window.
