@@ -96,10 +96,14 @@ pub fn new_partial(
 		telemetry
 	});
 
-	// The gadget tracks the set from genesis through the changes finality enacted (restored
-	// from its database), never from the state of a later block.
-	let genesis = client.info().genesis_hash;
+	// The gadget tracks the set from genesis through the changes finality enacted, restored from
+	// its database, which stores the genesis set at its first start. The genesis state is read
+	// on a new node; once state pruning has discarded it, the database's sets are what counts,
+	// and the finalized state gives the interval.
+	let info = client.info();
+	let genesis = info.genesis_hash;
 	let (voters, interval) = sc_finality_checkpoint::chain_params(&*client, genesis)
+		.or_else(|_| sc_finality_checkpoint::chain_params(&*client, info.finalized_hash))
 		.map_err(|e| ServiceError::Other(format!("checkpoint finality: {e}")))?;
 	let mut gadget = CheckpointFinality::new(genesis, voters, finality_config);
 	gadget.set_chain(Arc::new(ClientAncestry::new(client.clone())));

@@ -148,6 +148,12 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		let Some(persistence) = self.persistence.clone() else { return Ok(self.summary(0)) };
 		log::info!(target: LOG_TARGET, "🔄 Restoring checkpoint state from storage");
 		let stored = persistence.storage().load(&self.state.genesis_hash(), self.state.window())?;
+		if stored.authority_sets.is_empty() {
+			// The first start (or a schema-1 store): the set given here is the genesis set.
+			// Stored, later starts need no runtime state of genesis, which pruning discards.
+			let sets = self.state.sets().enacted().cloned().collect::<Vec<_>>();
+			persistence.storage().store_sets(&sets)?;
+		}
 		let (restored, step) = self
 			.state
 			.restore(

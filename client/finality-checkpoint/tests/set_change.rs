@@ -217,3 +217,20 @@ fn a_forced_change_takes_over_without_finality_and_survives_a_restart() {
 	assert_eq!(f.voters().authorities(), &survivors.authorities[..]);
 	assert_eq!(f.last_finalized(), cp(0, 3));
 }
+
+/// The first start stores the set it was given (genesis's): a restart takes the stored sets,
+/// whatever the node reads from the runtime then (state pruning discards genesis's state, and
+/// a later block's state may hold another set).
+#[test]
+fn the_genesis_set_is_stored_at_the_first_start() {
+	let dir = tempfile::tempdir().unwrap();
+	let (keys, _) = sets();
+	drop(open(dir.path(), &keys));
+	let db = Arc::new(CheckpointDB::new(dir.path()).unwrap());
+	let mut restarted =
+		CheckpointFinality::new(GENESIS, voter_set(&keys[1..], 7), Default::default());
+	restarted.set_storage(Arc::new(CheckpointStorageAdapter::new(db)), persistence_config());
+	restarted.restore_from_storage().unwrap();
+	assert_eq!(restarted.voters().set_id(), 0);
+	assert_eq!(restarted.voters().authorities(), voter_set(&keys[..4], 0).authorities());
+}
