@@ -14,11 +14,6 @@ use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 /// Checkpoint interval of the devnet.
 const INTERVAL: u64 = 2;
 
-fn sudo(node: &Node, call: RuntimeCall) {
-	let sudo = RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(call) });
-	submit_signed(node, Sr25519Keyring::Alice, sudo);
-}
-
 #[test]
 fn root_forces_a_new_set_when_half_of_the_old_one_is_gone_for_good() {
 	let dir = tempfile::tempdir().unwrap();

@@ -20,15 +20,6 @@ use sp_keyring::Sr25519Keyring;
 /// Checkpoint interval of the devnet.
 const INTERVAL: u64 = 2;
 
-fn sudo(node: &Node, call: pallet_collator_selection::Call<checkpoint_runtime::Runtime>) {
-	let call = RuntimeCall::CollatorSelection(call);
-	submit_signed(
-		node,
-		Sr25519Keyring::Alice,
-		RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(call) }),
-	);
-}
-
 /// The certificate a node stored as the justification of the checkpoint block at `number`.
 fn certificate_at(node: &Node, number: u64) -> CheckpointCertificate<H256> {
 	let hash = node.rpc("chain_getBlockHash", json!([number]));
@@ -107,7 +98,8 @@ fn validators_join_and_leave_and_finality_carries_across_the_changes() {
 	// Root adds Eve: a set of five is signalled in a checkpoint block, and the gadget enacts it
 	// when that checkpoint is finalized. Eve votes from then on, without a restart.
 	let from = nodes[0].header_number(None);
-	sudo(&nodes[0], pallet_collator_selection::Call::add_invulnerable { who: eve_account });
+	let add = pallet_collator_selection::Call::add_invulnerable { who: eve_account };
+	sudo(&nodes[0], RuntimeCall::CollatorSelection(add));
 	let (signal_1, signal_1_hash, set_1) =
 		wait_for_signal(&nodes[0], from, LONG * 2, |set| set.authorities.contains(&eve_key));
 	assert_eq!(signal_1 % INTERVAL, 0, "signalled in block #{signal_1}, not a checkpoint");
@@ -137,12 +129,9 @@ fn validators_join_and_leave_and_finality_carries_across_the_changes() {
 	// finalize in set 1, so the change waits.
 	let from = nodes[0].header_number(None);
 	let dave: AuthorityId = sp_keyring::Ed25519Keyring::Dave.public().into();
-	sudo(
-		&nodes[0],
-		pallet_collator_selection::Call::remove_invulnerable {
-			who: Sr25519Keyring::Dave.to_account_id(),
-		},
-	);
+	let who = Sr25519Keyring::Dave.to_account_id();
+	let remove = pallet_collator_selection::Call::remove_invulnerable { who };
+	sudo(&nodes[0], RuntimeCall::CollatorSelection(remove));
 	nodes[2].kill();
 	let (signal_2, _, set_2) =
 		wait_for_signal(&nodes[1], from, LONG * 2, |set| !set.authorities.contains(&dave));

@@ -346,6 +346,22 @@ impl CheckpointDB {
 			.transpose()
 	}
 
+	/// The certificate of the lowest checkpoint in `from..=to` that has one stored: a range
+	/// read over big-endian key prefixes.
+	pub fn first_certificate_in<H: Decode>(
+		&self,
+		from: CheckpointNumber,
+		to: CheckpointNumber,
+	) -> Result<Option<CheckpointCertificate<H>>> {
+		for prefix in prefix_cover(from.0, to.0.saturating_add(1)) {
+			if let Some(entry) = self.db.iter_with_prefix(columns::CERTIFICATES, &prefix).next() {
+				let (key, value) = entry.map_err(|source| self.read_err(source))?;
+				return self.decode(columns::CERTIFICATES, &key, &value).map(Some);
+			}
+		}
+		Ok(None)
+	}
+
 	/// The set-enacting checkpoints whose certificates are kept, lowest first.
 	pub fn set_changes(&self) -> Result<Vec<CheckpointNumber>> {
 		Ok(self.get_meta(meta::KEPT_CERTIFICATES)?.unwrap_or_default())
@@ -602,6 +618,14 @@ impl<H: Encode + Decode + Send + Sync> CheckpointStorage<H> for CheckpointStorag
 
 	fn certificate(&self, number: CheckpointNumber) -> Result<Option<CheckpointCertificate<H>>> {
 		self.db.certificate(number)
+	}
+
+	fn first_certificate_in(
+		&self,
+		from: CheckpointNumber,
+		to: CheckpointNumber,
+	) -> Result<Option<CheckpointCertificate<H>>> {
+		self.db.first_certificate_in(from, to)
 	}
 
 	fn set_changes(&self) -> Result<Vec<CheckpointNumber>> {

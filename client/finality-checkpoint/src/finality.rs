@@ -9,7 +9,7 @@
 //! With storage set, methods block on disk: call them from a blocking thread.
 
 use crate::{
-	authorities::SignalError,
+	authorities::{AuthoritySets, SignalError},
 	error::{Error, Result},
 	persistence::{CheckpointFinalityPersistence, CheckpointPersistenceConfig, CheckpointStorage},
 	shared::FinalityView,
@@ -415,16 +415,29 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		&mut self,
 		certificate: CheckpointCertificate<H>,
 	) -> Result<Progress<H>> {
-		let progress = self.verify_and_finalize(certificate)?.unwrap_or_default();
+		let progress = self.verify_and_finalize(certificate, None)?.unwrap_or_default();
 		self.publish();
 		Ok(progress)
+	}
+
+	/// [`Self::import_certificate`] for a certificate verified already against `verified_with`,
+	/// the authority sets of a published view: its signatures are verified again only if the
+	/// sets changed since.
+	pub fn import_verified_certificate(
+		&mut self,
+		certificate: CheckpointCertificate<H>,
+		verified_with: &Arc<AuthoritySets<H>>,
+	) -> Result<Progress<H>> {
+		let progress = self.verify_and_finalize(certificate, Some(verified_with))?;
+		self.publish();
+		Ok(progress.unwrap_or_default())
 	}
 
 	/// Notes a forced set change signalled in block `hash` at height `number`, in force `delay`
 	/// blocks later (block import reads it off the header). Returns whether it is new.
 	pub fn note_forced(&mut self, number: u64, hash: H, delay: u32, set: AuthoritySet) -> bool {
 		let (id, size) = (set.id, set.authorities.len());
-		match Arc::make_mut(self.state.sets_mut()).note_forced(number, hash, delay, set) {
+		match self.state.note_forced(number, hash, delay, set) {
 			Ok(true) => {
 				log::warn!(
 					target: LOG_TARGET,
@@ -506,24 +519,28 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 	/// finalized one: finality never moves backwards. On an invalid certificate or a
 	/// persistence error nothing moves.
 	pub fn advance_finality(&mut self, certificate: CheckpointCertificate<H>) -> Result<bool> {
-		let moved = self.verify_and_finalize(certificate)?.is_some();
+		let moved = self.verify_and_finalize(certificate, None)?.is_some();
 		self.publish();
 		Ok(moved)
 	}
 
-	/// Verifies `certificate` against the set of its link, then finalizes its source; `None`
-	/// when finality is at or above it already.
+	/// Verifies `certificate` against the set of its link, unless it was verified against
+	/// these very sets (`verified_with`), then finalizes its source; `None` when finality is at
+	/// or above it already.
 	fn verify_and_finalize(
 		&mut self,
 		certificate: CheckpointCertificate<H>,
+		verified_with: Option<&Arc<AuthoritySets<H>>>,
 	) -> Result<Option<Progress<H>>> {
 		if certificate.link.source.number <= self.state.last_finalized().number {
 			return Ok(None);
 		}
-		self.state
-			.sets()
-			.verify_certificate(&self.state.genesis_hash(), &certificate)
-			.map_err(Error::InvalidCertificate)?;
+		if !verified_with.is_some_and(|sets| Arc::ptr_eq(self.state.sets(), sets)) {
+			self.state
+				.sets()
+				.verify_certificate(&self.state.genesis_hash(), &certificate)
+				.map_err(Error::InvalidCertificate)?;
+		}
 		self.finalize(certificate)
 	}
 

@@ -252,14 +252,17 @@ where
 		self
 	}
 
-	fn apply(
+	/// Verifies the `CKPT` justification `encoded` of block `hash` against the published
+	/// view, imports it into the gadget on a blocking thread (it is stored, with an fsync),
+	/// then finalizes the block on the client.
+	async fn apply(
 		&self,
 		hash: B::Hash,
 		number: NumberFor<B>,
 		encoded: Vec<u8>,
 	) -> Result<(), ConsensusError> {
-		let verified =
-			verify_justification::<B>(&self.finality.view(), self.interval, hash, number, &encoded);
+		let view = self.finality.view();
+		let verified = verify_justification::<B>(&view, self.interval, hash, number, &encoded);
 		if let Some(metrics) = &self.metrics {
 			metrics.imported(verified.is_ok());
 		}
@@ -269,9 +272,10 @@ where
 			})?;
 		// The gadget first, here and now: the certificate is stored, and the set change its
 		// finality enacts is in force before the next block's justification is verified.
+		let (imported, sets) = (certificate.clone(), view.sets.clone());
 		self.finality
-			.lock()
-			.import_certificate(certificate.clone())
+			.with_lock(move |f| f.import_verified_certificate(imported, &sets))
+			.await
 			.map_err(|e| ConsensusError::ClientImport(e.to_string()))?;
 		finalize_block(&*self.client, hash, number, &certificate)
 			.map_err(|e| ConsensusError::ClientImport(e.to_string()))?;
@@ -307,16 +311,19 @@ where
 		let justification = block.justifications.as_ref().and_then(|j| j.get(ENGINE_ID).cloned());
 		strip_justification(&mut block);
 		let result = self.inner.import_block(block).await.map_err(Into::into)?;
-		if let ImportResult::Imported(_) = result {
+		let height: u64 = number.unique_saturated_into();
+		if matches!(result, ImportResult::Imported(_))
+			&& self.finality.view().sets.forced_due(height).next().is_some()
+		{
 			// A forced change in force from this block on. If it cannot be stored, the next
 			// import tries again.
-			let _ = self.finality.lock().apply_forced(number.unique_saturated_into(), hash);
+			let _ = self.finality.with_lock(move |f| f.apply_forced(height, hash)).await;
 		}
 		if let (ImportResult::Imported(_) | ImportResult::AlreadyInChain, Some(encoded)) =
 			(&result, justification)
 		{
 			// A bad justification costs the block nothing: it stays imported, unfinalized.
-			let _ = self.apply(hash, number, encoded);
+			let _ = self.apply(hash, number, encoded).await;
 		}
 		Ok(result)
 	}
@@ -348,7 +355,7 @@ where
 				"justification of engine {engine:?}; this chain finalizes with {ENGINE_ID:?}"
 			)));
 		}
-		self.apply(hash, number, encoded)
+		self.apply(hash, number, encoded).await
 	}
 }
 

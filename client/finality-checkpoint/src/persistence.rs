@@ -116,6 +116,20 @@ pub trait CheckpointStorage<H>: Send + Sync {
 	) -> Result<()>;
 	/// The certificate that finalized checkpoint `number`, if kept.
 	fn certificate(&self, number: CheckpointNumber) -> Result<Option<CheckpointCertificate<H>>>;
+	/// The certificate of the lowest checkpoint in `from..=to` that has one kept. By default
+	/// one [`Self::certificate`] look-up a checkpoint; a store with ordered keys reads a range.
+	fn first_certificate_in(
+		&self,
+		from: CheckpointNumber,
+		to: CheckpointNumber,
+	) -> Result<Option<CheckpointCertificate<H>>> {
+		for number in from.0..=to.0 {
+			if let Some(certificate) = self.certificate(CheckpointNumber(number))? {
+				return Ok(Some(certificate));
+			}
+		}
+		Ok(None)
+	}
 	/// The set-enacting checkpoints whose certificates are kept, lowest first.
 	fn set_changes(&self) -> Result<Vec<CheckpointNumber>>;
 	/// Deletes what lies more than `keep` checkpoints below the finalized one.

@@ -159,11 +159,7 @@ where
 	let storage = persistence.storage();
 	let interval = interval.max(1);
 	let first = CheckpointNumber(number.div_ceil(u64::from(interval)));
-	let Some(certificate) = (first.0..=view.finalized.number.0)
-		.map(|n| storage.certificate(CheckpointNumber(n)))
-		.find_map(|found| found.transpose())
-		.transpose()?
-	else {
+	let Some(certificate) = storage.first_certificate_in(first, view.finalized.number)? else {
 		return Ok(None);
 	};
 	let mut changes = Vec::new();

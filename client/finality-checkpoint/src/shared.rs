@@ -6,7 +6,7 @@
 //! [`FinalityView`] the shell publishes after every change, so a slow disk under the voter
 //! never delays block authoring or an RPC answer. [`SharedFinality::record_own_vote`] makes the
 //! own vote durable (the guard's fsyncs and the database write) outside the lock, one own vote
-//! at a time.
+//! at a time. Async callers take the lock on a blocking thread ([`SharedFinality::with_lock`]).
 
 use crate::{
 	authorities::AuthoritySets,
@@ -104,6 +104,17 @@ impl<H: CheckpointHash> SharedFinality<H> {
 		self.finality.lock()
 	}
 
+	/// Runs `f` on the state machine under the voter's lock, on a blocking thread, so that an
+	/// async task never waits on the disk (the lock is held across fsyncs). Needs a Tokio
+	/// runtime.
+	pub fn with_lock<R: Send + 'static>(
+		&self,
+		f: impl FnOnce(&mut CheckpointFinality<H>) -> R + Send + 'static,
+	) -> impl std::future::Future<Output = R> + Send + 'static {
+		let finality = self.finality.clone();
+		blocking(move || f(&mut finality.lock()))
+	}
+
 	/// The latest published view; never waits for the voter.
 	pub fn view(&self) -> Arc<FinalityView<H>> {
 		self.view.read().clone()
@@ -118,4 +129,10 @@ impl<H: CheckpointHash> SharedFinality<H> {
 		let stored = store_own_vote(storage.as_deref(), &write);
 		self.finality.lock().finish_own_vote(vote, stored)
 	}
+}
+
+/// Runs `f` on a blocking thread of the Tokio runtime. The future borrows nothing of its
+/// caller (the worker's gossip engine is not `Sync`).
+pub(crate) async fn blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+	tokio::task::spawn_blocking(f).await.expect("checkpoint finality call panicked")
 }

@@ -16,13 +16,12 @@
 
 use crate::{
 	communication::{gossip::GossipValidator, topic, GossipMessage},
-	finality::CheckpointFinality,
 	fork_choice::ancestor_at,
 	justification::finalize_block,
 	keystore::CheckpointKeystore,
 	metrics::Metrics,
 	planner::{plan, Abstention, Plan, SourceWait, VotingView},
-	shared::SharedFinality,
+	shared::{blocking, SharedFinality},
 	state::{CheckpointHash, Progress, VoterSet},
 	LOG_TARGET,
 };
@@ -285,15 +284,6 @@ where
 		}
 	}
 
-	/// Runs `f` on the state machine, under its lock, on a blocking thread.
-	fn with_finality<R: Send + 'static>(
-		&self,
-		f: impl FnOnce(&mut CheckpointFinality<B::Hash>) -> R + Send + 'static,
-	) -> impl std::future::Future<Output = R> + Send + 'static {
-		let finality = self.finality.clone();
-		blocking(move || f(&mut finality.lock()))
-	}
-
 	fn gossip(&mut self, message: GossipMessage<B::Hash>, force: bool) {
 		self.gossip.gossip_message(topic::<B>(), message.encode(), force);
 	}
@@ -508,7 +498,8 @@ where
 				});
 				let link = vote.link;
 				let (elsewhere, import) = self
-					.with_finality(move |f| {
+					.finality
+					.with_lock(move |f| {
 						// A failure to persist the raised guard still counts: it is raised in
 						// memory and voting stops.
 						let elsewhere = own_key && f.check_own_key_vote(&vote).unwrap_or(true);
@@ -529,7 +520,7 @@ where
 			}
 			Ok(GossipMessage::Certificate(certificate)) => {
 				if let Ok(progress) =
-					self.with_finality(move |f| f.import_certificate(certificate)).await
+					self.finality.with_lock(move |f| f.import_certificate(certificate)).await
 				{
 					if self.on_progress(progress).await {
 						self.maybe_vote().await;
@@ -609,7 +600,7 @@ where
 
 	/// Finalizes with a certificate that waited for its block, now that blocks came in.
 	async fn retry_waiting_finality(&mut self) {
-		let retried = self.with_finality(|f| f.is_waiting().then(|| f.retry_waiting())).await;
+		let retried = self.finality.with_lock(|f| f.is_waiting().then(|| f.retry_waiting())).await;
 		if let Some(Ok(progress)) = retried {
 			if self.on_progress(progress).await {
 				self.maybe_vote().await;
@@ -647,7 +638,9 @@ where
 			return;
 		};
 		// The client verified it on import (`CheckpointBlockImport`) or created it here.
-		if let Ok(progress) = self.with_finality(move |f| f.import_certificate(certificate)).await {
+		if let Ok(progress) =
+			self.finality.with_lock(move |f| f.import_certificate(certificate)).await
+		{
 			if self.on_progress(progress).await {
 				self.maybe_vote().await;
 			}
@@ -726,10 +719,4 @@ where
 			self.gossip(GossipMessage::Certificate(certificate), true);
 		}
 	}
-}
-
-/// Runs `f` on a blocking thread. The future borrows nothing of the worker (whose gossip
-/// engine is not `Sync`).
-async fn blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
-	tokio::task::spawn_blocking(f).await.expect("checkpoint finality call panicked")
 }

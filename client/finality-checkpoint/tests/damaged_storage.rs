@@ -110,11 +110,14 @@ fn a_database_with_more_columns_than_this_node_knows_is_refused() {
 }
 
 /// A small tmpfs at a new directory, unmounted when dropped; `None` (with the reason printed)
-/// where mounting is not allowed.
-struct Tmpfs(PathBuf);
+/// where mounting is not allowed. One at a time: a process another test forks inherits open
+/// files until it execs, which can keep a deleted file's space in use or a remount busy.
+struct Tmpfs(PathBuf, #[allow(dead_code)] std::sync::MutexGuard<'static, ()>);
 
 impl Tmpfs {
 	fn mount(dir: &Path, size: &str) -> Option<Self> {
+		static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+		let serial = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
 		let path = dir.join("mnt");
 		std::fs::create_dir_all(&path).unwrap();
 		let out = Command::new("mount")
@@ -122,7 +125,7 @@ impl Tmpfs {
 			.arg(&path)
 			.output();
 		match out {
-			Ok(out) if out.status.success() => Some(Self(path)),
+			Ok(out) if out.status.success() => Some(Self(path, serial)),
 			Ok(out) => {
 				eprintln!(
 					"SKIPPED: cannot mount a tmpfs here ({}): this check needs root",

@@ -130,6 +130,28 @@ fn finality_watermark_survives_and_never_moves_backwards() {
 }
 
 #[test]
+fn the_first_certificate_in_a_range_is_found_by_a_range_read() {
+	let dir = tempfile::tempdir().unwrap();
+	let db = CheckpointDB::new(dir.path()).unwrap();
+	db.initialise(&GENESIS).unwrap();
+	let at = |n| CheckpointCertificate { link: link(cp(0, n), cp(0, n + 1)), signatures: vec![] };
+	for n in [3, 300, 70_000] {
+		db.write_certificate(&at(n), &cp(0, n + 1), None).unwrap();
+	}
+	let first = |from, to| {
+		let found = db.first_certificate_in::<H256>(CheckpointNumber(from), CheckpointNumber(to));
+		found.unwrap().map(|c| c.link.source.number.0)
+	};
+	assert_eq!(first(0, 2), None);
+	assert_eq!(first(0, 3), Some(3));
+	assert_eq!(first(3, 3), Some(3));
+	assert_eq!(first(4, 299), None);
+	assert_eq!(first(4, u64::MAX), Some(300));
+	assert_eq!(first(301, 100_000), Some(70_000));
+	assert_eq!(first(70_001, u64::MAX), None);
+}
+
+#[test]
 fn pruning_keeps_exactly_retention_checkpoints() {
 	let dir = tempfile::tempdir().unwrap();
 	let mut finality = open(dir.path());

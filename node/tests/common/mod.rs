@@ -406,6 +406,16 @@ pub fn submit_signed(node: &Node, signer: Sr25519Keyring, call: checkpoint_runti
 	node.rpc("author_submitExtrinsic", json!([hex]));
 }
 
+/// Submits `call` to `node` as root (`sudo`, signed by Alice, the devnet's sudo key).
+pub fn sudo(node: &Node, call: checkpoint_runtime::RuntimeCall) {
+	let call = Box::new(call);
+	submit_signed(
+		node,
+		Sr25519Keyring::Alice,
+		checkpoint_runtime::RuntimeCall::Sudo(pallet_sudo::Call::sudo { call }),
+	);
+}
+
 /// The first block above `from` on `node`'s best chain whose header signals a set change that
 /// `wanted` accepts, waiting up to `timeout`: its number, hash and the set.
 pub fn wait_for_signal(
