@@ -1,21 +1,32 @@
 //! Crash loop: a four-validator devnet where a random validator is killed with `kill -9` at a
 //! random moment (right after it stored an own vote, or after a random pause, while it prunes
-//! every second) and restarted from the same base path, again and again. Safety must hold
-//! through every crash: no node ever records an equivocation, and no own vote is lost (the
-//! guard each restart restores covers every vote the node cast before the kill). Prints the
-//! figures: kills, restores logged, the p50 and worst time for the restarted node's finality to
-//! pass its pre-kill height.
+//! every second, or right after a set change was signalled and before it is enacted) and
+//! restarted from the same base path, again and again. Every [`CHANGE_EVERY`] kills, root
+//! removes Dave from the set or adds him back, so that the loop runs across set changes. Safety
+//! must hold through every crash: no node ever records an equivocation, and no own vote is lost
+//! (the guard each restart restores covers every vote the node cast before the kill); every
+//! node enacts every change. Prints the figures: kills, restores logged, the p50 and worst time
+//! for the restarted node's finality to pass its pre-kill height, set changes.
 //!
 //! `CHAOS_KILLS` sets the number of kills (3 by default, as in `scripts/test.sh`);
 //! `scripts/chaos.sh` runs the long version on a release build.
 
 mod common;
 
+use checkpoint_runtime::RuntimeCall;
 use common::*;
+use sp_finality_checkpoint::AuthorityId;
+use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Checkpoint interval of the devnet.
 const INTERVAL: u64 = 2;
+
+/// Root changes the set before the first kill and then every this many kills.
+const CHANGE_EVERY: usize = 10;
+
+/// How long a kill waits for the node's next own vote (a node outside the set casts none).
+const VOTE_WAIT: Duration = Duration::from_secs(20);
 
 /// xorshift64: random enough to pick a validator and a pause; the seed is printed.
 struct Rng(u64);
@@ -42,23 +53,52 @@ fn a_crash_loop_never_breaks_safety() {
 	let flags = ["--checkpoint-prune-interval", "1", "--checkpoint-retention", "4"];
 	let (mut nodes, _) = devnet(dir.path(), INTERVAL, &flags);
 
+	let dave: AuthorityId = Ed25519Keyring::Dave.public().into();
+	let mut dave_in = true;
+	let mut changes = Vec::new();
 	let mut recoveries = Vec::new();
-	let mut after_vote = 0;
+	let (mut after_vote, mut after_signal) = (0, 0);
 	for kill in 0..kills {
 		let v = rng.next(nodes.len() as u64) as usize;
-		let node = &mut nodes[v];
-		if rng.next(2) == 0 {
-			// Right after it stored an own vote.
-			let seen = node.own_votes(0).len();
-			wait_for(&format!("a new own vote of {}", node.name), LONG, || {
-				(node.own_votes(0).len() > seen).then_some(())
+		let change = kill % CHANGE_EVERY == 0;
+		if change {
+			// Root removes Dave or adds him back; the kill lands between the signal of the new
+			// set and its enactment.
+			let from = nodes[0].header_number(None);
+			let who = Sr25519Keyring::Dave.to_account_id();
+			let call = if dave_in {
+				pallet_collator_selection::Call::remove_invulnerable { who }
+			} else {
+				pallet_collator_selection::Call::add_invulnerable { who }
+			};
+			sudo(&nodes[0], RuntimeCall::CollatorSelection(call));
+			dave_in = !dave_in;
+			let (signal, _, set) = wait_for_signal(&nodes[0], from, LONG, |set| {
+				set.authorities.contains(&dave) == dave_in
 			});
-			after_vote += 1;
+			changes.push(format!(
+				"🔀 Authority set {} ({} validators) enacted by checkpoint #{}",
+				set.id,
+				set.authorities.len(),
+				signal / INTERVAL,
+			));
+		} else if rng.next(2) == 0 {
+			// Right after it stored an own vote, if it casts one soon.
+			let node = &nodes[v];
+			let (seen, deadline) = (node.own_votes(0).len(), Instant::now() + VOTE_WAIT);
+			while node.own_votes(0).len() == seen && Instant::now() < deadline {
+				std::thread::sleep(Duration::from_millis(50));
+			}
+			after_vote += usize::from(node.own_votes(0).len() > seen);
 		} else {
 			std::thread::sleep(Duration::from_millis(rng.next(6000)));
 		}
+		let node = &mut nodes[v];
 		let (before, _) = node.finalized();
 		node.kill();
+		if change && !node.log_text().contains(changes.last().unwrap()) {
+			after_signal += 1;
+		}
 		let cast = node.own_votes(0);
 		let mark = node.log_text().len();
 		let started = Instant::now();
@@ -97,13 +137,21 @@ fn a_crash_loop_never_breaks_safety() {
 			}
 		}
 	}
+	// Every node enacted every change, in the checkpoint its signal names.
+	for node in &nodes {
+		for enacted in &changes {
+			node.wait_log(0, enacted, LONG);
+		}
+	}
 	recoveries.sort();
 	eprintln!(
-		"chaos figures: kills {kills} ({after_vote} right after an own vote), restores logged \
-		 {restores}, time for finality to pass the pre-kill height p50 {:?} worst {:?}, \
-		 equivocations recorded {equivocations}, own votes lost 0",
+		"chaos figures: kills {kills} ({after_vote} right after an own vote, {after_signal} \
+		 between a set change's signal and its enactment), restores logged {restores}, time for \
+		 finality to pass the pre-kill height p50 {:?} worst {:?}, equivocations recorded \
+		 {equivocations}, own votes lost 0, set changes {} (enacted on every node)",
 		recoveries[recoveries.len() / 2],
 		recoveries.last().unwrap(),
+		changes.len(),
 	);
 	assert_eq!(restores, kills);
 	assert_eq!(equivocations, 0);
