@@ -1,5 +1,6 @@
 //! Damaged and hostile storage under a real kvdb-rocksdb database: a truncated database file, a
-//! database written with more columns (a newer schema), a read-only directory and a full disk.
+//! corrupt own-vote guard file, a database written with more columns (a newer schema), a
+//! read-only directory and a full disk.
 //! Each refusal is one clear error that names the path and the fix, and overwrites nothing; a
 //! full disk fails the own vote closed, and voting resumes when space returns.
 //!
@@ -85,6 +86,45 @@ fn a_truncated_database_file_is_a_clear_error_and_nothing_is_overwritten() {
 	assert!(matches!(err, Error::Damaged { .. }), "{err}");
 	assert_names_path_and_fix(&err, &db, "move the directory aside");
 	assert_eq!(snapshot(&db), before, "the damaged database was written to");
+}
+
+#[test]
+fn a_corrupt_guard_file_stops_the_validator_and_nothing_is_overwritten() {
+	let dir = tempfile::tempdir().unwrap();
+	let mut finality = try_open(dir.path()).unwrap();
+	drive(&mut finality);
+	let own = finality.own_vote_link(cp(0, 3), |_| true).expect("a vote to cast");
+	finality.record_own_vote(vote(&keys(N)[3], 3, own)).unwrap();
+	drop(finality);
+	let guard = dir.path().join("own-vote-guard");
+	let mut bytes = std::fs::read(&guard).unwrap();
+	let middle = bytes.len() / 2;
+	bytes[middle] ^= 0xff;
+	std::fs::write(&guard, &bytes).unwrap();
+	// The database opens, so RocksDB may rewrite its own files (a log replayed into a table):
+	// what must not change is what it holds.
+	let before = contents(&dir.path().join("db"));
+
+	let err = try_open(dir.path()).err().expect("a corrupt guard is refused");
+	assert!(matches!(err, Error::GuardCorrupt { .. }), "{err}");
+	assert_names_path_and_fix(&err, &guard, "--unsafe-reset-own-vote-guard");
+	assert_eq!(std::fs::read(&guard).unwrap(), bytes, "the guard file was written to");
+	assert_eq!(contents(&dir.path().join("db")), before, "the database was written to");
+}
+
+/// Every record of the database at `path`, by column.
+fn contents(path: &Path) -> Vec<(u32, Vec<u8>, Vec<u8>)> {
+	let config = kvdb_rocksdb::DatabaseConfig::with_columns(columns::NUM_COLUMNS);
+	let db = kvdb_rocksdb::Database::open(&config, path).unwrap();
+	let mut records = Vec::new();
+	for column in 0..columns::NUM_COLUMNS {
+		for entry in db.iter(column) {
+			let (key, value) = entry.unwrap();
+			records.push((column, key.to_vec(), value));
+		}
+	}
+	assert!(records.len() > 5, "a database with votes and a certificate");
+	records
 }
 
 #[test]
