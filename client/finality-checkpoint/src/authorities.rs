@@ -328,20 +328,14 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 		self.enact(set)
 	}
 
-	/// Notes the forced change that block `block_hash` at height `block_number` signals, in
-	/// force `delay` blocks later. Returns `false` if it was noted before.
-	pub fn note_forced(
-		&mut self,
-		block_number: u64,
-		block_hash: H,
-		delay: u32,
-		set: AuthoritySet,
-	) -> Result<bool, SignalError> {
-		self.check_next(&set)?;
-		if self.forced.iter().any(|f| f.block_hash == block_hash) {
+	/// Notes a forced change signalled in an imported block. Returns `false` if it was noted
+	/// before.
+	pub fn note_forced(&mut self, signal: ForcedSignal<H>) -> Result<bool, SignalError> {
+		self.check_next(&signal.set)?;
+		if self.forced.iter().any(|f| f.block_hash == signal.block_hash) {
 			return Ok(false);
 		}
-		self.forced.push(ForcedSignal { block_number, block_hash, delay, set });
+		self.forced.push(signal);
 		Ok(true)
 	}
 

@@ -9,7 +9,7 @@
 //! With storage set, methods block on disk: call them from a blocking thread.
 
 use crate::{
-	authorities::{AuthoritySets, SignalError},
+	authorities::{AuthoritySets, ForcedSignal, SignalError},
 	error::{Error, Result},
 	persistence::{CheckpointFinalityPersistence, CheckpointPersistenceConfig, CheckpointStorage},
 	shared::FinalityView,
@@ -437,13 +437,14 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 	/// blocks later (block import reads it off the header). Returns whether it is new.
 	pub fn note_forced(&mut self, number: u64, hash: H, delay: u32, set: AuthoritySet) -> bool {
 		let (id, size) = (set.id, set.authorities.len());
-		match self.state.note_forced(number, hash, delay, set) {
+		let signal = ForcedSignal { block_number: number, block_hash: hash, delay, set };
+		let effective_at = signal.effective_at();
+		match self.state.note_forced(signal) {
 			Ok(true) => {
 				log::warn!(
 					target: LOG_TARGET,
 					"⚡ Forced change to authority set {id} ({size} validators) signalled in block \
-					 #{number} ({hash:?}): in force from block #{}, without finality",
-					number.saturating_add(u64::from(delay)),
+					 #{number} ({hash:?}): in force from block #{effective_at}, without finality",
 				);
 				self.publish();
 				true

@@ -17,7 +17,7 @@
 //! ancestry holds.
 
 use crate::{
-	authorities::{AuthoritySets, EnactedSet, SignalError},
+	authorities::{AuthoritySets, EnactedSet, ForcedSignal, SignalError},
 	error::Error,
 };
 use codec::{Decode, Encode};
@@ -498,17 +498,10 @@ impl<H: CheckpointHash> FinalityState<H> {
 		&self.sets
 	}
 
-	/// Notes the forced change that block `block_hash` at height `block_number` signals, in
-	/// force `delay` blocks later (see [`AuthoritySets::note_forced`]). Forced changes are
-	/// signalled at any height, and put in force by block import, not by finality.
-	pub fn note_forced(
-		&mut self,
-		block_number: u64,
-		block_hash: H,
-		delay: u32,
-		set: AuthoritySet,
-	) -> Result<bool, SignalError> {
-		Arc::make_mut(&mut self.sets).note_forced(block_number, block_hash, delay, set)
+	/// Notes a forced change (see [`AuthoritySets::note_forced`]). Forced changes are signalled
+	/// at any height, and put in force by block import, not by finality.
+	pub fn note_forced(&mut self, signal: ForcedSignal<H>) -> Result<bool, SignalError> {
+		Arc::make_mut(&mut self.sets).note_forced(signal)
 	}
 
 	/// Notes a set change signalled in checkpoint block `checkpoint`. A signal at or below the
