@@ -83,11 +83,25 @@ pub enum Error {
 		 if that chain's data is no longer needed"
 	)]
 	GenesisMismatch {
-		/// Database directory (or guard file).
+		/// Database directory.
 		path: PathBuf,
 		/// This chain's genesis hash.
 		expected: String,
 		/// The stored genesis hash.
+		found: String,
+	},
+	/// The own-vote guard file belongs to another chain.
+	#[error(
+		"own-vote guard file {path} belongs to another chain (its genesis is {found}, this \
+		 chain's is {expected}). Use another --base-path; remove it (`purge-chain \
+		 --unsafe-reset-own-vote-guard`) only if that chain's validator will never vote again"
+	)]
+	GuardOfAnotherChain {
+		/// Guard file path.
+		path: PathBuf,
+		/// This chain's genesis hash.
+		expected: String,
+		/// The genesis hash in the file.
 		found: String,
 	},
 	/// The database was written by a newer version of the node.

@@ -71,7 +71,7 @@ impl GuardFile {
 		let (stored_genesis, guard) = <(Vec<u8>, OwnVoteGuard)>::decode(&mut &body[MAGIC.len()..])
 			.map_err(|e| corrupt(&e.to_string()))?;
 		if stored_genesis != genesis {
-			return Err(Error::GenesisMismatch {
+			return Err(Error::GuardOfAnotherChain {
 				path: self.path.clone(),
 				expected: array_bytes::bytes2hex("", genesis),
 				found: array_bytes::bytes2hex("", &stored_genesis),
@@ -129,7 +129,9 @@ mod tests {
 		let dir = tempfile::tempdir().unwrap();
 		let file = GuardFile::in_dir(dir.path());
 		file.write(b"chain-a", &guard(1, 2)).unwrap();
-		assert!(matches!(file.read(b"chain-b"), Err(Error::GenesisMismatch { .. })));
+		let err = file.read(b"chain-b").unwrap_err();
+		assert!(matches!(err, Error::GuardOfAnotherChain { .. }), "{err}");
+		assert!(err.to_string().contains(&file.path().display().to_string()), "{err}");
 
 		let mut bytes = fs::read(file.path()).unwrap();
 		let last = bytes.len() - 1;
