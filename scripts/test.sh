@@ -10,6 +10,9 @@ scripts/setup.sh
 echo "test: formatting"
 cargo fmt --all -- --check
 
+echo "test: devnet data directory script test"
+scripts/tests/devnet_data_dir.sh
+
 [ "${1:-}" = "--" ] && shift
 
 # One cargo invocation for the whole workspace, so that every crate is built once with one
