@@ -45,7 +45,7 @@ struct Damage {
 	guard: Option<Vec<u8>>,
 }
 
-const META_KEYS: [&[u8]; 9] = [
+const META_KEYS: [&[u8]; 10] = [
 	b"schema_version",
 	b"genesis",
 	b"finalized",
@@ -55,6 +55,7 @@ const META_KEYS: [&[u8]; 9] = [
 	b"last_certificate_set",
 	b"kept_certificates",
 	b"authority_sets",
+	b"pending_signals",
 ];
 
 fn open(

@@ -12,10 +12,25 @@
 //! which it can check only once the change is enacted, so every node that finalized the same
 //! chain holds the same sets.
 //!
+//! **Where the old set's authority ends.** Once checkpoint `E` enacts a change, the old set's
+//! authority ends at the link `E -> E+1` that finalized `E`: no other link of the old set with
+//! a target above `E` is counted, held as justifying or relayed. Otherwise old-set votes
+//! `E -> E+2'` on a fork could justify a checkpoint that the new set then finalizes, while
+//! another node finalizes `E+1`: a double vote split across two sets, of which no one is
+//! accountable.
+//!
+//! **Signals are keyed by block.** Forks may signal different sets under one id, and a block
+//! that fails to import may carry a signal too: every signal is held with its block, the one
+//! enacted is the one on the chain of the finalized checkpoint, and votes of a signalled set
+//! that arrive early are checked against the candidates only to be held, then again against
+//! the set actually enacted. Pending signals are stored ([`PendingSignals`]), so that a
+//! restart between two signals forgets neither.
+//!
 //! Root can also force a change ([`ForcedChange`]) when more than a third of the set is gone
 //! for good and nothing can be finalized: it takes effect when the block `delay` blocks after
-//! the signal is imported on the signal's chain, without finality, and the new set's votes may
-//! have their source at the checkpoint finalized then.
+//! the signal is imported on the signal's chain, without finality. The forced set starts at
+//! the checkpoint at or below the signalling block (its `base`, the same on every node): votes
+//! of the new set may have their source there, and it counts as justified.
 //!
 //! Only the newest [`KEPT_SETS`] enacted sets are held: votes of older sets are expired. The
 //! history lives on in the certificates of the enacting checkpoints, which the store keeps.
@@ -51,7 +66,7 @@ pub struct EnactedSet<H> {
 	pub forced: bool,
 }
 
-impl<H> EnactedSet<H> {
+impl<H: PartialEq> EnactedSet<H> {
 	/// Whether a vote of this set may have its source at `source`: above the enacting
 	/// checkpoint, or at or above it for a forced change. The set before it covers the rest.
 	pub fn admits_source(&self, source: CheckpointNumber) -> bool {
@@ -59,6 +74,21 @@ impl<H> EnactedSet<H> {
 			None => true,
 			Some(e) if self.forced => source >= e.number,
 			Some(e) => source > e.number,
+		}
+	}
+
+	/// Whether a link of the set before this one lies inside that set's authority, which this
+	/// set's enactment ends: for a change enacted by checkpoint `E`, links with targets at or
+	/// below `E` and the link `E -> E+1` that finalized `E`; for a forced change starting at
+	/// checkpoint `C`, links with targets at or below `C`.
+	pub fn admits_predecessor_link(&self, link: &Link<H>) -> bool {
+		match &self.enacted_by {
+			None => false,
+			Some(c) if self.forced => link.target.number <= c.number,
+			Some(e) => {
+				link.target.number <= e.number
+					|| (link.source == *e && link.target.number == e.number.next())
+			}
 		}
 	}
 }
@@ -74,6 +104,9 @@ pub struct ForcedSignal<H> {
 	pub delay: u32,
 	/// The set that takes over.
 	pub set: AuthoritySet,
+	/// The checkpoint at or below the signalling block, on its chain: where the forced set
+	/// starts on every node, whatever each one had finalized.
+	pub base: Checkpoint<H>,
 }
 
 impl<H> ForcedSignal<H> {
@@ -90,6 +123,22 @@ pub struct SignalledChange<H> {
 	pub checkpoint: Checkpoint<H>,
 	/// The set that takes over.
 	pub set: AuthoritySet,
+}
+
+/// The changes signalled and not yet enacted, as stored: a restart must not forget a change
+/// signalled below the finalized checkpoint and waiting for the next finalization.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct PendingSignals<H> {
+	/// Scheduled changes, lowest block first.
+	pub scheduled: Vec<SignalledChange<H>>,
+	/// Forced changes not in force yet.
+	pub forced: Vec<ForcedSignal<H>>,
+}
+
+impl<H> Default for PendingSignals<H> {
+	fn default() -> Self {
+		Self { scheduled: Vec::new(), forced: Vec::new() }
+	}
 }
 
 /// Why a signal was not taken.
@@ -187,9 +236,10 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 	}
 
 	/// The set a vote or certificate for `link` is checked against: the enacted set of its id,
-	/// whose range holds the link's source (above the set's enacting checkpoint, and at or
-	/// below the next set's). A vote of a set not enacted yet is [`VoteRejection::FutureSet`]:
-	/// it may wait for the enactment.
+	/// whose range holds the link (its source above the set's enacting checkpoint, and the link
+	/// inside the authority the next set's enactment ends, see
+	/// [`EnactedSet::admits_predecessor_link`]). A vote of a set not enacted yet is
+	/// [`VoteRejection::FutureSet`]: it may wait for the enactment.
 	pub fn set_of(&self, link: &Link<H>) -> Result<&Arc<VoterSet>, VoteRejection> {
 		let current = self.current().set_id();
 		if link.set_id > current {
@@ -198,10 +248,9 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 		let wrong = VoteRejection::WrongSet { current, got: link.set_id };
 		let index = self.enacted.iter().position(|(set, _)| set.id == link.set_id).ok_or(wrong)?;
 		let (set, voters) = &self.enacted[index];
-		let source = link.source.number;
 		let before_end =
-			self.enacted.get(index + 1).is_none_or(|(next, _)| !next.admits_source(source));
-		if set.admits_source(source) && before_end {
+			self.enacted.get(index + 1).is_none_or(|(next, _)| next.admits_predecessor_link(link));
+		if set.admits_source(link.source.number) && before_end {
 			Ok(voters)
 		} else {
 			Err(VoteRejection::WrongSet { current, got: link.set_id })
@@ -239,11 +288,50 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 		voters.verify_certificate(genesis_hash, certificate)
 	}
 
-	/// The signalled (or forced), not yet enacted set with id `id`, to check early votes with.
-	pub fn pending_set(&self, id: SetId) -> Option<VoterSet> {
+	/// The signalled (or forced), not yet enacted sets with id `id`, one per signalling block
+	/// (forks, or a block that failed to import, may signal other sets under one id): what an
+	/// early vote or certificate is checked against to wait, never to count.
+	pub fn pending_sets(&self, id: SetId) -> impl Iterator<Item = VoterSet> + '_ {
 		let scheduled = self.pending.iter().map(|p| &p.set);
-		let set = scheduled.chain(self.forced.iter().map(|f| &f.set)).find(|s| s.id == id)?;
-		VoterSet::new(id, set.authorities.clone())
+		scheduled
+			.chain(self.forced.iter().map(|f| &f.set))
+			.filter(move |s| s.id == id)
+			.filter_map(|s| VoterSet::new(s.id, s.authorities.clone()))
+	}
+
+	/// The signals not yet enacted, to store.
+	pub fn signals(&self) -> PendingSignals<H> {
+		PendingSignals { scheduled: self.pending.clone(), forced: self.forced.clone() }
+	}
+
+	/// Takes back stored signals that may still follow the current set (a higher id, voters);
+	/// the others were enacted or overtaken before the store was written.
+	pub fn restore_signals(&mut self, signals: PendingSignals<H>) {
+		for change in signals.scheduled {
+			if self.check_next(&change.set).is_ok()
+				&& !self.pending.iter().any(|p| p.checkpoint == change.checkpoint)
+			{
+				let number = change.checkpoint.number;
+				let at = self.pending.partition_point(|p| p.checkpoint.number <= number);
+				self.pending.insert(at, change);
+			}
+		}
+		for signal in signals.forced {
+			if self.check_next(&signal.set).is_ok()
+				&& !self.forced.iter().any(|f| f.block_hash == signal.block_hash)
+			{
+				self.forced.push(signal);
+			}
+		}
+	}
+
+	/// Forgets the signals of block `hash` (its import failed: it is on no chain). Returns
+	/// whether there were any.
+	pub fn forget_signals_of(&mut self, hash: &H) -> bool {
+		let before = self.pending.len() + self.forced.len();
+		self.pending.retain(|p| p.checkpoint.hash != *hash);
+		self.forced.retain(|f| f.block_hash != *hash);
+		before != self.pending.len() + self.forced.len()
 	}
 
 	/// The set whose votes may have `source` as their source: what an own vote signs with.
@@ -346,12 +434,13 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 	}
 
 	/// Puts in force the forced change that the imported block at height `block_number` makes
-	/// due, if its signal is on that block's chain (`is_ancestor`), with checkpoint `finalized`
-	/// the last one finalized. Returns the set enacted; it must be stored before it is used.
+	/// due, if its signal is on that block's chain (`is_ancestor`). The set starts at the
+	/// signal's base checkpoint, or at the current set's start if that is higher (a scheduled
+	/// change enacted above the forcing block). Returns the set enacted; it must be stored
+	/// before it is used.
 	pub fn apply_forced(
 		&mut self,
 		block_number: u64,
-		finalized: Checkpoint<H>,
 		is_ancestor: impl Fn(&H) -> bool,
 	) -> Option<EnactedSet<H>> {
 		let due = self
@@ -360,10 +449,14 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 			.filter(|f| f.effective_at() <= block_number && is_ancestor(&f.block_hash))
 			.min_by_key(|f| f.block_number)?
 			.clone();
+		let start = match self.enacted.last().and_then(|(set, _)| set.enacted_by) {
+			Some(current) if current.number > due.base.number => current,
+			_ => due.base,
+		};
 		let set = EnactedSet {
 			id: due.set.id,
 			authorities: due.set.authorities,
-			enacted_by: Some(finalized),
+			enacted_by: Some(start),
 			forced: true,
 		};
 		self.enact(set)
@@ -421,7 +514,10 @@ mod tests {
 		let b = signal(2, 0xb);
 		assert_eq!(sets.note_signal(b, change(1, &[2, 3, 4, 5])), Ok(true));
 		assert_eq!(sets.note_signal(b, change(1, &[2, 3, 4, 5])), Ok(false), "noted twice");
-		assert_eq!(sets.pending_set(1).map(|s| s.authorities().len()), Some(4));
+		assert_eq!(
+			sets.pending_sets(1).map(|s| s.authorities().len()).collect::<Vec<_>>(),
+			vec![4]
+		);
 		// Checkpoint 1 is below the signal: nothing enacted.
 		assert_eq!(sets.finalize(cp(1), |_| true), None);
 		assert_eq!(sets.current().set_id(), 0);
@@ -432,9 +528,28 @@ mod tests {
 		assert_eq!(sets.current().set_id(), 1);
 		assert!(sets.pending().is_empty());
 
-		// The link that finalized checkpoint 2 was the old set's; sources above it are the new's.
+		// The link that finalized checkpoint 2 was the old set's, and the old set's authority
+		// ends there: its links below it stand, no other with a target above 2 does. Sources
+		// above it are the new set's.
 		assert_eq!(sets.set_of(&link(0, 2, 3)).unwrap().set_id(), 0);
-		assert_eq!(sets.set_of(&link(0, 1, 3)).unwrap().set_id(), 0);
+		assert_eq!(sets.set_of(&link(0, 1, 2)).unwrap().set_id(), 0);
+		let fork = Link { set_id: 0, source: cp(2), target: signal(3, 0xf) };
+		assert_eq!(
+			sets.set_of(&fork).unwrap().set_id(),
+			0,
+			"to another block 3: the old set would equivocate, accountably"
+		);
+		for (source, target) in [(1, 3), (2, 4), (0, 5)] {
+			assert!(
+				matches!(
+					sets.set_of(&link(0, source, target)),
+					Err(VoteRejection::WrongSet { .. })
+				),
+				"{source} -> {target}"
+			);
+		}
+		let other_source = Link { set_id: 0, source: signal(2, 0xf), target: cp(3) };
+		assert!(sets.set_of(&other_source).is_err(), "from another checkpoint 2");
 		assert!(matches!(sets.set_of(&link(0, 3, 4)), Err(VoteRejection::WrongSet { .. })));
 		assert_eq!(sets.set_of(&link(1, 3, 4)).unwrap().set_id(), 1);
 		assert!(matches!(sets.set_of(&link(1, 2, 3)), Err(VoteRejection::WrongSet { .. })));

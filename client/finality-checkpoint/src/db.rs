@@ -17,7 +17,7 @@
 //! ([`CheckpointStorage`]) on the database and the own-vote [`GuardFile`].
 
 use crate::{
-	authorities::EnactedSet,
+	authorities::{EnactedSet, PendingSignals},
 	error::{Error, Result},
 	guard::GuardFile,
 	persistence::{CheckpointStorage, PruneOutcome, StoredState},
@@ -59,7 +59,9 @@ pub mod columns {
 /// - 2: the enacted authority sets (`authority_sets` in META), written with the finality that
 ///   enacts a change; the certificate of every set-enacting checkpoint is kept by pruning
 ///   (`kept_certificates`). Version 1 kept the first certificate of every new set instead,
-///   with `last_certificate_set`, which version 2 drops.
+///   with `last_certificate_set`, which version 2 drops. `pending_signals` (the set changes
+///   signalled and not enacted) came later within version 2: a store without it holds none,
+///   as it would have been read before.
 pub const SCHEMA_VERSION: u32 = 2;
 
 mod meta {
@@ -73,6 +75,8 @@ mod meta {
 	pub const LAST_CERTIFICATE_SET: &[u8] = b"last_certificate_set";
 	pub const KEPT_CERTIFICATES: &[u8] = b"kept_certificates";
 	pub const AUTHORITY_SETS: &[u8] = b"authority_sets";
+	/// The set changes signalled and not yet enacted (`PendingSignals`); none when absent.
+	pub const PENDING_SIGNALS: &[u8] = b"pending_signals";
 }
 
 /// Keys and bytes (keys plus values) of one column.
@@ -203,6 +207,7 @@ impl CheckpointDB {
 	/// cost does not grow with the retained history.
 	pub fn load_state<H: Decode>(&self, window: u64) -> Result<StoredState<H>> {
 		let authority_sets = self.get_meta(meta::AUTHORITY_SETS)?.unwrap_or_default();
+		let signals = self.get_meta(meta::PENDING_SIGNALS)?.unwrap_or_default();
 		let finalized: Option<Checkpoint<H>> = self.get_meta(meta::FINALIZED)?;
 		let justified = self.get_meta(meta::JUSTIFIED)?;
 		let own_vote_guard = self.get_meta(meta::OWN_VOTE_GUARD)?;
@@ -215,7 +220,7 @@ impl CheckpointDB {
 				votes.push(self.decode(columns::SIGNATURES, &key, &value)?);
 			}
 		}
-		Ok(StoredState { authority_sets, finalized, justified, own_vote_guard, votes })
+		Ok(StoredState { authority_sets, signals, finalized, justified, own_vote_guard, votes })
 	}
 
 	/// Stores votes in one transaction.
@@ -253,8 +258,10 @@ impl CheckpointDB {
 
 	/// Stores `certificate` and moves the finalized watermark to its source and the justified
 	/// watermark to `justified`, in one transaction; with `sets` (the finality enacts a set
-	/// change), also the authority sets held after it, and the certificate is kept by pruning.
-	/// Refuses to move finality backwards.
+	/// change), also the authority sets held after it, the certificate is kept by pruning, and
+	/// the justified watermark is set to `justified` even if lower (what the old set justified
+	/// above the enacting checkpoint is not justified any more). Refuses to move finality
+	/// backwards.
 	pub fn write_certificate<H: Encode + Decode>(
 		&self,
 		certificate: &CheckpointCertificate<H>,
@@ -276,7 +283,11 @@ impl CheckpointDB {
 		let key = finalized.number.to_be_bytes();
 		tx.put(columns::CERTIFICATES, &key, &certificate.encode());
 		tx.put(columns::META, meta::FINALIZED, &finalized.encode());
-		self.put_justified(&mut tx, justified)?;
+		if sets.is_some() {
+			tx.put(columns::META, meta::JUSTIFIED, &justified.encode());
+		} else {
+			self.put_justified(&mut tx, justified)?;
+		}
 		if let Some(sets) = sets {
 			// The certificate of a set-enacting checkpoint is kept by pruning: a syncing node
 			// and a light client follow the set change by it.
@@ -294,6 +305,14 @@ impl CheckpointDB {
 		self.ensure_initialised()?;
 		let mut tx = DBTransaction::new();
 		tx.put(columns::META, meta::AUTHORITY_SETS, &sets.encode());
+		self.write(tx)
+	}
+
+	/// Stores the set changes signalled and not yet enacted.
+	pub fn write_signals<H: Encode>(&self, signals: &PendingSignals<H>) -> Result<()> {
+		self.ensure_initialised()?;
+		let mut tx = DBTransaction::new();
+		tx.put(columns::META, meta::PENDING_SIGNALS, &signals.encode());
 		self.write(tx)
 	}
 
@@ -602,6 +621,10 @@ impl<H: Encode + Decode + Send + Sync> CheckpointStorage<H> for CheckpointStorag
 
 	fn store_sets(&self, sets: &[EnactedSet<H>]) -> Result<()> {
 		self.db.write_sets(sets)
+	}
+
+	fn store_signals(&self, signals: &PendingSignals<H>) -> Result<()> {
+		self.db.write_signals(signals)
 	}
 
 	fn store_justified(&self, justified: &Checkpoint<H>) -> Result<()> {

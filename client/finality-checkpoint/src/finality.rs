@@ -31,6 +31,11 @@ pub trait ChainAncestry<H>: Send + Sync {
 	/// Whether `ancestor` is `block` or one of its ancestors; `None` when `block` is not
 	/// imported.
 	fn is_ancestor(&self, ancestor: &H, block: &H) -> Option<bool>;
+
+	/// Whether `block` is imported.
+	fn is_imported(&self, block: &H) -> bool {
+		self.is_ancestor(block, block).is_some()
+	}
 }
 
 /// A store shared with writes made outside the state machine's lock.
@@ -158,6 +163,7 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 			.state
 			.restore(
 				stored.authority_sets,
+				stored.signals,
 				stored.finalized,
 				stored.justified,
 				stored.own_vote_guard,
@@ -245,23 +251,23 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 	}
 
 	/// Notes a set change signalled in checkpoint block `checkpoint` (block import reads it
-	/// off the header). Returns whether it is new.
+	/// off the header) and stores the signals. Returns whether it is new.
 	pub fn note_signal(&mut self, checkpoint: Checkpoint<H>, set: AuthoritySet) -> bool {
 		let (id, size) = (set.id, set.authorities.len());
 		match self.state.note_signal(checkpoint, set) {
-			Ok(new) => {
-				if new {
-					log::info!(
-						target: LOG_TARGET,
-						"📣 Authority set {id} ({size} validators) signalled in checkpoint block {} \
-						 ({:?}); it takes over once a checkpoint at or above it is finalized",
-						checkpoint.number,
-						checkpoint.hash,
-					);
-					self.publish();
-				}
-				new
+			Ok(Some(write)) => {
+				log::info!(
+					target: LOG_TARGET,
+					"📣 Authority set {id} ({size} validators) signalled in checkpoint block {} \
+					 ({:?}); it takes over once a checkpoint at or above it is finalized",
+					checkpoint.number,
+					checkpoint.hash,
+				);
+				self.persist_signals(&write);
+				self.publish();
+				true
 			}
+			Ok(None) => false,
 			Err(e @ SignalError::Late { .. }) => {
 				log::debug!(target: LOG_TARGET, "Set change signal passed by finality: {e}");
 				false
@@ -433,27 +439,47 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		Ok(progress.unwrap_or_default())
 	}
 
-	/// Notes a forced set change signalled in block `hash` at height `number`, in force `delay`
-	/// blocks later (block import reads it off the header). Returns whether it is new.
-	pub fn note_forced(&mut self, number: u64, hash: H, delay: u32, set: AuthoritySet) -> bool {
-		let (id, size) = (set.id, set.authorities.len());
-		let signal = ForcedSignal { block_number: number, block_hash: hash, delay, set };
-		let effective_at = signal.effective_at();
+	/// Notes a forced set change (block import reads it off the header) and stores the
+	/// signals. Returns whether it is new.
+	pub fn note_forced(&mut self, signal: ForcedSignal<H>) -> bool {
+		let (id, size) = (signal.set.id, signal.set.authorities.len());
+		let (number, hash, effective_at) =
+			(signal.block_number, signal.block_hash, signal.effective_at());
 		match self.state.note_forced(signal) {
-			Ok(true) => {
+			Ok(Some(write)) => {
 				log::warn!(
 					target: LOG_TARGET,
 					"⚡ Forced change to authority set {id} ({size} validators) signalled in block \
 					 #{number} ({hash:?}): in force from block #{effective_at}, without finality",
 				);
+				self.persist_signals(&write);
 				self.publish();
 				true
 			}
-			Ok(false) => false,
+			Ok(None) => false,
 			Err(e) => {
 				log::debug!(target: LOG_TARGET, "Forced change signal ignored: {e}");
 				false
 			}
+		}
+	}
+
+	/// Forgets the set changes that block `hash` signalled: its import failed, so it is on no
+	/// chain and its signal must never be the set.
+	pub fn forget_signals_of(&mut self, hash: &H) {
+		if let Some(write) = self.state.forget_signals_of(hash) {
+			log::debug!(target: LOG_TARGET, "Forgot the set change signals of block {hash:?}: its import failed");
+			self.persist_signals(&write);
+			self.publish();
+		}
+	}
+
+	/// Stores the signals noted; a failure is logged (the signals stay noted in memory, and a
+	/// restart notes those above finality again from the headers).
+	fn persist_signals(&mut self, write: &Write<H>) {
+		if let Err(e) = self.persist(write) {
+			self.counters.persistence_failures += 1;
+			log::warn!(target: LOG_TARGET, "⚠️ Failed to persist {}: {e}", write_name(write));
 		}
 	}
 
@@ -482,10 +508,11 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		log::warn!(
 			target: LOG_TARGET,
 			"⚡ Authority set {} ({} validators) forced in at block #{number}: votes with sources \
-			 at or above checkpoint {} are this set's",
+			 at or above checkpoint {} are this set's; finalized from there on {:?}",
 			set.id,
 			set.authorities.len(),
-			self.state.last_finalized().number,
+			set.enacted_by.map_or(0, |c| c.number.0),
+			self.state.last_finalized().hash,
 		);
 		let progress = self.apply(step);
 		self.publish();
@@ -545,10 +572,15 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		self.finalize(certificate)
 	}
 
-	/// The signalling blocks at or below `checkpoint` that lie on its chain.
+	/// The signalling blocks at or below `checkpoint` that lie on its chain. Until the
+	/// checkpoint's block is imported, nobody can tell whether a signal not noted yet lies
+	/// below it: [`Error::BlockNotImported`], even when no signal is pending.
 	fn signals_on_chain(&self, checkpoint: &Checkpoint<H>) -> Result<HashSet<H>> {
 		let signals = self.state.sets().signals_up_to(checkpoint.number).copied();
 		let Some(chain) = &self.chain else { return Ok(signals.collect()) };
+		if !chain.is_imported(&checkpoint.hash) {
+			return Err(Error::BlockNotImported(checkpoint.number));
+		}
 		let mut on_chain = HashSet::new();
 		for signal in signals {
 			match chain.is_ancestor(&signal, &checkpoint.hash) {
@@ -673,6 +705,7 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 				storage.store_certificate(certificate, justified, sets.as_deref())
 			}
 			Write::Sets(sets) => storage.store_sets(sets),
+			Write::Signals(signals) => storage.store_signals(signals),
 		}
 	}
 
@@ -704,5 +737,6 @@ fn write_name<H>(write: &Write<H>) -> &'static str {
 		Write::Guard(_) => "the own-vote guard",
 		Write::Certificate(..) => "a certificate",
 		Write::Sets(_) => "the authority sets",
+		Write::Signals(_) => "the signalled set changes",
 	}
 }

@@ -5,17 +5,24 @@
 //! atomically and durably (write a temp file, fsync it, rename it over the old one, fsync the
 //! directory), as CometBFT keeps its last-signed state. The file also names the chain
 //! (genesis hash), and a checksum catches a damaged file.
+//!
+//! Two writers (the own-vote path, which writes outside the voter's lock, and the own-key
+//! alarm, under it) may race: writes to one file go one at a time, through a temporary file of
+//! this process's own, and each writes the component-wise maximum of its guard and the highest
+//! one written before, so the guard on disk never goes down.
 
 use crate::{
 	error::{Error, Result},
 	state::OwnVoteGuard,
 };
 use codec::{Decode, Encode};
+use parking_lot::Mutex;
 use sp_crypto_hashing::blake2_256;
 use std::{
 	fs::{self, File, OpenOptions},
 	io::Write,
 	path::{Path, PathBuf},
+	sync::Arc,
 };
 
 /// File name of the guard. The node keeps it in the chain's directory
@@ -27,21 +34,23 @@ pub const GUARD_FILE_NAME: &str = "own-vote-guard";
 const MAGIC: &[u8; 8] = b"CKPTGRD1";
 const CHECKSUM_LEN: usize = 8;
 
-/// The fsynced own-vote guard file of one chain.
+/// The fsynced own-vote guard file of one chain. Clones share the writer's lock.
 #[derive(Debug, Clone)]
 pub struct GuardFile {
 	path: PathBuf,
+	/// The highest guard written by this handle (and its clones): one write at a time.
+	written: Arc<Mutex<Option<OwnVoteGuard>>>,
 }
 
 impl GuardFile {
 	/// The guard file [`GUARD_FILE_NAME`] in directory `dir`.
 	pub fn in_dir(dir: &Path) -> Self {
-		Self { path: dir.join(GUARD_FILE_NAME) }
+		Self::at(dir.join(GUARD_FILE_NAME))
 	}
 
 	/// The guard file at `path`.
 	pub fn at(path: PathBuf) -> Self {
-		Self { path }
+		Self { path, written: Arc::new(Mutex::new(None)) }
 	}
 
 	/// The file's path.
@@ -80,15 +89,27 @@ impl GuardFile {
 		Ok(Some(guard))
 	}
 
-	/// Replaces the guard durably: when this returns `Ok`, a power loss cannot undo it.
+	/// Replaces the guard durably with `guard`, merged with the highest guard written before
+	/// through this handle: when this returns `Ok`, a power loss cannot undo it, and a
+	/// concurrent lower write cannot either.
 	pub fn write(&self, genesis: &[u8], guard: &OwnVoteGuard) -> Result<()> {
+		let mut written = self.written.lock();
+		let guard = written.map_or(*guard, |w| w.merge(*guard));
+		self.replace(genesis, &guard)?;
+		*written = Some(guard);
+		Ok(())
+	}
+
+	fn replace(&self, genesis: &[u8], guard: &OwnVoteGuard) -> Result<()> {
 		let io_err = |source| Error::Guard { path: self.path.clone(), source };
 		let mut body = MAGIC.to_vec();
 		(genesis, guard).encode_to(&mut body);
 		let checksum = blake2_256(&body);
 		body.extend_from_slice(&checksum[..CHECKSUM_LEN]);
 
-		let tmp = self.path.with_extension("tmp");
+		// A name of this process's own: another process writing a guard beside it (which the
+		// database's lock should rule out) cannot interleave its bytes with these.
+		let tmp = self.path.with_extension(format!("tmp.{}", std::process::id()));
 		let mut file = OpenOptions::new()
 			.write(true)
 			.create(true)
@@ -121,7 +142,31 @@ mod tests {
 		file.write(b"g", &guard(1, 2)).unwrap();
 		file.write(b"g", &guard(2, 3)).unwrap();
 		assert_eq!(file.read(b"g").unwrap(), Some(guard(2, 3)));
-		assert!(!file.path().with_extension("tmp").exists());
+		let leftovers: Vec<_> =
+			fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+		assert_eq!(leftovers, vec![file.path().to_path_buf()], "no temporary file left");
+	}
+
+	/// The own-vote path writes outside the voter's lock and the own-key alarm under it: a
+	/// write of a lower guard that lands last must not lower the guard on disk.
+	#[test]
+	fn a_late_lower_write_never_lowers_the_guard() {
+		let dir = tempfile::tempdir().unwrap();
+		let file = GuardFile::in_dir(dir.path());
+		let alarm = file.clone();
+		alarm.write(b"g", &guard(1, 7)).unwrap();
+		file.write(b"g", &guard(2, 3)).unwrap();
+		assert_eq!(file.read(b"g").unwrap(), Some(guard(2, 7)));
+
+		// Many writers at once: the file ends at the maximum of all.
+		let writers: Vec<_> = (1..=16u64)
+			.map(|i| {
+				let file = file.clone();
+				std::thread::spawn(move || file.write(b"g", &guard(i % 5, i)).unwrap())
+			})
+			.collect();
+		writers.into_iter().for_each(|w| w.join().unwrap());
+		assert_eq!(file.read(b"g").unwrap(), Some(guard(4, 16)));
 	}
 
 	#[test]

@@ -14,16 +14,20 @@
 //! layer's report on a failed justification import).
 //!
 //! [`CheckpointBlockImport`] also reads each imported checkpoint block's `CKPT`
-//! `ScheduledChange` digest and notes the signalled set with the gadget, before the block and
-//! its justification are imported; [`note_signals_above_finality`] notes them again after a
-//! restart, and [`ClientAncestry`] tells the gadget whether a signal lies on the chain of the
-//! checkpoint it finalizes.
+//! `ScheduledChange` digest and notes the signalled set with the gadget, keyed by the block,
+//! before the block and its justification are imported (so that no checkpoint above it can be
+//! finalized without it: finality waits until the checkpoint's block is imported), and forgets
+//! it when the import fails; [`note_signals_above_finality`] notes them again after a restart
+//! (the gadget stores those below finality), and [`ClientAncestry`] tells the gadget whether a
+//! signal lies on the chain of the checkpoint it finalizes.
 
 use crate::{
-	finality::ChainAncestry,
+	authorities::ForcedSignal,
+	finality::{ChainAncestry, CheckpointFinality},
+	fork_choice::ancestor_at,
 	metrics::JustificationMetrics,
 	shared::{FinalityView, SharedFinality},
-	state::{CertificateError, VoterSet},
+	state::{CertificateError, CheckpointHash, Progress, VoterSet},
 	LOG_TARGET,
 };
 use codec::{DecodeAll, Encode};
@@ -36,7 +40,7 @@ use sp_blockchain::{HeaderBackend, HeaderMetadata};
 use sp_consensus::Error as ConsensusError;
 use sp_finality_checkpoint::{
 	find_forced_change, find_scheduled_change, Checkpoint, CheckpointApi, CheckpointCertificate,
-	ENGINE_ID,
+	CheckpointNumber, ENGINE_ID,
 };
 use sp_runtime::{
 	traits::{Block as BlockT, Header as HeaderT, NumberFor, UniqueSaturatedInto},
@@ -123,18 +127,43 @@ where
 }
 
 /// Notes the set changes that `header` of block `hash` signals, if any, with `finality`
-/// (checkpoints `interval` blocks apart): a forced change at any height, a scheduled one in a
+/// (checkpoints `interval` blocks apart): a forced change at any height (its base, the
+/// checkpoint at or below it, read off `client`, where its parent is), a scheduled one in a
 /// checkpoint block (pallet-checkpoint signals only there; a signal elsewhere is refused with an
 /// error in the log).
-pub fn note_signal<B: BlockT>(
+pub fn note_signal<B, C>(
+	client: &C,
 	finality: &SharedFinality<B::Hash>,
 	interval: u32,
 	header: &B::Header,
 	hash: B::Hash,
-) {
+) where
+	B: BlockT,
+	C: HeaderMetadata<B, Error = sp_blockchain::Error> + ?Sized,
+{
 	let number: u64 = (*header.number()).unique_saturated_into();
 	if let Some((delay, set)) = find_forced_change(header) {
-		finality.lock().note_forced(number, hash, delay, set);
+		let base_number = number / u64::from(interval);
+		let base_height = base_number * u64::from(interval);
+		let base_hash = if base_height == number {
+			Some(hash)
+		} else {
+			ancestor_at::<B, _>(client, *header.parent_hash(), base_height)
+		};
+		match base_hash {
+			Some(base_hash) => {
+				let base = Checkpoint::new(base_number, base_hash);
+				let block_hash = hash;
+				let signal = ForcedSignal { block_number: number, block_hash, delay, set, base };
+				finality.lock().note_forced(signal);
+			}
+			None => log::error!(
+				target: LOG_TARGET,
+				"❌ Block #{number} ({hash:?}) forces authority set {}, but block #{base_height} \
+				 below it is not known; ignored",
+				set.id,
+			),
+		}
 	}
 	let Some(set) = find_scheduled_change(header) else { return };
 	if !number.is_multiple_of(u64::from(interval)) {
@@ -161,7 +190,7 @@ pub fn note_signals_above_finality<B, C>(
 	leaves: Vec<B::Hash>,
 ) where
 	B: BlockT,
-	C: HeaderBackend<B>,
+	C: HeaderBackend<B> + HeaderMetadata<B, Error = sp_blockchain::Error>,
 {
 	let floor = finality.view().finalized.number.block_number(interval);
 	let mut seen = HashSet::new();
@@ -172,7 +201,7 @@ pub fn note_signals_above_finality<B, C>(
 			if number <= floor || !seen.insert(hash) {
 				break;
 			}
-			note_signal::<B>(finality, interval, &header, hash);
+			note_signal::<B, _>(client, finality, interval, &header, hash);
 			hash = *header.parent_hash();
 		}
 	}
@@ -201,6 +230,75 @@ pub fn verify_justification<B: BlockT>(
 	}
 	view.sets.verify_certificate(&view.genesis_hash, &certificate)?;
 	Ok(certificate)
+}
+
+/// [`verify_justification`], but a certificate of a set not enacted here yet that verifies
+/// against a set signalled under its id is `Ok(None)`: it may be genuine, and waits (this node
+/// misses the certificate that enacts that set, which it asks peers for). Only a justification
+/// that is not even that costs its sender.
+pub fn verify_or_wait<B: BlockT>(
+	view: &FinalityView<B::Hash>,
+	interval: u32,
+	hash: B::Hash,
+	number: NumberFor<B>,
+	encoded: &[u8],
+) -> Result<Option<CheckpointCertificate<B::Hash>>, CertificateError> {
+	match verify_justification::<B>(view, interval, hash, number, encoded) {
+		Ok(certificate) => Ok(Some(certificate)),
+		Err(CertificateError::FutureSet { got, .. })
+			if early_certificate_is_valid(view, got, encoded) =>
+		{
+			Ok(None)
+		}
+		Err(e) => Err(e),
+	}
+}
+
+/// Imports into `finality` the certificates its client holds as `CKPT` justifications of the
+/// finalized checkpoint blocks `from..=to` (at most `limit` of them), lowest first: when the
+/// client's finality is ahead of the gadget's (a checkpoint database moved aside,
+/// certificates missed), the gadget catches up from what is on disk, enacting every set
+/// change on the way. `justification_at(height)` gives the hash of the finalized block at that
+/// height and its `CKPT` justification, if any. Returns what was finalized, and whether it
+/// stopped at a certificate that does not import.
+pub fn import_client_justifications<H: CheckpointHash>(
+	finality: &mut CheckpointFinality<H>,
+	interval: u32,
+	from: CheckpointNumber,
+	to: CheckpointNumber,
+	limit: u64,
+	justification_at: impl Fn(u64) -> Option<(H, Option<Vec<u8>>)>,
+) -> (Progress<H>, bool) {
+	let mut progress = Progress::default();
+	let last = to.0.min(from.0.saturating_add(limit.saturating_sub(1)));
+	for number in from.0..=last {
+		let checkpoint = CheckpointNumber(number);
+		if checkpoint <= finality.last_finalized().number {
+			continue;
+		}
+		let Some((hash, Some(encoded))) = justification_at(checkpoint.block_number(interval))
+		else {
+			continue;
+		};
+		let certificate = match CheckpointCertificate::<H>::decode_all(&mut &encoded[..]) {
+			Ok(c) if c.link.source == Checkpoint::new(number, hash) => c,
+			_ => continue,
+		};
+		match finality.import_certificate(certificate) {
+			Ok(more) => {
+				progress.justified.extend(more.justified);
+				progress.finalized = more.finalized.or(progress.finalized);
+			}
+			Err(e) => {
+				log::debug!(
+					target: LOG_TARGET,
+					"The client's justification of checkpoint {number} does not import yet: {e}",
+				);
+				return (progress, true);
+			}
+		}
+	}
+	(progress, false)
 }
 
 /// Block import that verifies and applies `CKPT` justifications, wrapping the inner import.
@@ -262,7 +360,7 @@ where
 		encoded: Vec<u8>,
 	) -> Result<(), ConsensusError> {
 		let view = self.finality.view();
-		let verified = verify_justification::<B>(&view, self.interval, hash, number, &encoded);
+		let verified = verify_or_wait::<B>(&view, self.interval, hash, number, &encoded);
 		if let Some(metrics) = &self.metrics {
 			metrics.imported(verified.is_ok());
 		}
@@ -270,6 +368,16 @@ where
 				log::warn!(target: LOG_TARGET, "⚠️ Refused checkpoint justification of block #{number} ({hash:?}): {e}");
 				ConsensusError::ClientImport(e.to_string())
 			})?;
+		let Some(certificate) = certificate else {
+			// Of a signalled set not enacted here yet: not the sender's fault. The enacting
+			// certificate comes first, then this one again.
+			log::debug!(
+				target: LOG_TARGET,
+				"Checkpoint justification of block #{number} ({hash:?}) waits: its set is not \
+				 enacted here yet",
+			);
+			return Ok(());
+		};
 		// The gadget first, here and now: the certificate is stored, and the set change its
 		// finality enacts is in force before the next block's justification is verified.
 		let (imported, sets) = (certificate.clone(), view.sets.clone());
@@ -288,7 +396,11 @@ impl<B, BE, C, I> BlockImport<B> for CheckpointBlockImport<B, BE, C, I>
 where
 	B: BlockT,
 	BE: Backend<B>,
-	C: HeaderBackend<B> + Finalizer<B, BE> + Send + Sync,
+	C: HeaderBackend<B>
+		+ HeaderMetadata<B, Error = sp_blockchain::Error>
+		+ Finalizer<B, BE>
+		+ Send
+		+ Sync,
 	I: BlockImport<B> + Send + Sync,
 	I::Error: Into<ConsensusError>,
 {
@@ -304,13 +416,19 @@ where
 	) -> Result<ImportResult, Self::Error> {
 		let hash = block.post_hash();
 		let number = *block.header.number();
-		// Before the block is in the client: a checkpoint finalized above it asks whether the
-		// signal is on its chain only once it is.
-		note_signal::<B>(&self.finality, self.interval, &block.header, hash);
+		// Before the block is in the client, so that no checkpoint above it is finalized
+		// without its signal (finality waits for the checkpoint's block to be imported, and
+		// then this block is in); forgotten again if the import fails.
+		note_signal::<B, _>(&*self.client, &self.finality, self.interval, &block.header, hash);
 		// The certificate is stored only once verified, by `apply`.
 		let justification = block.justifications.as_ref().and_then(|j| j.get(ENGINE_ID).cloned());
 		strip_justification(&mut block);
-		let result = self.inner.import_block(block).await.map_err(Into::into)?;
+		let result = self.inner.import_block(block).await.map_err(Into::into);
+		if !matches!(result, Ok(ImportResult::Imported(_) | ImportResult::AlreadyInChain)) {
+			// On no chain: its signal must never be the set.
+			self.finality.lock().forget_signals_of(&hash);
+		}
+		let result = result?;
 		let height: u64 = number.unique_saturated_into();
 		if matches!(result, ImportResult::Imported(_))
 			&& self.finality.view().sets.forced_due(height).next().is_some()
@@ -391,8 +509,8 @@ where
 			let view = self.finality.view();
 			let height: u64 = number.unique_saturated_into();
 			let finalized = view.finalized.number.block_number(self.interval);
-			match verify_justification::<B>(&view, self.interval, hash, number, encoded) {
-				Ok(_) => {}
+			match verify_or_wait::<B>(&view, self.interval, hash, number, encoded) {
+				Ok(Some(_)) => {}
 				// Finality is past it: of no use, and possibly of a set no longer held. The
 				// block comes in without it.
 				Err(_) if height <= finalized => strip_justification(&mut block),
@@ -401,12 +519,10 @@ where
 				// justification request). Blocks come in order, so the signal of that set is
 				// noted here: a certificate that verifies against it may be genuine, and the
 				// block comes in without it; one of a set never signalled is forged.
-				Err(CertificateError::FutureSet { got, .. })
-					if early_certificate_is_valid(&view, got, encoded) =>
-				{
+				Ok(None) => {
 					log::debug!(
 						target: LOG_TARGET,
-						"Block #{number} comes without its justification of set {got}, not enacted \
+						"Block #{number} comes without its justification of a set not enacted \
 						 here yet",
 					);
 					strip_justification(&mut block);
@@ -425,16 +541,19 @@ where
 	}
 }
 
-/// Whether a certificate of set `set_id`, not enacted in `view`, may be genuine: that set is
-/// signalled and the certificate verifies against it.
-fn early_certificate_is_valid<H: crate::CheckpointHash>(
+/// Whether a certificate of set `set_id`, not enacted in `view`, may be genuine: a set is
+/// signalled under that id and the certificate verifies against it.
+fn early_certificate_is_valid<H: CheckpointHash>(
 	view: &FinalityView<H>,
 	set_id: u64,
 	encoded: &[u8],
 ) -> bool {
-	let Some(voters) = view.sets.pending_set(set_id) else { return false };
-	CheckpointCertificate::<H>::decode_all(&mut &encoded[..])
-		.is_ok_and(|c| voters.verify_certificate(&view.genesis_hash, &c).is_ok())
+	let Ok(certificate) = CheckpointCertificate::<H>::decode_all(&mut &encoded[..]) else {
+		return false;
+	};
+	view.sets
+		.pending_sets(set_id)
+		.any(|voters| voters.verify_certificate(&view.genesis_hash, &certificate).is_ok())
 }
 
 /// Takes the `CKPT` justification off `block`, keeping any other engine's.

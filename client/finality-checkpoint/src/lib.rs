@@ -69,7 +69,7 @@ mod shared;
 pub mod state;
 mod worker;
 
-pub use authorities::{AuthoritySets, EnactedSet, SignalledChange};
+pub use authorities::{AuthoritySets, EnactedSet, PendingSignals, SignalledChange};
 pub use communication::{notification_config, protocol_name};
 pub use db::{CheckpointDB, CheckpointStorageAdapter, ColumnStats};
 pub use error::{Error, Result};
@@ -79,8 +79,8 @@ pub use finality::{
 pub use fork_choice::CheckpointSelectChain;
 pub use guard::{GuardFile, GUARD_FILE_NAME};
 pub use justification::{
-	chain_params, finalize_block, note_signals_above_finality, CheckpointBlockImport,
-	CheckpointVerifier, ClientAncestry,
+	chain_params, finalize_block, import_client_justifications, note_signals_above_finality,
+	verify_or_wait, CheckpointBlockImport, CheckpointVerifier, ClientAncestry,
 };
 pub use keystore::{CheckpointKeystore, SignError};
 pub use persistence::{

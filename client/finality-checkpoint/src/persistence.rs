@@ -15,7 +15,12 @@
 //! Everything here but the task blocks on disk. Call it from a blocking thread
 //! (`spawn_blocking`), never from an async executor thread.
 
-use crate::{authorities::EnactedSet, error::Result, state::OwnVoteGuard, LOG_TARGET};
+use crate::{
+	authorities::{EnactedSet, PendingSignals},
+	error::Result,
+	state::OwnVoteGuard,
+	LOG_TARGET,
+};
 use codec::Encode;
 use parking_lot::Mutex;
 use sp_finality_checkpoint::{
@@ -60,6 +65,8 @@ pub struct StoredState<H> {
 	/// The authority sets held at the finalized checkpoint; empty when no set change was
 	/// enacted (the genesis set holds).
 	pub authority_sets: Vec<EnactedSet<H>>,
+	/// The set changes signalled and not enacted when they were last stored.
+	pub signals: PendingSignals<H>,
 	/// The finalized watermark, if any checkpoint was finalized.
 	pub finalized: Option<Checkpoint<H>>,
 	/// The highest justified checkpoint stored.
@@ -95,8 +102,9 @@ pub trait CheckpointStorage<H>: Send + Sync {
 	/// Makes a raised `guard` durable before returning (a vote of our key cast elsewhere).
 	fn store_guard(&self, guard: &OwnVoteGuard) -> Result<()>;
 	/// Stores a certificate together with the finality watermark it moves (its source), the
-	/// justified watermark and, when that finality enacts a set change, the authority sets
-	/// held after it, in one transaction. The certificate of a set-enacting checkpoint is
+	/// justified watermark (raised; set as given when the finality enacts a set change, which
+	/// ends what the old set justified above it) and, when that finality enacts a set change,
+	/// the authority sets held after it, in one transaction. The certificate of a set-enacting checkpoint is
 	/// kept by pruning: it is a link of the proof chain.
 	fn store_certificate(
 		&self,
@@ -106,6 +114,8 @@ pub trait CheckpointStorage<H>: Send + Sync {
 	) -> Result<()>;
 	/// Stores the authority sets held after a forced change.
 	fn store_sets(&self, sets: &[EnactedSet<H>]) -> Result<()>;
+	/// Stores the set changes signalled and not yet enacted.
+	fn store_signals(&self, signals: &PendingSignals<H>) -> Result<()>;
 	/// Raises the justified watermark.
 	fn store_justified(&self, justified: &Checkpoint<H>) -> Result<()>;
 	/// Stores two conflicting votes of one validator.

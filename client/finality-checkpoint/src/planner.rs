@@ -7,7 +7,11 @@
 //!
 //! **When.** A vote whose target is more than one checkpoint above the highest justified one
 //! waits up to [`VOTE_WAIT`] for the justification in between, so that honest votes share one
-//! source (a vote from an older source than its peers' splits the count).
+//! source (a vote from an older source than its peers' splits the count). Each retry after a
+//! split in a row doubles that wait (up to `VOTE_WAIT * 2^MAX_BACKOFF`), as Tendermint's round
+//! timeouts grow: links slower than `VOTE_WAIT` would otherwise split every round and use up
+//! the retry room below (see "Catch-up"); a growing wait outlasts any bounded delay, so the
+//! votes come to share a source within a few retries.
 //!
 //! **Catch-up.** Votes are only accepted up to `window` checkpoints above the finalized one.
 //! When the best chain is further ahead (after an outage of more than a third of the set, or
@@ -23,7 +27,8 @@
 //! half of the window is room for those retries; a jump to the window's edge would leave none,
 //! and a split there would stop finality for good. A retry is made only on a split (a
 //! supermajority of the set voted for the target, but on different links), never while too
-//! few validators are up, so an outage does not use the room up.
+//! few validators are up, so an outage does not use the room up; and since the wait before a
+//! retry doubles, neither do links that are slow for a while.
 
 use crate::state::{CheckpointHash, FinalityState, OwnVoteGuard};
 use sp_finality_checkpoint::CheckpointNumber;
@@ -32,6 +37,9 @@ use std::time::{Duration, Instant};
 /// How long a validator waits for the previous checkpoint's justification before voting
 /// from an older source.
 pub const VOTE_WAIT: Duration = Duration::from_secs(3);
+
+/// Retries after splits in a row double the wait at most this many times.
+pub const MAX_BACKOFF: u32 = 5;
 
 /// Why a validator does not vote now. Each is counted in
 /// `substrate_checkpoint_abstentions_total{reason}` and logged once per change of reason.
@@ -213,6 +221,8 @@ pub fn plan(view: &VotingView) -> Plan {
 pub struct SourceWait {
 	/// The target held back, since when.
 	waiting: Option<(CheckpointNumber, Instant)>,
+	/// Retries after a split in a row, and the last target counted as one.
+	retries: Option<(u32, CheckpointNumber)>,
 }
 
 impl SourceWait {
@@ -226,11 +236,16 @@ impl SourceWait {
 	) -> Result<(), Abstention> {
 		if view.justified.next() >= number {
 			self.waiting = None;
+			self.retries = None;
 			return Ok(());
+		}
+		if view.split && self.retries.is_none_or(|(_, last)| last < number) {
+			let count = self.retries.map_or(1, |(count, _)| count.saturating_add(1));
+			self.retries = Some((count, number));
 		}
 		match self.waiting {
 			Some((held, since)) if held == number => {
-				if now.saturating_duration_since(since) < VOTE_WAIT {
+				if now.saturating_duration_since(since) < self.wait() {
 					return Err(Abstention::WaitingForSource);
 				}
 				self.waiting = None;
@@ -246,6 +261,13 @@ impl SourceWait {
 	/// Whether a vote is held back: a new justification may let it go.
 	pub fn is_waiting(&self) -> bool {
 		self.waiting.is_some()
+	}
+
+	/// How long a vote waits for its source now: [`VOTE_WAIT`], doubled for each retry after
+	/// a split in a row.
+	pub fn wait(&self) -> Duration {
+		let retries = self.retries.map_or(0, |(count, _)| count.min(MAX_BACKOFF));
+		VOTE_WAIT * (1 << retries)
 	}
 }
 
@@ -386,5 +408,67 @@ mod tests {
 			wait.ready(&view(5, 2, 4, 3, None), n(5), later + Duration::from_secs(1)),
 			Ok(())
 		);
+	}
+
+	#[test]
+	fn each_retry_after_a_split_in_a_row_doubles_the_wait() {
+		let start = Instant::now();
+		let mut wait = SourceWait::default();
+		assert_eq!(wait.wait(), VOTE_WAIT);
+		// Votes for 6 split (finalized 2, justified 2): the retry for 7 waits twice as long.
+		let split = |guard, tip| VotingView { split: true, ..view(tip, 2, 2, guard, Some(guard)) };
+		assert_eq!(wait.ready(&split(6, 7), n(7), start), Err(Abstention::WaitingForSource));
+		assert_eq!(wait.wait(), VOTE_WAIT * 2);
+		let late = start + VOTE_WAIT * 2 - Duration::from_millis(1);
+		assert_eq!(wait.ready(&split(6, 7), n(7), late), Err(Abstention::WaitingForSource));
+		assert_eq!(wait.ready(&split(6, 7), n(7), start + VOTE_WAIT * 2), Ok(()), "counted once");
+		// 7 split too: four times; and so on, up to the cap.
+		assert_eq!(wait.ready(&split(7, 8), n(8), start), Err(Abstention::WaitingForSource));
+		assert_eq!(wait.wait(), VOTE_WAIT * 4);
+		for (guard, target) in (8..20).map(|g| (g, g + 1)) {
+			let _ = wait.ready(&split(guard, target), n(target), start);
+		}
+		assert_eq!(wait.wait(), VOTE_WAIT * (1 << MAX_BACKOFF));
+		// A vote whose source is there resets it.
+		assert_eq!(wait.ready(&view(21, 2, 20, 20, Some(20)), n(21), start), Ok(()));
+		assert_eq!(wait.wait(), VOTE_WAIT);
+	}
+
+	/// Links slower than `VOTE_WAIT` for a while: every round whose wait is shorter than the
+	/// delay splits (the votes leave before the justification in between arrives). With a
+	/// fixed wait that uses up the retry room above the catch-up jump and stops voting at the
+	/// window's edge for good; with the doubling wait a few retries outlast the delay.
+	#[test]
+	fn slow_links_do_not_use_up_the_retry_room() {
+		let window = crate::state::DEFAULT_VOTE_WINDOW;
+		for delay_secs in [4, 10, 30, 90] {
+			let delay = Duration::from_secs(delay_secs);
+			let mut wait = SourceWait::default();
+			let (finalized, justified) = (n(2), n(2));
+			let mut guard = n(2 + window / 2);
+			let start = Instant::now();
+			let rounds = loop {
+				let v = VotingView {
+					tip: n(100),
+					finalized,
+					justified,
+					guard: OwnVoteGuard { source: justified, target: guard },
+					window,
+					last_cast: Some(guard),
+					split: true,
+				};
+				let target = match plan(&v) {
+					Plan::Vote(target) => target,
+					other => panic!("delay {delay_secs}s: retries used up at {guard}: {other:?}"),
+				};
+				assert_eq!(wait.ready(&v, target, start), Err(Abstention::WaitingForSource));
+				guard = target;
+				if wait.wait() >= delay {
+					// Every vote of the round waited for the same source: no split.
+					break guard.0 - (2 + window / 2);
+				}
+			};
+			assert!(rounds <= u64::from(MAX_BACKOFF), "delay {delay_secs}s: {rounds} retries");
+		}
 	}
 }

@@ -17,7 +17,7 @@
 //! ancestry holds.
 
 use crate::{
-	authorities::{AuthoritySets, EnactedSet, ForcedSignal, SignalError},
+	authorities::{AuthoritySets, EnactedSet, ForcedSignal, PendingSignals, SignalError},
 	error::Error,
 };
 use codec::{Decode, Encode};
@@ -379,6 +379,8 @@ pub enum Write<H> {
 	Certificate(CheckpointCertificate<H>, Checkpoint<H>, Option<Vec<EnactedSet<H>>>),
 	/// The authority sets held after a forced change: durable before the new set is used.
 	Sets(Vec<EnactedSet<H>>),
+	/// The set changes signalled and not yet enacted, after one was noted or forgotten.
+	Signals(PendingSignals<H>),
 }
 
 /// What a vote or a tally changed, and what to persist for it.
@@ -447,13 +449,15 @@ impl<H: CheckpointHash> FinalityState<H> {
 	}
 
 	/// Takes back what the store kept: the enacted authority sets (none stored: the genesis
-	/// set alone), the finalized and justified watermarks, the own-vote guard (merged, never
-	/// lowered) and the votes above finality (verified when they arrived) that still fit their
-	/// set and the window. Returns how many votes were taken and the step they make, or the
-	/// stored sets if they do not form a chain of sets.
+	/// set alone) and the changes signalled but not enacted, the finalized and justified
+	/// watermarks, the own-vote guard (merged, never lowered) and the votes above finality
+	/// (verified when they arrived) that still fit their set and the window. Returns how many
+	/// votes were taken and the step they make, or the stored sets if they do not form a chain
+	/// of sets.
 	pub fn restore(
 		&mut self,
 		sets: Vec<EnactedSet<H>>,
+		signals: PendingSignals<H>,
 		finalized: Option<Checkpoint<H>>,
 		justified: Option<Checkpoint<H>>,
 		guard: Option<OwnVoteGuard>,
@@ -462,6 +466,7 @@ impl<H: CheckpointHash> FinalityState<H> {
 		if !sets.is_empty() {
 			self.sets = Arc::new(AuthoritySets::restore(sets.clone()).ok_or(sets)?);
 		}
+		Arc::make_mut(&mut self.sets).restore_signals(signals);
 		if let Some(guard) = guard {
 			self.guard = self.guard.merge(guard);
 			self.guard_found = true;
@@ -472,6 +477,7 @@ impl<H: CheckpointHash> FinalityState<H> {
 		if let Some(justified) = justified.filter(|j| j.number > self.last_finalized.number) {
 			self.justified.insert(justified.number, justified.hash);
 		}
+		self.start_forced_set();
 		let mut taken = 0;
 		for vote in votes {
 			// Stored votes were verified when they arrived; votes of another set or outside
@@ -499,26 +505,41 @@ impl<H: CheckpointHash> FinalityState<H> {
 	}
 
 	/// Notes a forced change (see [`AuthoritySets::note_forced`]). Forced changes are signalled
-	/// at any height, and put in force by block import, not by finality.
-	pub fn note_forced(&mut self, signal: ForcedSignal<H>) -> Result<bool, SignalError> {
-		Arc::make_mut(&mut self.sets).note_forced(signal)
+	/// at any height, and put in force by block import, not by finality. Returns the write
+	/// that stores the signals, `None` if it was noted before.
+	pub fn note_forced(
+		&mut self,
+		signal: ForcedSignal<H>,
+	) -> Result<Option<Write<H>>, SignalError> {
+		let new = Arc::make_mut(&mut self.sets).note_forced(signal)?;
+		Ok(new.then(|| Write::Signals(self.sets.signals())))
 	}
 
 	/// Notes a set change signalled in checkpoint block `checkpoint`. A signal at or below the
 	/// finalized checkpoint is late: finality passed it, and with it the enactment (or the
-	/// fork it was on). Returns whether it is new.
+	/// fork it was on). Returns the write that stores the signals, `None` if it was noted
+	/// before.
 	pub fn note_signal(
 		&mut self,
 		checkpoint: Checkpoint<H>,
 		set: AuthoritySet,
-	) -> Result<bool, SignalError> {
+	) -> Result<Option<Write<H>>, SignalError> {
 		if checkpoint.number <= self.last_finalized.number {
 			return Err(SignalError::Late {
 				checkpoint: checkpoint.number,
 				finalized: self.last_finalized.number,
 			});
 		}
-		Arc::make_mut(&mut self.sets).note_signal(checkpoint, set)
+		let new = Arc::make_mut(&mut self.sets).note_signal(checkpoint, set)?;
+		Ok(new.then(|| Write::Signals(self.sets.signals())))
+	}
+
+	/// Forgets the signals of block `hash`, whose import failed. Returns the write that stores
+	/// the signals left, `None` if it signalled nothing.
+	pub fn forget_signals_of(&mut self, hash: &H) -> Option<Write<H>> {
+		Arc::make_mut(&mut self.sets)
+			.forget_signals_of(hash)
+			.then(|| Write::Signals(self.sets.signals()))
 	}
 
 	/// The vote window: targets more than this many checkpoints above the finalized one are
@@ -624,16 +645,28 @@ impl<H: CheckpointHash> FinalityState<H> {
 		voters.check_signature(&self.genesis_hash, vote)
 	}
 
-	/// Checks a vote of a set that is signalled and not enacted yet, as the set it names will
-	/// check it: `Ok` if it may wait for the enactment ([`Self::import_vote`] holds it), its
+	/// Checks a vote of a set that is signalled and not enacted yet against the sets signalled
+	/// under its id (forks may signal others): `Ok` if it may wait for the enactment
+	/// ([`Self::import_vote`] holds it, and checks it again against the set enacted), its
 	/// rejection otherwise ([`VoteRejection::FutureSet`] for a set not even signalled).
 	pub fn check_early_vote(&self, vote: &CheckpointSignature<H>) -> Result<(), VoteRejection> {
 		let current = self.voters().set_id();
-		let voters = self
-			.sets
-			.pending_set(vote.link.set_id)
-			.ok_or(VoteRejection::FutureSet { current, got: vote.link.set_id })?;
-		voters.check_vote(vote, self.last_finalized.number, self.config.window)?;
+		let mut outcome = Err(VoteRejection::FutureSet { current, got: vote.link.set_id });
+		for voters in self.sets.pending_sets(vote.link.set_id) {
+			outcome = voters
+				.check_vote(vote, self.last_finalized.number, self.config.window)
+				.and_then(|()| self.check_held(vote))
+				.and_then(|()| voters.check_signature(&self.genesis_hash, vote));
+			if outcome.is_ok() {
+				break;
+			}
+		}
+		outcome
+	}
+
+	/// Whether the early votes held leave room for `vote`: not held yet, and not a third
+	/// variant of one validator's target.
+	fn check_held(&self, vote: &CheckpointSignature<H>) -> Result<(), VoteRejection> {
 		let held = self.early.get(&vote.link.target.number).map_or(&[][..], Vec::as_slice);
 		if held.iter().any(|v| v == vote) {
 			return Err(VoteRejection::Duplicate);
@@ -647,7 +680,7 @@ impl<H: CheckpointHash> FinalityState<H> {
 				target: vote.link.target.number,
 			});
 		}
-		voters.check_signature(&self.genesis_hash, vote)
+		Ok(())
 	}
 
 	/// Takes another validator's vote: checks set, window and duplicates, and the signature
@@ -684,8 +717,15 @@ impl<H: CheckpointHash> FinalityState<H> {
 	/// The link this node should vote for to target `target`, or `None` to abstain.
 	///
 	/// The source is the highest justified checkpoint below `target` for which `is_ancestor`
-	/// holds (the caller asks its chain); the link must keep the own-vote guard's promise and
-	/// the target must lie inside the vote window.
+	/// holds (the caller asks its chain) and from which the sets admit a link to `target` (an
+	/// enacting checkpoint is the old set's source of one link only); the link must keep the
+	/// own-vote guard's promise and the target must lie inside the vote window.
+	///
+	/// From a source at or above a set change signalled on the target's chain, the link goes
+	/// to the next checkpoint only (else the source is a lower one): whatever the old set then
+	/// justifies above the signal finalizes the checkpoint below it, so that a node counting
+	/// it enacts the change there, and an old-set validator that has not seen the enacting
+	/// finality yet never justifies a fork above it on its own.
 	pub fn own_vote_link(
 		&self,
 		target: Checkpoint<H>,
@@ -695,15 +735,29 @@ impl<H: CheckpointHash> FinalityState<H> {
 		if target.number <= finalized || target.number.0 > finalized.0 + self.config.window {
 			return None;
 		}
-		let source = self
+		let sets = &self.sets;
+		let signalled_at_or_below = |source: &Checkpoint<H>| {
+			sets.pending()
+				.iter()
+				.any(|p| p.checkpoint.number <= source.number && is_ancestor(&p.checkpoint))
+		};
+		let link = self
 			.justified
 			.range(..target.number)
 			.rev()
 			.map(|(n, h)| Checkpoint { number: *n, hash: *h })
 			.chain(std::iter::once(self.last_finalized))
-			.find(|c| is_ancestor(c))?;
-		let link =
-			Link { set_id: self.sets.set_for_source(source.number).set_id(), source, target };
+			.filter(|c| is_ancestor(c))
+			.map(|source| Link {
+				set_id: sets.set_for_source(source.number).set_id(),
+				source,
+				target,
+			})
+			.filter(|link| {
+				link.target.number == link.source.number.next()
+					|| !signalled_at_or_below(&link.source)
+			})
+			.find(|link| sets.set_of(link).is_ok())?;
 		self.guard.permits(&link).then_some(link)
 	}
 
@@ -783,11 +837,16 @@ impl<H: CheckpointHash> FinalityState<H> {
 		is_ancestor: impl Fn(&H) -> bool,
 	) -> Option<Write<H>> {
 		(certificate.link.source.number > self.last_finalized.number).then(|| {
-			let justified = self.highest_justified().max(certificate.link.target);
 			let mut sets = (*self.sets).clone();
 			let enacted = sets
 				.finalize(certificate.link.source, is_ancestor)
-				.map(|_| sets.enacted().cloned().collect());
+				.map(|_| sets.enacted().cloned().collect::<Vec<_>>());
+			// An enactment ends the old set's authority at the certificate's link: what its
+			// other links justified above the enacting checkpoint is not justified any more.
+			let justified = match enacted {
+				Some(_) => certificate.link.target,
+				None => self.highest_justified().max(certificate.link.target),
+			};
 			Write::Certificate(certificate.clone(), justified, enacted)
 		})
 	}
@@ -810,8 +869,12 @@ impl<H: CheckpointHash> FinalityState<H> {
 		self.set_finalized(certificate.link.source);
 		// The certificate's supermajority link justifies its target, whether this node saw the
 		// votes or only the certificate (as the watermark just stored says). A different
-		// checkpoint already justified at that height stays (see `tally`).
+		// checkpoint already justified at that height stays (see `tally`). An enactment ends
+		// the old set's authority at this link: nothing else it justified stays.
 		let target = certificate.link.target;
+		if enacted.is_some() {
+			self.justified.clear();
+		}
 		self.justified.entry(target.number).or_insert(target.hash);
 		self.latest_certificate = Some(certificate);
 		let step = if enacted.is_some() { self.after_enactment() } else { self.tally() };
@@ -827,29 +890,42 @@ impl<H: CheckpointHash> FinalityState<H> {
 		is_ancestor: impl Fn(&H) -> bool,
 	) -> Option<Write<H>> {
 		let mut sets = (*self.sets).clone();
-		sets.apply_forced(block_number, self.last_finalized, is_ancestor)
+		sets.apply_forced(block_number, is_ancestor)
 			.map(|_| Write::Sets(sets.enacted().cloned().collect()))
 	}
 
-	/// Second half, once the sets are stored: the forced set is the current one, from the
-	/// finalized checkpoint on. Returns it and the step the votes held for it make.
+	/// Second half, once the sets are stored: the forced set is the current one, from its
+	/// base checkpoint on (see [`Self::start_forced_set`]). Returns it and the step the votes
+	/// held for it make.
 	pub fn apply_forced(
 		&mut self,
 		block_number: u64,
 		is_ancestor: impl Fn(&H) -> bool,
 	) -> Option<(EnactedSet<H>, Step<H>)> {
-		let finalized = self.last_finalized;
-		let enacted =
-			Arc::make_mut(&mut self.sets).apply_forced(block_number, finalized, is_ancestor)?;
+		let enacted = Arc::make_mut(&mut self.sets).apply_forced(block_number, is_ancestor)?;
+		self.start_forced_set();
 		Some((enacted, self.after_enactment()))
 	}
 
-	/// After a set change: takes the votes that waited for the new set, drops every link the
-	/// sets no longer admit (the old set's above the enacting checkpoint), and tallies.
+	/// A forced set starts at its base checkpoint, on every node alike: above this node's
+	/// finality, the forcing finalizes it (as GRANDPA's forced change restarts its voters from
+	/// the block it names), so that it is the source of the new set's first votes and the vote
+	/// window starts there. Derived from the stored sets at a restart.
+	fn start_forced_set(&mut self) {
+		let current = self.sets.enacted().last().filter(|set| set.forced);
+		if let Some(base) = current.and_then(|set| set.enacted_by) {
+			self.set_finalized(base);
+		}
+	}
+
+	/// After a set change: takes the votes that waited for the new set, checked again against
+	/// the set enacted (they were held on a check against every set signalled under their id),
+	/// drops every link the sets no longer admit (the old set's above the enacting
+	/// checkpoint), and tallies.
 	fn after_enactment(&mut self) -> Step<H> {
 		let mut step = Step::default();
 		for vote in std::mem::take(&mut self.early).into_values().flatten() {
-			if let Ok(mut taken) = self.import_vote(vote, true) {
+			if let Ok(mut taken) = self.import_vote(vote, false) {
 				step.writes.append(&mut taken.writes);
 				step.justified.append(&mut taken.justified);
 				step.equivocation |= taken.equivocation;

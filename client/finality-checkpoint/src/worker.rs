@@ -8,16 +8,19 @@
 //! full checkpoint of votes; a vote of its own key that it did not cast turns voting off (the
 //! key runs on two machines). It imports gossiped votes (their signatures checked once, by the
 //! gossip validator) and certificates, finalizes blocks on the client through
-//! [`finalize_block`], follows the client's finality when it moves by imported justifications,
-//! asks peers for the justification of the next checkpoint block when finality stalls, and
-//! after a restart hands its restored own votes back to gossip. Every call into the state
+//! [`finalize_block`], follows the client's finality when it is ahead (imported justifications,
+//! or a checkpoint database moved aside: it imports the certificates the client holds, lowest
+//! first, so every set change on the way is enacted), asks peers for the justifications of the
+//! checkpoint blocks above its finality when finality stalls (the network may have finalized
+//! past the next one by a catch-up jump, so that no peer has that one), and after a restart
+//! hands its restored own votes back to gossip. Every call into the state
 //! machine that may touch the disk runs on a blocking thread; an own vote is signed and made
 //! durable outside the voter's lock.
 
 use crate::{
 	communication::{gossip::GossipValidator, topic, GossipMessage},
 	fork_choice::ancestor_at,
-	justification::finalize_block,
+	justification::{finalize_block, import_client_justifications},
 	keystore::CheckpointKeystore,
 	metrics::Metrics,
 	planner::{plan, Abstention, Plan, SourceWait, VotingView},
@@ -53,6 +56,10 @@ use substrate_prometheus_endpoint::Registry;
 /// How often the worker retries what waits (a vote held for its source, client finality of a
 /// block not yet imported).
 pub const TICK_PERIOD: Duration = Duration::from_secs(6);
+
+/// Checkpoints whose client justifications one call into the voter imports when it follows
+/// the client's finality: the voter's lock is let go in between.
+const CLIENT_JUSTIFICATIONS_PER_CALL: u64 = 64;
 
 /// With a new own-vote guard, a validator listens at least this long (and through one full
 /// checkpoint of votes) before its first vote: long enough for peers to hand it the votes they
@@ -215,7 +222,7 @@ struct Worker<B: BlockT, BE, C, S, SC> {
 	logged: Option<Abstention>,
 	/// The finalized checkpoint seen at the last tick, to tell a stall.
 	stalled_at: Option<CheckpointNumber>,
-	/// The finalized checkpoint for whose successor a justification was asked of peers.
+	/// The finalized checkpoint above which justifications were asked of peers.
 	requested: Option<CheckpointNumber>,
 	_phantom: std::marker::PhantomData<BE>,
 }
@@ -615,35 +622,50 @@ where
 	}
 
 	/// Follows the client's finality when it moved by an imported justification (sync).
-	async fn on_client_finalized(&mut self, notification: FinalityNotification<B>) {
-		let number: u64 = (*notification.header.number()).unique_saturated_into();
-		self.import_client_certificate(notification.hash, number).await;
+	async fn on_client_finalized(&mut self, _notification: FinalityNotification<B>) {
+		self.follow_client_finality().await;
 	}
 
-	async fn import_client_certificate(&mut self, hash: B::Hash, number: u64) {
+	/// When the client's finality is ahead of the gadget's, imports the certificates the
+	/// client holds as justifications of its finalized checkpoint blocks, lowest first (each
+	/// verified against the sets tracked, so every set change on the way is enacted), a batch
+	/// at a time, until the gadget is level or a certificate does not import.
+	async fn follow_client_finality(&mut self) {
 		let interval = u64::from(self.interval);
-		if !number.is_multiple_of(interval)
-			|| number / interval <= self.finality.view().finalized.number.0
-		{
-			return;
-		}
-		let encoded = match self.client.justifications(hash) {
-			Ok(Some(justifications)) => justifications.get(ENGINE_ID).cloned(),
-			_ => None,
-		};
-		let Some(certificate) = encoded
-			.and_then(|e| CheckpointCertificate::<B::Hash>::decode_all(&mut &e[..]).ok())
-			.filter(|c| c.link.source.hash == hash)
-		else {
-			return;
-		};
-		// The client verified it on import (`CheckpointBlockImport`) or created it here.
-		if let Ok(progress) =
-			self.finality.with_lock(move |f| f.import_certificate(certificate)).await
-		{
+		let mut from = self.finality.view().finalized.number.next();
+		loop {
+			let client_finalized: u64 = self.client.info().finalized_number.unique_saturated_into();
+			let to = CheckpointNumber(client_finalized / interval);
+			if from > to || self.finality.view().finalized.number >= to {
+				return;
+			}
+			let (client, interval) = (self.client.clone(), self.interval);
+			let (progress, stuck) = self
+				.finality
+				.with_lock(move |f| {
+					import_client_justifications(
+						f,
+						interval,
+						from,
+						to,
+						CLIENT_JUSTIFICATIONS_PER_CALL,
+						|height| {
+							let hash = client.hash(height.saturated_into()).ok().flatten()?;
+							let justifications = client.justifications(hash).ok().flatten();
+							Some((hash, justifications.and_then(|j| j.get(ENGINE_ID).cloned())))
+						},
+					)
+				})
+				.await;
 			if self.on_progress(progress).await {
 				self.maybe_vote().await;
 			}
+			if stuck {
+				return;
+			}
+			let finalized = self.finality.view().finalized.number;
+			from = CheckpointNumber(from.0.saturating_add(CLIENT_JUSTIFICATIONS_PER_CALL))
+				.max(finalized.next());
 		}
 	}
 
@@ -651,7 +673,7 @@ where
 	async fn reconcile_with_client(&mut self) {
 		let info = self.client.info();
 		let client_finalized: u64 = info.finalized_number.unique_saturated_into();
-		self.import_client_certificate(info.finalized_hash, client_finalized).await;
+		self.follow_client_finality().await;
 		let view = self.finality.view();
 		let ours = view.finalized;
 		if let Some(persistence) = view
@@ -670,36 +692,56 @@ where
 
 	async fn on_tick(&mut self) {
 		self.retry_client_finality().await;
-		self.request_missed_justification();
+		self.follow_client_finality().await;
+		self.request_missed_justifications();
 		self.maybe_vote().await;
 	}
 
-	/// When finality has not moved since the last tick, asks peers for the justification of
-	/// the next checkpoint block on the best chain: a certificate this node missed (it was
-	/// down, or its gossip got lost) comes back with it, without waiting for the next
-	/// checkpoint's votes. A refused justification costs the peer that sent it (the sync
-	/// layer's report on a failed justification import).
-	fn request_missed_justification(&mut self) {
-		let finalized = self.finality.view().finalized.number;
+	/// When finality has not moved since the last tick, asks peers for the justifications of
+	/// the checkpoint blocks on the best chain above the finalized checkpoint (inside the vote
+	/// window, and above the client's finality): a certificate this node missed (it was down,
+	/// or its gossip got lost) comes back with one, without waiting for new votes. Every one,
+	/// not only the next: the network may have finalized past the next by a catch-up jump, so
+	/// that no peer has its justification, while one above it (say the checkpoint that enacts
+	/// a set change) carries one. A justification of a set not enacted here yet waits and
+	/// costs its sender nothing; a refused one costs it (the sync layer's report on a failed
+	/// justification import).
+	fn request_missed_justifications(&mut self) {
+		let view = self.finality.view();
+		let finalized = view.finalized.number;
 		if self.stalled_at != Some(finalized) {
 			self.stalled_at = Some(finalized);
 			return;
 		}
-		// Once per stall: the sync layer keeps asking peers until one answers.
+		// Once per stall: the sync layer keeps asking peers until one answers, and drops the
+		// requests that finality passes.
 		if self.requested == Some(finalized) {
 			return;
 		}
-		let height = finalized.next().block_number(self.interval);
 		let info = self.client.info();
 		let client_finalized: u64 = info.finalized_number.unique_saturated_into();
-		if client_finalized >= height {
-			return;
+		let best: u64 = info.best_number.unique_saturated_into();
+		let interval = u64::from(self.interval);
+		let last = (best / interval).min(finalized.0.saturating_add(view.window));
+		let mut asked = 0;
+		for number in finalized.0.saturating_add(1)..=last {
+			let height = number * interval;
+			if height <= client_finalized {
+				continue;
+			}
+			let Some(hash) = ancestor_at::<B, _>(&*self.client, info.best_hash, height) else {
+				continue;
+			};
+			self.sync.request_justification(&hash, height.saturated_into());
+			asked += 1;
 		}
-		let Some(hash) = ancestor_at::<B, _>(&*self.client, info.best_hash, height) else {
-			return;
-		};
-		log::debug!(target: LOG_TARGET, "Asking peers for the justification of #{height} ({hash:?})");
-		self.sync.request_justification(&hash, height.saturated_into());
+		if asked > 0 {
+			log::debug!(
+				target: LOG_TARGET,
+				"Finality stalls at checkpoint {finalized}: asked peers for the justifications of \
+				 {asked} checkpoint blocks above it",
+			);
+		}
 		self.requested = Some(finalized);
 	}
 

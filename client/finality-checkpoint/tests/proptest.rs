@@ -70,18 +70,6 @@ fn fail(message: impl Into<String>) -> TestCaseError {
 	TestCaseError::fail(message.into())
 }
 
-/// Fisher-Yates with splitmix64: a reproducible order from a generated seed.
-fn shuffle<T>(items: &mut [T], seed: &mut u64) {
-	for i in (1..items.len()).rev() {
-		*seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-		let mut z = *seed;
-		z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-		z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-		z ^= z >> 31;
-		items.swap(i, (z % (i as u64 + 1)) as usize);
-	}
-}
-
 // ---------------------------------------------------------------------------------------------
 // The checkpoint tree and its ancestry oracle.
 

@@ -8,7 +8,8 @@ mod common;
 use common::*;
 use parking_lot::Mutex;
 use sc_finality_checkpoint::{
-	ChainAncestry, CheckpointDB, CheckpointFinality, CheckpointStorageAdapter, Error, VoteRejection,
+	authorities::ForcedSignal, ChainAncestry, CheckpointDB, CheckpointFinality,
+	CheckpointStorageAdapter, Error, VoteRejection,
 };
 use sp_core::{ed25519, Pair, H256};
 use sp_finality_checkpoint::{AuthorityId, AuthoritySet, Checkpoint, CheckpointNumber, Link};
@@ -139,7 +140,7 @@ fn a_checkpoint_above_a_signal_waits_for_its_block() {
 	let mut f = finality(&keys[..4]);
 	let chain = Arc::new(Chain::default());
 	f.set_chain(chain.clone());
-	chain.0.lock().extend([cp(0, 1).hash, cp(0, 2).hash]);
+	chain.0.lock().extend([cp(0, 1).hash, cp(0, 2).hash, cp(0, 3).hash]);
 	assert!(f.note_signal(cp(0, 2), next));
 	for k in 1..=3 {
 		for v in votes(&keys, 3, link(cp(0, k - 1), cp(0, k))) {
@@ -161,7 +162,7 @@ fn a_checkpoint_above_a_signal_waits_for_its_block() {
 	assert!(f.is_waiting());
 	assert!(matches!(f.retry_waiting(), Err(Error::BlockNotImported(CheckpointNumber(4)))));
 
-	chain.0.lock().extend([cp(0, 3).hash, cp(0, 4).hash]);
+	chain.0.lock().push(cp(0, 4).hash);
 	let progress = f.retry_waiting().unwrap();
 	assert_eq!(progress.finalized.map(|c| c.link.source), Some(cp(0, 4)));
 	assert_eq!(f.voters().set_id(), 2);
@@ -188,7 +189,15 @@ fn a_forced_change_takes_over_without_finality_and_survives_a_restart() {
 		id: 1,
 		authorities: keys[..2].iter().map(|k| AuthorityId::from(k.public())).collect(),
 	};
-	assert!(f.note_forced(10, H256::repeat_byte(10), 2, survivors.clone()));
+	// Signalled in a block above checkpoint 1, the one finalized: the forced set starts there.
+	let signal = ForcedSignal {
+		block_number: 10,
+		block_hash: H256::repeat_byte(10),
+		delay: 2,
+		set: survivors.clone(),
+		base: cp(0, 1),
+	};
+	assert!(f.note_forced(signal));
 	assert_eq!(f.apply_forced(11, H256::repeat_byte(11)).unwrap(), None, "not in force yet");
 	assert_eq!(f.voters().set_id(), 0);
 	assert!(f.apply_forced(12, H256::repeat_byte(12)).unwrap().is_some());

@@ -5,6 +5,7 @@
 
 use parking_lot::Mutex;
 use sc_finality_checkpoint::{
+	authorities::PendingSignals,
 	persistence::{PruneOutcome, StoredState},
 	CheckpointFinality, CheckpointPersistenceConfig, CheckpointStorage, EnactedSet, Error,
 	FinalityConfig, OwnVoteGuard, Result, VoterSet,
@@ -95,6 +96,7 @@ struct Durable {
 	votes: BTreeMap<(CheckpointNumber, ValidatorIndex, Vec<u8>), CheckpointSignature<H256>>,
 	certificates: BTreeMap<CheckpointNumber, CheckpointCertificate<H256>>,
 	authority_sets: Vec<EnactedSet<H256>>,
+	signals: PendingSignals<H256>,
 	evidence: usize,
 }
 
@@ -157,6 +159,7 @@ impl CheckpointStorage<H256> for MemoryStorage {
 		let base = state.finalized.map_or(0, |f| f.number.0);
 		Ok(StoredState {
 			authority_sets: state.authority_sets.clone(),
+			signals: state.signals.clone(),
 			finalized: state.finalized,
 			justified: state.justified,
 			own_vote_guard: state.guard,
@@ -205,6 +208,8 @@ impl CheckpointStorage<H256> for MemoryStorage {
 		let mut state = self.state.lock();
 		if let Some(sets) = sets {
 			state.authority_sets = sets.to_vec();
+			// An enactment sets the justified watermark, even lower.
+			state.justified = None;
 		}
 		let finalized = certificate.link.source;
 		assert!(state.finalized.is_none_or(|f| f.number < finalized.number), "finality regressed");
@@ -245,6 +250,12 @@ impl CheckpointStorage<H256> for MemoryStorage {
 		Ok(())
 	}
 
+	fn store_signals(&self, signals: &PendingSignals<H256>) -> Result<()> {
+		self.check_write()?;
+		self.state.lock().signals = signals.clone();
+		Ok(())
+	}
+
 	fn set_changes(&self) -> Result<Vec<CheckpointNumber>> {
 		let state = self.state.lock();
 		Ok(state.authority_sets.iter().filter_map(|s| s.enacted_by.map(|c| c.number)).collect())
@@ -252,5 +263,17 @@ impl CheckpointStorage<H256> for MemoryStorage {
 
 	fn prune(&self, _keep: u64) -> Result<PruneOutcome> {
 		Ok(PruneOutcome::default())
+	}
+}
+
+/// Fisher-Yates with splitmix64: a reproducible order from a generated seed.
+pub fn shuffle<T>(items: &mut [T], seed: &mut u64) {
+	for i in (1..items.len()).rev() {
+		*seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+		let mut z = *seed;
+		z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+		z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+		z ^= z >> 31;
+		items.swap(i, (z % (i as u64 + 1)) as usize);
 	}
 }

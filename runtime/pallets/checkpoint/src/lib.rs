@@ -330,8 +330,10 @@ pub mod pallet {
 			frame_system::ensure_root(origin)?;
 			ensure!(!authorities.is_empty(), Error::<T>::EmptySet);
 			ensure!(ForcedChange::<T>::get().is_none(), Error::<T>::ForcedChangePending);
-			// Above every set signalled so far: the on-chain id is never behind a signal.
-			let set_id = Self::set_id() + 1;
+			// Above every set signalled so far, the pending one included: nodes that noted the
+			// pending change hold its set under its id, and one id must name one set.
+			let pending = PendingChange::<T>::get().map(|p| p.set_id);
+			let set_id = pending.unwrap_or_default().max(Self::set_id()) + 1;
 			let log = super::ConsensusLog::ForcedChange {
 				delay,
 				set: AuthoritySet { id: set_id, authorities: authorities.to_vec() },

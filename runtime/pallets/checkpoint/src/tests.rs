@@ -233,24 +233,25 @@ fn root_forces_a_change_that_takes_effect_after_the_delay() {
 			Checkpoint::force_change(RuntimeOrigin::root(), set, 3),
 			Error::<Test>::ForcedChangePending
 		);
-		// The id after the chain's current set, signalled in this header; the pending change
-		// and the queued set are dropped.
-		let forced = AuthoritySet { id: 1, authorities: survivors.clone() };
+		// The id after every set signalled, the pending change's (1) included: nodes hold that
+		// set under id 1, and one id names one set. Signalled in this header; the pending
+		// change and the queued set are dropped.
+		let forced = AuthoritySet { id: 2, authorities: survivors.clone() };
 		assert_eq!(find_forced_change(&System::finalize()), Some((3, forced.clone())));
-		assert_eq!(events(), vec![Event::ChangeForced { set_id: 1, effective_at: 16 }]);
+		assert_eq!(events(), vec![Event::ChangeForced { set_id: 2, effective_at: 16 }]);
 		assert!(!PendingChange::<Test>::exists() && !QueuedSet::<Test>::exists());
 
 		// Nothing moves, and nothing is signalled, until block 16.
 		assert_eq!(run_block(15, Some(&[authority(3)])), None);
 		assert_eq!(Checkpoint::current_set().id, 0);
 		assert_eq!(run_block(16, None), None);
-		assert_eq!(events(), vec![Event::NewAuthorities { set_id: 1 }]);
+		assert_eq!(events(), vec![Event::NewAuthorities { set_id: 2 }]);
 		assert_eq!(Checkpoint::current_set(), forced);
 		assert!(!ForcedChange::<Test>::exists());
 		// The session queued before is signalled as the next change.
 		assert_eq!(
 			run_block(20, None),
-			Some(AuthoritySet { id: 2, authorities: vec![authority(3)] })
+			Some(AuthoritySet { id: 3, authorities: vec![authority(3)] })
 		);
 	});
 }
