@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building the node needs. Idempotent: every step checks before it acts.
-#   Debian packages: clang, libclang-dev, protobuf-compiler
+#   Debian packages: clang, libclang-dev, protobuf-compiler; strace (the power-loss test)
 #   rustup: targets wasm32v1-none and wasm32-unknown-unknown, component rust-src
 set -euo pipefail
 
 need_pkgs=()
-for p in clang libclang-dev protobuf-compiler; do
+for p in clang libclang-dev protobuf-compiler strace; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
@@ -22,4 +22,4 @@ for t in wasm32v1-none wasm32-unknown-unknown; do
 done
 rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
 
-echo "setup: ok (clang, libclang-dev, protobuf-compiler, wasm targets, rust-src)"
+echo "setup: ok (clang, libclang-dev, protobuf-compiler, strace, wasm targets, rust-src)"

@@ -15,6 +15,21 @@ scripts/tests/devnet_data_dir.sh
 
 [ "${1:-}" = "--" ] && shift
 
+# Checks that cannot run on this machine say so in this file (tests/common's `skip`); it is
+# printed at the end, pass or fail, and on CI (CI=true) a skip fails its test.
+CHECKPOINT_SKIPS=$(mktemp)
+export CHECKPOINT_SKIPS
+report_skips() {
+  if [ -s "$CHECKPOINT_SKIPS" ]; then
+    echo "test: checks skipped on this machine:"
+    sed 's/^/  SKIPPED /' "$CHECKPOINT_SKIPS"
+  else
+    echo "test: no check skipped"
+  fi
+  rm -f "$CHECKPOINT_SKIPS"
+}
+trap report_skips EXIT
+
 # One cargo invocation for the whole workspace, so that every crate is built once with one
 # feature set. The end-to-end tests start up to six node processes each: one test at a time.
 echo "test: cargo test --workspace (unit, property, database and end-to-end tests)"

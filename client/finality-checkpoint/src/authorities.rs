@@ -325,13 +325,21 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 		}
 	}
 
+	/// Whether block `hash` signalled a change not yet enacted.
+	pub fn has_signal_of(&self, hash: &H) -> bool {
+		self.pending.iter().any(|p| p.checkpoint.hash == *hash)
+			|| self.forced.iter().any(|f| f.block_hash == *hash)
+	}
+
 	/// Forgets the signals of block `hash` (its import failed: it is on no chain). Returns
 	/// whether there were any.
 	pub fn forget_signals_of(&mut self, hash: &H) -> bool {
-		let before = self.pending.len() + self.forced.len();
+		if !self.has_signal_of(hash) {
+			return false;
+		}
 		self.pending.retain(|p| p.checkpoint.hash != *hash);
 		self.forced.retain(|f| f.block_hash != *hash);
-		before != self.pending.len() + self.forced.len()
+		true
 	}
 
 	/// The set whose votes may have `source` as their source: what an own vote signs with.

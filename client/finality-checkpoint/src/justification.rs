@@ -424,7 +424,9 @@ where
 		let justification = block.justifications.as_ref().and_then(|j| j.get(ENGINE_ID).cloned());
 		strip_justification(&mut block);
 		let result = self.inner.import_block(block).await.map_err(Into::into);
-		if !matches!(result, Ok(ImportResult::Imported(_) | ImportResult::AlreadyInChain)) {
+		let imported =
+			matches!(result, Ok(ImportResult::Imported(_) | ImportResult::AlreadyInChain));
+		if !imported && self.finality.view().sets.has_signal_of(&hash) {
 			// On no chain: its signal must never be the set.
 			self.finality.lock().forget_signals_of(&hash);
 		}

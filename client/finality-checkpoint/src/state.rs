@@ -537,6 +537,9 @@ impl<H: CheckpointHash> FinalityState<H> {
 	/// Forgets the signals of block `hash`, whose import failed. Returns the write that stores
 	/// the signals left, `None` if it signalled nothing.
 	pub fn forget_signals_of(&mut self, hash: &H) -> Option<Write<H>> {
+		if !self.sets.has_signal_of(hash) {
+			return None;
+		}
 		Arc::make_mut(&mut self.sets)
 			.forget_signals_of(hash)
 			.then(|| Write::Signals(self.sets.signals()))

@@ -167,14 +167,14 @@ impl Tmpfs {
 		match out {
 			Ok(out) if out.status.success() => Some(Self(path, serial)),
 			Ok(out) => {
-				eprintln!(
-					"SKIPPED: cannot mount a tmpfs here ({}): this check needs root",
+				skip(&format!(
+					"cannot mount a tmpfs here ({}): this check needs root",
 					String::from_utf8_lossy(&out.stderr).trim()
-				);
+				));
 				None
 			}
 			Err(e) => {
-				eprintln!("SKIPPED: no `mount` command ({e})");
+				skip(&format!("no `mount` command ({e})"));
 				None
 			}
 		}

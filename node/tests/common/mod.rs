@@ -201,11 +201,17 @@ impl Node {
 	}
 
 	/// Waits until `line` is in the log after byte `from` (a restart mark); returns the log
-	/// from there.
+	/// from there. Fails at once when the node exited on its own: the line will never come.
 	pub fn wait_log(&self, from: usize, line: &str, timeout: Duration) -> String {
 		wait_for(&format!("{line:?} in {}'s log", self.name), timeout, || {
 			let log = self.log_text();
-			log[from..].contains(line).then_some(log[from..].to_string())
+			if log[from..].contains(line) {
+				return Some(log[from..].to_string());
+			}
+			if self.child.borrow().is_some() {
+				self.assert_running();
+			}
+			None
 		})
 	}
 
