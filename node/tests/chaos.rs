@@ -19,9 +19,6 @@ use sp_finality_checkpoint::AuthorityId;
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Checkpoint interval of the devnet.
-const INTERVAL: u64 = 2;
-
 /// Root changes the set before the first kill and then every this many kills.
 const CHANGE_EVERY: usize = 10;
 
@@ -131,11 +128,7 @@ fn a_crash_loop_never_breaks_safety() {
 		nodes.iter().map(|n| n.log_text().matches("⚠️ Equivocation").count()).sum();
 	for node in &nodes {
 		let votes = node.own_votes(0);
-		for (i, a) in votes.iter().enumerate() {
-			for b in &votes[i + 1..] {
-				assert!(!votes_conflict(*a, *b), "{} cast {a:?} and {b:?}", node.name);
-			}
-		}
+		assert_no_conflict(&node.name, &votes, &votes);
 	}
 	// Every node enacted every change, in the checkpoint its signal names.
 	for node in &nodes {
@@ -155,4 +148,11 @@ fn a_crash_loop_never_breaks_safety() {
 	);
 	assert_eq!(restores, kills);
 	assert_eq!(equivocations, 0);
+	// The kill of a change lands right after its signal, a checkpoint before its enactment:
+	// the crash between the two that this test exists for happened at least once.
+	assert!(
+		changes.is_empty() || after_signal > 0,
+		"no kill landed between a signal and its enactment ({} changes)",
+		changes.len()
+	);
 }

@@ -8,9 +8,6 @@ use common::*;
 use serde_json::json;
 use std::time::Duration;
 
-/// Blocks between checkpoints in the test chain specs (3 s blocks: a checkpoint every 6 s).
-const INTERVAL: u64 = 2;
-
 #[test]
 fn dev_chain_is_finalized_by_checkpoints_with_ckpt_justifications() {
 	// `--dev`: Alice alone, the runtime's default interval.
@@ -151,10 +148,7 @@ fn purge_chain_removes_the_checkpoint_database_and_keeps_the_guard_unless_told_u
 
 #[test]
 fn cli_rejects_a_bad_persistence_mode() {
-	let output = std::process::Command::new(BINARY)
-		.args(["--dev", "--checkpoint-persistence", "maybe"])
-		.output()
-		.unwrap();
+	let output = output_of(node_command().args(["--dev", "--checkpoint-persistence", "maybe"]));
 	assert!(!output.status.success());
 	assert!(String::from_utf8_lossy(&output.stderr).contains("--checkpoint-persistence"));
 }

@@ -11,9 +11,6 @@ use common::*;
 use sp_finality_checkpoint::{AuthorityId, AuthoritySet, CheckpointCertificate};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
-/// Checkpoint interval of the devnet.
-const INTERVAL: u64 = 2;
-
 #[test]
 fn root_forces_a_new_set_when_half_of_the_old_one_is_gone_for_good() {
 	let dir = tempfile::tempdir().unwrap();

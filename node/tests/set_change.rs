@@ -17,9 +17,6 @@ use sp_core::H256;
 use sp_finality_checkpoint::{AuthorityId, AuthoritySet, CheckpointCertificate, PendingChange};
 use sp_keyring::Sr25519Keyring;
 
-/// Checkpoint interval of the devnet.
-const INTERVAL: u64 = 2;
-
 /// The certificate a node stored as the justification of the checkpoint block at `number`.
 fn certificate_at(node: &Node, number: u64) -> CheckpointCertificate<H256> {
 	let hash = node.rpc("chain_getBlockHash", json!([number]));
@@ -166,11 +163,7 @@ fn validators_join_and_leave_and_finality_carries_across_the_changes() {
 	nodes[1].wait_finalized(target + 2 * INTERVAL, LONG);
 	let bob_after = nodes[1].own_votes(mark);
 	assert!(bob_after.iter().any(|v| v.0 > signal_2 / INTERVAL), "Bob votes in set 2");
-	for a in &bob_before {
-		for b in &bob_after {
-			assert!(!votes_conflict(*a, *b), "Bob's votes {a:?} and {b:?} conflict");
-		}
-	}
+	assert_no_conflict("Bob, across the kill", &bob_before, &bob_after);
 	for node in nodes.iter().chain([&eve]) {
 		assert!(!node.log_text().contains("Equivocation"), "{} saw an equivocation", node.name);
 	}

@@ -91,8 +91,8 @@ pub use planner::Abstention;
 pub use proof::{prove_finality, verify_finality_proof, FinalityProof, ProofError, SetChangeProof};
 pub use shared::{FinalityView, SharedFinality};
 pub use state::{
-	CertificateError, CheckpointHash, FinalityConfig, FinalityState, OwnVoteGuard, Progress,
-	VoteRejection, VoterSet, Write,
+	votes_conflict, CertificateError, CheckpointHash, FinalityConfig, FinalityState, OwnVoteGuard,
+	Progress, VoteRejection, VoterSet, Write,
 };
 pub use worker::{run_checkpoint_worker, CheckpointWorkerParams};
 

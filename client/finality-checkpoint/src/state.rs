@@ -1031,7 +1031,7 @@ impl<H: CheckpointHash> FinalityState<H> {
 		if earlier.clone().any(|v| v.link == link) {
 			return Err(VoteRejection::Duplicate);
 		}
-		let conflict = earlier.find(|v| conflicts(&v.link, &link)).cloned();
+		let conflict = earlier.find(|v| votes_conflict(&v.link, &link)).cloned();
 		let own = self.votes.entry(link.target.number).or_default().entry(voter).or_default();
 		if own.len() >= MAX_VOTES_PER_TARGET {
 			return Err(VoteRejection::EquivocationLimit {
@@ -1051,8 +1051,10 @@ pub fn link_expired<H>(link: &Link<H>, finalized: CheckpointNumber) -> bool {
 	link.source.number < finalized || link.target.number <= finalized
 }
 
-/// E1 (two votes for one target number) or E2 (one vote's span strictly surrounds the other's).
-fn conflicts<H: PartialEq>(a: &Link<H>, b: &Link<H>) -> bool {
+/// Whether two votes of one validator, for `a` and `b`, conflict: E1 (two different links to
+/// one target number) or E2 (one span strictly surrounds the other). The one statement of the
+/// rule: evidence, the tests' safety checks and the end-to-end checks all use it.
+pub fn votes_conflict<H: PartialEq>(a: &Link<H>, b: &Link<H>) -> bool {
 	let (sa, ta, sb, tb) = (a.source.number, a.target.number, b.source.number, b.target.number);
 	(ta == tb && a != b) || (sa < sb && tb < ta) || (sb < sa && ta < tb)
 }

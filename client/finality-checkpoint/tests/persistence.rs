@@ -19,14 +19,6 @@ use std::{
 const N: usize = 4;
 
 /// A state machine for four validators on the database at `path`, restored.
-fn open(path: &Path) -> CheckpointFinality<H256> {
-	let db = Arc::new(CheckpointDB::new(path).unwrap());
-	let mut finality = finality(&keys(N));
-	finality.set_storage(Arc::new(CheckpointStorageAdapter::new(db)), persistence_config());
-	finality.restore_from_storage().unwrap();
-	finality
-}
-
 fn restore(path: &Path, genesis: H256) -> sc_finality_checkpoint::Result<()> {
 	let db = Arc::new(CheckpointDB::new(path)?);
 	let mut finality =
@@ -56,7 +48,7 @@ fn keys_in(db: &CheckpointDB, column: u32) -> u64 {
 #[test]
 fn signatures_and_certificates_are_persisted() {
 	let dir = tempfile::tempdir().unwrap();
-	let mut finality = open(dir.path());
+	let mut finality = open(dir.path(), &common::keys(N));
 	drive(&mut finality, 3);
 	assert_eq!(finality.last_finalized(), cp(0, 2));
 	flush(&finality);
@@ -75,7 +67,7 @@ fn signatures_and_certificates_are_persisted() {
 fn reopened_db_restores_exactly_the_state() {
 	let dir = tempfile::tempdir().unwrap();
 	let keys = keys(N);
-	let mut finality = open(dir.path());
+	let mut finality = open(dir.path(), &common::keys(N));
 	drive(&mut finality, 2);
 	// Above finality: the three votes for 2, then one vote and one own vote for 3.
 	for v in votes(&keys, 1, link(cp(0, 2), cp(0, 3))) {
@@ -92,7 +84,7 @@ fn reopened_db_restores_exactly_the_state() {
 	);
 	drop(finality);
 
-	let restored = open(dir.path());
+	let restored = open(dir.path(), &common::keys(N));
 	let after = (
 		restored.last_finalized(),
 		restored.highest_justified(),
@@ -106,13 +98,13 @@ fn reopened_db_restores_exactly_the_state() {
 #[test]
 fn finality_watermark_survives_and_never_moves_backwards() {
 	let dir = tempfile::tempdir().unwrap();
-	let mut finality = open(dir.path());
+	let mut finality = open(dir.path(), &common::keys(N));
 	drive(&mut finality, 5);
 	assert_eq!(finality.last_finalized(), cp(0, 4));
 	let old = finality.create_checkpoint_certificate(&link(cp(0, 4), cp(0, 5))).unwrap();
 	drop(finality);
 
-	let mut finality = open(dir.path());
+	let mut finality = open(dir.path(), &common::keys(N));
 	assert_eq!(finality.last_finalized(), cp(0, 4));
 	assert_eq!(finality.highest_justified(), cp(0, 5));
 	// An old certificate moves nothing, in memory or on disk.
@@ -126,7 +118,7 @@ fn finality_watermark_survives_and_never_moves_backwards() {
 	let err = db.write_certificate(&stale, &cp(0, 3), None).unwrap_err();
 	assert!(matches!(err, Error::WatermarkRegression { stored: 4, new: 2, .. }), "{err}");
 	drop(db);
-	assert_eq!(open(dir.path()).last_finalized(), cp(0, 4));
+	assert_eq!(open(dir.path(), &common::keys(N)).last_finalized(), cp(0, 4));
 }
 
 #[test]
@@ -154,7 +146,7 @@ fn the_first_certificate_in_a_range_is_found_by_a_range_read() {
 #[test]
 fn pruning_keeps_exactly_retention_checkpoints() {
 	let dir = tempfile::tempdir().unwrap();
-	let mut finality = open(dir.path());
+	let mut finality = open(dir.path(), &common::keys(N));
 	drive(&mut finality, 21);
 	flush(&finality);
 	assert_eq!(finality.last_finalized(), cp(0, 20));
@@ -178,7 +170,7 @@ fn pruning_keeps_exactly_retention_checkpoints() {
 #[test]
 fn pruning_keeps_certificates_of_set_changes() {
 	let dir = tempfile::tempdir().unwrap();
-	let mut finality = open(dir.path());
+	let mut finality = open(dir.path(), &common::keys(N));
 	drive(&mut finality, 3);
 	drop(finality);
 	let db = CheckpointDB::new(dir.path()).unwrap();
@@ -215,7 +207,7 @@ fn pruning_keeps_certificates_of_set_changes() {
 fn flush_writes_the_buffered_votes() {
 	let dir = tempfile::tempdir().unwrap();
 	let keys = keys(N);
-	let mut finality = open(dir.path());
+	let mut finality = open(dir.path(), &common::keys(N));
 	for v in votes(&keys, 2, link(cp(0, 0), cp(0, 1))) {
 		finality.add_checkpoint_signature(v).unwrap();
 	}
@@ -240,13 +232,13 @@ fn flush_writes_the_buffered_votes() {
 fn unflushed_votes_are_lost_but_own_votes_and_guard_are_not() {
 	let dir = tempfile::tempdir().unwrap();
 	let keys = keys(N);
-	let mut finality = open(dir.path());
+	let mut finality = open(dir.path(), &common::keys(N));
 	finality.add_checkpoint_signature(vote(&keys[0], 0, link(cp(0, 0), cp(0, 1)))).unwrap();
 	let own = finality.own_vote_link(cp(0, 1), |_| true).unwrap();
 	finality.record_own_vote(vote(&keys[3], 3, own)).unwrap();
 	drop(finality); // a crash: no flush
 
-	let mut restored = open(dir.path());
+	let mut restored = open(dir.path(), &common::keys(N));
 	assert_eq!(restored.votes_of(&keys[0].public().into()), vec![]);
 	assert_eq!(restored.votes_of(&keys[3].public().into()).len(), 1);
 	assert_eq!(restored.guard().target, CheckpointNumber(1));
@@ -262,7 +254,7 @@ fn unflushed_votes_are_lost_but_own_votes_and_guard_are_not() {
 fn guard_file_is_authoritative_over_the_db_copy() {
 	let dir = tempfile::tempdir().unwrap();
 	let keys = keys(N);
-	let mut finality = open(dir.path());
+	let mut finality = open(dir.path(), &common::keys(N));
 	let own = finality.own_vote_link(cp(0, 1), |_| true).unwrap();
 	finality.record_own_vote(vote(&keys[3], 3, own)).unwrap();
 	drop(finality);
@@ -272,7 +264,7 @@ fn guard_file_is_authoritative_over_the_db_copy() {
 	std::fs::create_dir_all(dir.path()).unwrap();
 	std::fs::write(dir.path().join(sc_finality_checkpoint::GUARD_FILE_NAME), guard).unwrap();
 
-	let restored = open(dir.path());
+	let restored = open(dir.path(), &common::keys(N));
 	assert_eq!(restored.guard().target, CheckpointNumber(1));
 	assert_eq!(restored.own_vote_link(cp(0, 1), |_| true), None);
 }
@@ -280,7 +272,7 @@ fn guard_file_is_authoritative_over_the_db_copy() {
 #[test]
 fn foreign_genesis_is_refused_and_nothing_changes() {
 	let dir = tempfile::tempdir().unwrap();
-	let mut finality = open(dir.path());
+	let mut finality = open(dir.path(), &common::keys(N));
 	drive(&mut finality, 3);
 	drop(finality);
 
@@ -289,13 +281,13 @@ fn foreign_genesis_is_refused_and_nothing_changes() {
 	let message = err.to_string();
 	assert!(message.contains(&dir.path().display().to_string()), "{message}");
 	assert!(message.contains("purge-chain"), "{message}");
-	assert_eq!(open(dir.path()).last_finalized(), cp(0, 2));
+	assert_eq!(open(dir.path(), &common::keys(N)).last_finalized(), cp(0, 2));
 }
 
 #[test]
 fn future_schema_version_is_refused() {
 	let dir = tempfile::tempdir().unwrap();
-	drop(open(dir.path()));
+	drop(open(dir.path(), &common::keys(N)));
 	raw_put(dir.path(), columns::META, b"schema_version", &99u32.to_le_bytes());
 
 	let err = restore(dir.path(), GENESIS).unwrap_err();
@@ -349,7 +341,7 @@ fn a_version_1_database_is_migrated_in_place() {
 		db.write(tx).unwrap();
 	}
 
-	let mut finality = open(dir.path());
+	let mut finality = open(dir.path(), &common::keys(N));
 	assert_eq!(finality.last_finalized(), cp(0, 7));
 	assert_eq!(finality.highest_justified(), cp(0, 8));
 	assert_eq!(
@@ -379,7 +371,7 @@ fn a_version_1_database_is_migrated_in_place() {
 #[test]
 fn corrupt_record_is_a_clear_error_and_is_kept() {
 	let dir = tempfile::tempdir().unwrap();
-	let mut finality = open(dir.path());
+	let mut finality = open(dir.path(), &common::keys(N));
 	drive(&mut finality, 2);
 	drop(finality);
 	let mut key = 2u64.to_be_bytes().to_vec();
@@ -466,7 +458,7 @@ fn a_guard_left_in_the_database_directory_by_an_earlier_version_is_merged() {
 	let dir = tempfile::tempdir().unwrap();
 	let keys = keys(N);
 	// An earlier version: guard inside the database directory, at target 3.
-	let mut old = open(&dir.path().join("checkpoints"));
+	let mut old = open(&dir.path().join("checkpoints"), &common::keys(N));
 	let own = old.own_vote_link(cp(0, 3), |_| true).unwrap();
 	old.record_own_vote(vote(&keys[3], 3, own)).unwrap();
 	drop(old);

@@ -32,7 +32,7 @@ use proptest::{
 	test_runner::TestCaseError,
 };
 use sc_finality_checkpoint::{
-	CheckpointFinality, CheckpointPersistenceConfig, Progress, VoteRejection,
+	votes_conflict, CheckpointFinality, CheckpointPersistenceConfig, Progress, VoteRejection,
 };
 use sp_core::{ed25519, H256};
 use sp_finality_checkpoint::{
@@ -151,16 +151,10 @@ fn check_justified(
 	Ok(())
 }
 
-/// E1 (two votes for one target number) or E2 (one span strictly surrounds the other).
-fn slashable(a: &Link<H256>, b: &Link<H256>) -> bool {
-	let (sa, ta, sb, tb) = (a.source.number, a.target.number, b.source.number, b.target.number);
-	ta == tb || (sa < sb && tb < ta) || (sb < sa && ta < tb)
-}
-
 /// No two of one validator's votes are slashable.
 fn check_own_votes(own: &[Link<H256>]) -> Result<(), String> {
 	for (i, a) in own.iter().enumerate() {
-		if let Some(b) = own[i + 1..].iter().find(|b| slashable(a, b)) {
+		if let Some(b) = own[i + 1..].iter().find(|b| votes_conflict(a, b)) {
 			return Err(format!("own votes {a:?} and {b:?} break E1/E2"));
 		}
 	}

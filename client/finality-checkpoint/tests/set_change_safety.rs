@@ -17,15 +17,15 @@ mod common;
 use common::*;
 use parking_lot::Mutex;
 use sc_finality_checkpoint::{
-	authorities::ForcedSignal, ChainAncestry, CheckpointDB, CheckpointFinality,
-	CheckpointStorageAdapter, Error, OwnVoteGuard, VoteRejection,
+	authorities::ForcedSignal, ChainAncestry, CheckpointFinality, Error, OwnVoteGuard,
+	VoteRejection,
 };
 use sp_core::{ed25519, Pair, H256};
 use sp_finality_checkpoint::{
 	AuthorityId, AuthoritySet, Checkpoint, CheckpointCertificate, CheckpointNumber,
 	CheckpointSignature, Link,
 };
-use std::{collections::BTreeSet, path::Path, sync::Arc};
+use std::{collections::BTreeSet, sync::Arc};
 
 fn authority_set(id: u64, keys: &[ed25519::Pair]) -> AuthoritySet {
 	AuthoritySet { id, authorities: keys.iter().map(|k| AuthorityId::from(k.public())).collect() }
@@ -286,14 +286,6 @@ fn finality_waits_for_the_checkpoint_block_even_with_no_signal_known() {
 	let progress = f.retry_waiting().unwrap();
 	assert_eq!(progress.finalized.map(|c| c.link.source), Some(cp(0, 2)));
 	assert_eq!(f.voters().set_id(), 1, "enacted");
-}
-
-fn open(path: &Path, keys: &[ed25519::Pair]) -> CheckpointFinality<H256> {
-	let db = Arc::new(CheckpointDB::new(path).unwrap());
-	let mut finality = finality(keys);
-	finality.set_storage(Arc::new(CheckpointStorageAdapter::new(db)), persistence_config());
-	finality.restore_from_storage().unwrap();
-	finality
 }
 
 /// Finding 4. Two changes are signalled (set 1 at 2, set 2 at 4) and finality jumps to 5: set

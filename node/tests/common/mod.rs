@@ -20,6 +20,10 @@ use std::{
 /// How long a test waits for finality or a log line before it fails.
 pub const LONG: Duration = Duration::from_secs(240);
 
+/// The checkpoint interval of the end-to-end devnets (blocks between checkpoints), unless a
+/// test needs another.
+pub const INTERVAL: u64 = 2;
+
 /// The node binary cargo built for these tests.
 pub const BINARY: &str = env!("CARGO_BIN_EXE_checkpoint-node");
 
@@ -76,7 +80,7 @@ impl Node {
 
 	fn spawn(&mut self) {
 		let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
-		let child = Command::new(BINARY)
+		let child = node_command()
 			.args(&self.args)
 			.args(["--base-path", self.base.to_str().unwrap()])
 			.args(["--rpc-port", &self.rpc_port.to_string()])
@@ -264,15 +268,84 @@ pub fn own_vote_guard_target(log: &str) -> u64 {
 	guard.rsplit('#').next().unwrap().trim().parse().unwrap()
 }
 
-/// Whether two votes `(source, target)` of one validator conflict: the same target (E1) or
-/// one span strictly inside the other (E2).
-pub fn votes_conflict(a: (u64, u64), b: (u64, u64)) -> bool {
-	(a.1 == b.1 && a != b) || (a.0 < b.0 && b.1 < a.1) || (b.0 < a.0 && a.1 < b.1)
+/// Panics if a vote of `before` conflicts with one of `after` (E1 or E2, by the gadget's
+/// rule): `who`'s votes `(source, target)`, as its log numbers them. One list twice checks all
+/// its pairs.
+pub fn assert_no_conflict(who: &str, before: &[(u64, u64)], after: &[(u64, u64)]) {
+	for a in before {
+		if let Some(b) = after.iter().find(|b| votes_conflict(*a, **b)) {
+			panic!("{who} cast {a:?} and {b:?}, which conflict");
+		}
+	}
+}
+
+fn votes_conflict(a: (u64, u64), b: (u64, u64)) -> bool {
+	let link = |(source, target): (u64, u64)| sp_finality_checkpoint::Link {
+		set_id: 0,
+		source: sp_finality_checkpoint::Checkpoint::new(source, H256::zero()),
+		target: sp_finality_checkpoint::Checkpoint::new(target, H256::zero()),
+	};
+	sc_finality_checkpoint::votes_conflict(&link(a), &link(b))
+}
+
+/// A `checkpoint-node` command whose process runs in a process group of its own (a Ctrl-C
+/// meant for the harness reaches it only through the harness) and is killed when the harness
+/// thread that started it dies, even by `kill -9`: no node outlives its test.
+pub fn node_command() -> Command {
+	use std::os::unix::process::CommandExt;
+	let mut command = Command::new(BINARY);
+	command.process_group(0);
+	// SAFETY: prctl is async-signal-safe, and nothing else runs between fork and exec.
+	unsafe {
+		command.pre_exec(|| {
+			if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+				return Err(std::io::Error::last_os_error());
+			}
+			Ok(())
+		});
+	}
+	command
+}
+
+/// How long a `checkpoint-node` subcommand (build-spec, key, purge-chain) may take.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs `command` to completion with its output captured, killing it (and failing) after
+/// [`COMMAND_TIMEOUT`].
+pub fn output_of(command: &mut Command) -> std::process::Output {
+	let mut child = command
+		.stdin(Stdio::null())
+		.stdout(Stdio::piped())
+		.stderr(Stdio::piped())
+		.spawn()
+		.expect("checkpoint-node starts");
+	let read = |mut pipe: Box<dyn Read + Send>| {
+		std::thread::spawn(move || {
+			let mut bytes = Vec::new();
+			let _ = pipe.read_to_end(&mut bytes);
+			bytes
+		})
+	};
+	let stdout = read(Box::new(child.stdout.take().unwrap()));
+	let stderr = read(Box::new(child.stderr.take().unwrap()));
+	let deadline = Instant::now() + COMMAND_TIMEOUT;
+	let status = loop {
+		if let Some(status) = child.try_wait().unwrap() {
+			break status;
+		}
+		if Instant::now() > deadline {
+			let _ = child.kill();
+			let _ = child.wait();
+			panic!("{command:?} did not finish within {COMMAND_TIMEOUT:?}");
+		}
+		std::thread::sleep(Duration::from_millis(20));
+	};
+	std::process::Output { status, stdout: stdout.join().unwrap(), stderr: stderr.join().unwrap() }
 }
 
 /// Runs `checkpoint-node` with `args` to completion; panics with its output if it fails.
 pub fn run_command(args: &[&str]) -> String {
-	let output = Command::new(BINARY).args(args).output().unwrap();
+	let output = output_of(node_command().args(args));
 	let text = format!(
 		"{}{}",
 		String::from_utf8_lossy(&output.stdout),
@@ -305,10 +378,12 @@ impl Drop for Node {
 
 /// Writes a raw chain spec of `chain` with checkpoint interval `interval` into `dir`.
 pub fn raw_chain_spec(dir: &Path, chain: &str, interval: u32) -> PathBuf {
-	let plain = Command::new(BINARY)
-		.args(["build-spec", "--disable-default-bootnode", "--chain", chain])
-		.output()
-		.unwrap();
+	let plain = output_of(node_command().args([
+		"build-spec",
+		"--disable-default-bootnode",
+		"--chain",
+		chain,
+	]));
 	assert!(plain.status.success(), "build-spec: {}", String::from_utf8_lossy(&plain.stderr));
 	let mut spec: Value = serde_json::from_slice(&plain.stdout).unwrap();
 	let patch = &mut spec["genesis"]["runtimeGenesis"]["patch"];
@@ -316,11 +391,11 @@ pub fn raw_chain_spec(dir: &Path, chain: &str, interval: u32) -> PathBuf {
 	patch["checkpoint"]["checkpointInterval"] = json!(interval);
 	let plain_path = dir.join(format!("{chain}-plain.json"));
 	std::fs::write(&plain_path, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
-	let raw = Command::new(BINARY)
-		.args(["build-spec", "--raw", "--disable-default-bootnode", "--chain"])
-		.arg(&plain_path)
-		.output()
-		.unwrap();
+	let raw = output_of(
+		node_command()
+			.args(["build-spec", "--raw", "--disable-default-bootnode", "--chain"])
+			.arg(&plain_path),
+	);
 	assert!(raw.status.success(), "build-spec --raw: {}", String::from_utf8_lossy(&raw.stderr));
 	let raw_path = dir.join(format!("{chain}-raw.json"));
 	std::fs::write(&raw_path, raw.stdout).unwrap();

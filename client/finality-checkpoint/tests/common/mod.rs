@@ -49,6 +49,17 @@ pub fn finality(keys: &[ed25519::Pair]) -> CheckpointFinality<H256> {
 	CheckpointFinality::new(GENESIS, voter_set(keys, 0), FinalityConfig::default())
 }
 
+/// A state machine of `keys` (set 0) on the kvdb-rocksdb database at `path`, with the
+/// database tests' persistence, restored from it.
+pub fn open(path: &std::path::Path, keys: &[ed25519::Pair]) -> CheckpointFinality<H256> {
+	let db = std::sync::Arc::new(sc_finality_checkpoint::CheckpointDB::new(path).unwrap());
+	let adapter = sc_finality_checkpoint::CheckpointStorageAdapter::new(db);
+	let mut finality = finality(keys);
+	finality.set_storage(std::sync::Arc::new(adapter), persistence_config());
+	finality.restore_from_storage().unwrap();
+	finality
+}
+
 /// The hash of checkpoint `number` on fork `fork` (fork 0 is the main chain).
 pub fn hash(fork: u8, number: u64) -> H256 {
 	let mut bytes = [fork; 32];
