@@ -364,6 +364,12 @@ where
 		if let Some(metrics) = &self.metrics {
 			metrics.imported(verified.is_ok());
 		}
+		let height: u64 = number.unique_saturated_into();
+		if verified.is_err() && height <= view.finalized.number.block_number(self.interval) {
+			// Finality is past it (an answer to a request that finality overtook): of no use,
+			// possibly of a set no longer held, and not the sender's fault.
+			return Ok(());
+		}
 		let certificate = verified.map_err(|e| {
 				log::warn!(target: LOG_TARGET, "⚠️ Refused checkpoint justification of block #{number} ({hash:?}): {e}");
 				ConsensusError::ClientImport(e.to_string())
