@@ -40,7 +40,7 @@
 //! [`ScheduledChange`]: sp_finality_checkpoint::ConsensusLog::ScheduledChange
 //! [`ForcedChange`]: sp_finality_checkpoint::ConsensusLog::ForcedChange
 
-use crate::state::{CertificateError, CheckpointHash, VoteRejection, VoterSet};
+use crate::types::{CertificateError, CheckpointHash, VoteRejection, VoterSet};
 use codec::{Decode, Encode};
 use sp_finality_checkpoint::{
 	AuthorityId, AuthoritySet, Checkpoint, CheckpointCertificate, CheckpointNumber,

@@ -2,7 +2,7 @@
 //!
 //! Every variant names what failed (and, for storage, the path) and says what the operator
 //! should do. Rejected votes are not errors of the node: they are
-//! [`VoteRejection`](crate::state::VoteRejection)s.
+//! [`VoteRejection`](crate::types::VoteRejection)s.
 
 use std::{io, path::PathBuf};
 
@@ -184,14 +184,14 @@ pub enum Error {
 		"own vote rejected: {0}. Check that this node's `ckpt` key belongs to the current \
 		 authority set and that its clock and chain are in sync"
 	)]
-	InvalidOwnVote(crate::state::VoteRejection),
+	InvalidOwnVote(crate::types::VoteRejection),
 	/// A certificate handed in to finalize does not verify against the current set; finality
 	/// did not move.
 	#[error(
 		"refusing to finalize with an invalid checkpoint certificate: {0}. If it came from a \
 		 peer, that peer is faulty; if it is the node's own, report it with the logs"
 	)]
-	InvalidCertificate(crate::state::CertificateError),
+	InvalidCertificate(crate::types::CertificateError),
 	/// A set change is signalled at or below the checkpoint to finalize, and the checkpoint's
 	/// block is not imported, so whether the change is on its chain cannot be told yet.
 	#[error(

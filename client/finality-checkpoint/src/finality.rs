@@ -12,10 +12,10 @@ use crate::{
 	authorities::{AuthoritySets, ForcedSignal, SignalError},
 	error::{Error, Result},
 	persistence::{CheckpointFinalityPersistence, CheckpointPersistenceConfig, CheckpointStorage},
-	shared::FinalityView,
 	state::{
 		FinalityConfig, FinalityState, OwnVoteGuard, Progress, Step, VoteRejection, VoterSet, Write,
 	},
+	view::{FinalityCounters, FinalityView},
 	CheckpointHash, LOG_TARGET,
 };
 use parking_lot::RwLock;
@@ -49,25 +49,6 @@ pub struct VoteImport<H> {
 	pub equivocation: bool,
 	/// What the vote justified or finalized.
 	pub progress: Progress<H>,
-}
-
-/// Counters of the state machine, read by the metrics module.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FinalityCounters {
-	/// Votes accepted (own and others').
-	pub total_signatures: u64,
-	/// Certificates created and finalized.
-	pub total_certificates: u64,
-	/// Votes rejected.
-	pub rejected_votes: u64,
-	/// Conflicting vote pairs seen (E1 or E2).
-	pub equivocations: u64,
-	/// Own votes cast (persisted, ready for gossip).
-	pub own_votes: u64,
-	/// Own votes not cast because persisting them failed.
-	pub own_vote_failures: u64,
-	/// Other writes (buffered votes, certificates, justified, evidence) that failed.
-	pub persistence_failures: u64,
 }
 
 /// What [`CheckpointFinality::restore_from_storage`] brought back.

@@ -26,8 +26,9 @@ use crate::{
 	finality::{ChainAncestry, CheckpointFinality},
 	fork_choice::ancestor_at,
 	metrics::JustificationMetrics,
-	shared::{FinalityView, SharedFinality},
+	shared::SharedFinality,
 	state::{CertificateError, CheckpointHash, Progress, VoterSet},
+	view::FinalityView,
 	LOG_TARGET,
 };
 use codec::{DecodeAll, Encode};
@@ -236,7 +237,7 @@ pub fn verify_justification<B: BlockT>(
 /// against a set signalled under its id is `Ok(None)`: it may be genuine, and waits (this node
 /// misses the certificate that enacts that set, which it asks peers for). Only a justification
 /// that is not even that costs its sender.
-pub fn verify_or_wait<B: BlockT>(
+fn verify_or_wait<B: BlockT>(
 	view: &FinalityView<B::Hash>,
 	interval: u32,
 	hash: B::Hash,

@@ -6,6 +6,9 @@
 //!
 //! One concern a module, from the pure core outwards:
 //!
+//! - `types`: what the core and its callers share: [`CheckpointHash`], [`VoterSet`] and why a
+//!   vote or certificate was refused ([`VoteRejection`], [`CertificateError`]); re-exported by
+//!   [`state`].
 //! - [`state`]: [`FinalityState`], the pure vote/justify/finalize rules. No I/O: its methods
 //!   return what changed and the [`Write`]s that make it durable.
 //! - [`authorities`]: [`AuthoritySets`], the authority sets tracked from genesis through the
@@ -13,6 +16,8 @@
 //! - `finality`: [`CheckpointFinality`], the shell that persists those writes (own vote
 //!   durable before it returns, certificate and watermark in one transaction) and publishes a
 //!   [`FinalityView`] after each change.
+//! - `view`: [`FinalityView`], what the shell publishes after each change, with its
+//!   [`FinalityCounters`].
 //! - `shared`: [`SharedFinality`], the voter's lock, the own-vote path that writes outside it,
 //!   and the published view that fork choice, RPC, metrics and gossip read without waiting.
 //! - [`planner`]: which checkpoint to vote for next and when (catch-up after outages, the
@@ -67,20 +72,20 @@ pub mod planner;
 pub mod proof;
 mod shared;
 pub mod state;
+mod types;
+mod view;
 mod worker;
 
 pub use authorities::{AuthoritySets, EnactedSet, PendingSignals, SignalledChange};
 pub use communication::{notification_config, protocol_name};
 pub use db::{CheckpointDB, CheckpointStorageAdapter, ColumnStats};
 pub use error::{Error, Result};
-pub use finality::{
-	ChainAncestry, CheckpointFinality, FinalityCounters, RestoreSummary, VoteImport,
-};
+pub use finality::{ChainAncestry, CheckpointFinality, RestoreSummary, VoteImport};
 pub use fork_choice::CheckpointSelectChain;
 pub use guard::{GuardFile, GUARD_FILE_NAME};
 pub use justification::{
 	chain_params, finalize_block, import_client_justifications, note_signals_above_finality,
-	verify_or_wait, CheckpointBlockImport, CheckpointVerifier, ClientAncestry,
+	CheckpointBlockImport, CheckpointVerifier, ClientAncestry,
 };
 pub use keystore::{CheckpointKeystore, SignError};
 pub use persistence::{
@@ -89,11 +94,12 @@ pub use persistence::{
 };
 pub use planner::Abstention;
 pub use proof::{prove_finality, verify_finality_proof, FinalityProof, ProofError, SetChangeProof};
-pub use shared::{FinalityView, SharedFinality};
+pub use shared::SharedFinality;
 pub use state::{
 	votes_conflict, CertificateError, CheckpointHash, FinalityConfig, FinalityState, OwnVoteGuard,
 	Progress, VoteRejection, VoterSet, Write,
 };
+pub use view::{FinalityCounters, FinalityView};
 pub use worker::{run_checkpoint_worker, CheckpointWorkerParams};
 
 /// Log target of the gadget.

@@ -5,7 +5,9 @@
 //! (`*_total`); heights, sizes and the set id are `Gauge`s.
 
 use crate::{
-	finality::FinalityCounters, planner::Abstention, shared::FinalityView, CheckpointHash,
+	planner::Abstention,
+	view::{FinalityCounters, FinalityView},
+	CheckpointHash,
 };
 use substrate_prometheus_endpoint::{
 	register, Counter, CounterVec, Gauge, Opts, PrometheusError, Registry, U64,

@@ -9,69 +9,14 @@
 //! at a time. Async callers take the lock on a blocking thread ([`SharedFinality::with_lock`]).
 
 use crate::{
-	authorities::AuthoritySets,
 	error::Result,
-	finality::{store_own_vote, CheckpointFinality, FinalityCounters, VoteImport},
-	persistence::CheckpointFinalityPersistence,
-	state::{FinalityState, OwnVoteGuard, VoteRejection, VoterSet},
+	finality::{store_own_vote, CheckpointFinality, VoteImport},
+	view::FinalityView,
 	CheckpointHash,
 };
 use parking_lot::{Mutex, MutexGuard, RwLock};
-use sp_finality_checkpoint::{Checkpoint, CheckpointSignature};
+use sp_finality_checkpoint::CheckpointSignature;
 use std::sync::Arc;
-
-/// What readers see of the state machine: published by the shell after every change.
-#[derive(Clone)]
-pub struct FinalityView<H> {
-	/// The chain's genesis hash.
-	pub genesis_hash: H,
-	/// The current authority set.
-	pub voters: Arc<VoterSet>,
-	/// The authority sets tracked: enacted and signalled.
-	pub sets: Arc<AuthoritySets<H>>,
-	/// The vote window.
-	pub window: u64,
-	/// The finalized checkpoint.
-	pub finalized: Checkpoint<H>,
-	/// The highest justified checkpoint.
-	pub justified: Checkpoint<H>,
-	/// The own-vote guard.
-	pub guard: OwnVoteGuard,
-	/// The counters.
-	pub counters: FinalityCounters,
-	/// The persistence layer, if set (for stored certificates and the buffer's size).
-	pub persistence: Option<CheckpointFinalityPersistence<H>>,
-}
-
-impl<H: CheckpointHash> FinalityView<H> {
-	/// The view of `state`.
-	pub(crate) fn of(
-		state: &FinalityState<H>,
-		counters: &FinalityCounters,
-		persistence: Option<CheckpointFinalityPersistence<H>>,
-	) -> Self {
-		Self {
-			genesis_hash: state.genesis_hash(),
-			voters: state.voters().clone(),
-			sets: state.sets().clone(),
-			window: state.window(),
-			finalized: state.last_finalized(),
-			justified: state.highest_justified(),
-			guard: state.guard(),
-			counters: counters.clone(),
-			persistence,
-		}
-	}
-
-	/// Set, membership, link shape and window against this view: the checks that need no
-	/// vote pool and no signature. Returns the vote's set, to check the signature with.
-	pub fn check_vote(
-		&self,
-		vote: &CheckpointSignature<H>,
-	) -> std::result::Result<&Arc<VoterSet>, VoteRejection> {
-		self.sets.check_vote(vote, self.finalized.number, self.window)
-	}
-}
 
 /// The state machine shared by the worker, the gossip validator, the fork choice, the RPC and
 /// the metrics. Cheap to clone.

@@ -723,17 +723,21 @@ where
 		let best: u64 = info.best_number.unique_saturated_into();
 		let interval = u64::from(self.interval);
 		let last = (best / interval).min(finalized.0.saturating_add(view.window));
+		let lowest = client_finalized.max(finalized.0 * interval) + 1;
+		// One walk down the best chain from the highest checkpoint asked for.
 		let mut asked = 0;
-		for number in finalized.0.saturating_add(1)..=last {
-			let height = number * interval;
-			if height <= client_finalized {
-				continue;
+		let mut at = ancestor_at::<B, _>(&*self.client, info.best_hash, last * interval);
+		while let Some(hash) = at {
+			let Ok(header) = self.client.header_metadata(hash) else { break };
+			let height: u64 = header.number.unique_saturated_into();
+			if height < lowest {
+				break;
 			}
-			let Some(hash) = ancestor_at::<B, _>(&*self.client, info.best_hash, height) else {
-				continue;
-			};
-			self.sync.request_justification(&hash, height.saturated_into());
-			asked += 1;
+			if height.is_multiple_of(interval) {
+				self.sync.request_justification(&hash, header.number);
+				asked += 1;
+			}
+			at = Some(header.parent);
 		}
 		if asked > 0 {
 			log::debug!(

@@ -1,0 +1,270 @@
+//! The types the pure core and its callers share: the hash the state machine works with, an
+//! authority set as the voter checks votes and certificates against it ([`VoterSet`]), and
+//! why a vote or a certificate was refused.
+
+use codec::{Decode, Encode};
+use sp_finality_checkpoint::{
+	signing_payload, supermajority_threshold, AuthorityId, CheckpointCertificate, CheckpointNumber,
+	CheckpointSignature, Link, SetId, ValidatorIndex,
+};
+use sp_runtime::RuntimeAppPublic;
+use std::{collections::BTreeSet, fmt::Debug, hash::Hash};
+
+/// A block hash the state machine can work with.
+pub trait CheckpointHash:
+	Copy + Eq + Ord + Hash + Debug + Encode + Decode + Send + Sync + 'static
+{
+}
+impl<T: Copy + Eq + Ord + Hash + Debug + Encode + Decode + Send + Sync + 'static> CheckpointHash
+	for T
+{
+}
+
+/// An authority set: its id and its voters in validator-index order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoterSet {
+	set_id: SetId,
+	authorities: Vec<AuthorityId>,
+}
+
+impl VoterSet {
+	/// A set; `None` if it has no voters.
+	pub fn new(set_id: SetId, authorities: Vec<AuthorityId>) -> Option<Self> {
+		(!authorities.is_empty()).then_some(Self { set_id, authorities })
+	}
+
+	/// The set id.
+	pub fn set_id(&self) -> SetId {
+		self.set_id
+	}
+
+	/// The voters.
+	pub fn authorities(&self) -> &[AuthorityId] {
+		&self.authorities
+	}
+
+	/// Votes a link needs: more than two thirds of the set.
+	pub fn threshold(&self) -> usize {
+		supermajority_threshold(self.authorities.len())
+	}
+
+	/// The index of `id` in the set.
+	pub fn index_of(&self, id: &AuthorityId) -> Option<ValidatorIndex> {
+		self.authorities.iter().position(|a| a == id).map(|i| i as ValidatorIndex)
+	}
+
+	/// Set, membership, link shape and window, with checkpoint `finalized` final and votes
+	/// accepted up to `window` checkpoints above it: the cheap checks, before the signature.
+	pub fn check_vote<H>(
+		&self,
+		vote: &CheckpointSignature<H>,
+		finalized: CheckpointNumber,
+		window: u64,
+	) -> Result<(), VoteRejection> {
+		let link = &vote.link;
+		if link.set_id != self.set_id {
+			return Err(VoteRejection::WrongSet { current: self.set_id, got: link.set_id });
+		}
+		if vote.validator_index as usize >= self.authorities.len() {
+			return Err(VoteRejection::UnknownValidator(vote.validator_index));
+		}
+		let (source, target) = (link.source.number, link.target.number);
+		if source >= target {
+			return Err(VoteRejection::InvalidLink { from: source, to: target });
+		}
+		if link_expired(link, finalized) {
+			return Err(VoteRejection::Expired { from: source, to: target, finalized });
+		}
+		if target.0 > finalized.0.saturating_add(window) {
+			return Err(VoteRejection::TooFarAhead { target, finalized, window });
+		}
+		Ok(())
+	}
+
+	/// Whether the vote's signature verifies for its validator on the chain with
+	/// `genesis_hash`. The validator index must be in the set ([`Self::check_vote`]).
+	pub fn check_signature<H: Encode>(
+		&self,
+		genesis_hash: &H,
+		vote: &CheckpointSignature<H>,
+	) -> Result<(), VoteRejection> {
+		let public = self
+			.authorities
+			.get(vote.validator_index as usize)
+			.ok_or(VoteRejection::UnknownValidator(vote.validator_index))?;
+		if public.verify(&signing_payload(genesis_hash, &vote.link), &vote.signature) {
+			Ok(())
+		} else {
+			Err(VoteRejection::BadSignature)
+		}
+	}
+
+	/// Checks that `certificate` is a supermajority of valid, distinct signatures of this set
+	/// on a link from a checkpoint to the next one, on the chain with `genesis_hash`.
+	pub fn verify_certificate<H: Encode>(
+		&self,
+		genesis_hash: &H,
+		certificate: &CheckpointCertificate<H>,
+	) -> Result<(), CertificateError> {
+		let link = &certificate.link;
+		if link.set_id != self.set_id {
+			return Err(CertificateError::WrongSet { expected: self.set_id, got: link.set_id });
+		}
+		if link.target.number != link.source.number.next() {
+			return Err(CertificateError::NotFinalizing);
+		}
+		let needed = self.threshold();
+		if certificate.signatures.len() < needed {
+			return Err(CertificateError::TooFewSignatures {
+				got: certificate.signatures.len(),
+				needed,
+			});
+		}
+		// More signatures than signers: a peer making this node verify signatures for nothing.
+		if certificate.signatures.len() > self.authorities.len() {
+			return Err(CertificateError::TooManySignatures {
+				got: certificate.signatures.len(),
+				signers: self.authorities.len(),
+			});
+		}
+		let payload = signing_payload(genesis_hash, link);
+		let mut seen = BTreeSet::new();
+		for (index, signature) in &certificate.signatures {
+			let valid = seen.insert(*index)
+				&& self
+					.authorities
+					.get(*index as usize)
+					.is_some_and(|public| public.verify(&payload, signature));
+			if !valid {
+				return Err(CertificateError::BadSignature(*index));
+			}
+		}
+		Ok(())
+	}
+}
+
+/// Why a certificate or justification was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateError {
+	/// The justification does not decode as a certificate.
+	#[error("justification does not decode as a checkpoint certificate")]
+	Malformed,
+	/// The certificate is of another authority set.
+	#[error("certificate of authority set {got}, the gadget's set is {expected}")]
+	WrongSet {
+		/// The set the gadget holds.
+		expected: u64,
+		/// The certificate's set.
+		got: u64,
+	},
+	/// The certificate is of a set this node has not enacted (yet): it needs the certificate
+	/// of the enacting checkpoint first.
+	#[error("certificate of authority set {got}, not enacted here yet (current set {current})")]
+	FutureSet {
+		/// The current set.
+		current: u64,
+		/// The certificate's set.
+		got: u64,
+	},
+	/// The link does not go to the next checkpoint, so it finalizes nothing.
+	#[error("certificate link does not go from a checkpoint to the next one")]
+	NotFinalizing,
+	/// The certificate is for another block.
+	#[error("certificate finalizes another block")]
+	WrongBlock,
+	/// Fewer distinct valid signers than the threshold.
+	#[error("certificate has {got} signatures, {needed} are needed")]
+	TooFewSignatures {
+		/// Signatures present.
+		got: usize,
+		/// Threshold of the set.
+		needed: usize,
+	},
+	/// More signatures than the set has signers.
+	#[error("certificate has {got} signatures, the set has {signers} signers")]
+	TooManySignatures {
+		/// Signatures present.
+		got: usize,
+		/// Signers in the set.
+		signers: usize,
+	},
+	/// A signer is not in the set, appears twice, or its signature does not verify.
+	#[error("certificate signature of validator {0} is invalid, unknown or repeated")]
+	BadSignature(u32),
+	/// The runtime could not tell the authority set.
+	#[error("cannot read the checkpoint authority set from the runtime: {0}")]
+	Runtime(String),
+}
+
+/// Why a vote was not taken. Each is counted; the gossip layer turns it into a reputation cost.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VoteRejection {
+	/// The vote belongs to another authority set.
+	#[error("vote of authority set {got}, the current set is {current}")]
+	WrongSet {
+		/// Current set id.
+		current: SetId,
+		/// The vote's set id.
+		got: SetId,
+	},
+	/// The vote belongs to a set that is signalled but not enacted yet; it may wait for the
+	/// enactment.
+	#[error("vote of authority set {got}, which is not enacted yet (current set {current})")]
+	FutureSet {
+		/// Current set id.
+		current: SetId,
+		/// The vote's set id.
+		got: SetId,
+	},
+	/// The validator index is not in the set.
+	#[error("validator index {0} is not in the authority set")]
+	UnknownValidator(ValidatorIndex),
+	/// The signature does not verify for the validator and this chain.
+	#[error("signature does not verify")]
+	BadSignature,
+	/// The source is not below the target.
+	#[error("source {from} is not below target {to}")]
+	InvalidLink {
+		/// Source number.
+		from: CheckpointNumber,
+		/// Target number.
+		to: CheckpointNumber,
+	},
+	/// The vote cannot matter any more: it is at or below the finalized checkpoint.
+	#[error("vote {from} -> {to} is expired: checkpoint {finalized} is finalized")]
+	Expired {
+		/// Source number.
+		from: CheckpointNumber,
+		/// Target number.
+		to: CheckpointNumber,
+		/// Finalized number.
+		finalized: CheckpointNumber,
+	},
+	/// The target is too far ahead of the finalized checkpoint.
+	#[error("target {target} is more than {window} checkpoints ahead of finalized {finalized}")]
+	TooFarAhead {
+		/// Target number.
+		target: CheckpointNumber,
+		/// Finalized number.
+		finalized: CheckpointNumber,
+		/// The window.
+		window: u64,
+	},
+	/// The vote is already known.
+	#[error("vote already known")]
+	Duplicate,
+	/// The validator already has two conflicting votes for this target; evidence is kept.
+	#[error("validator {validator} already equivocated on target {target}")]
+	EquivocationLimit {
+		/// The validator.
+		validator: ValidatorIndex,
+		/// Target number.
+		target: CheckpointNumber,
+	},
+}
+
+/// Whether a vote for `link` can no longer matter with checkpoint `finalized` final: its
+/// source lies below finality or its target at or below it.
+pub fn link_expired<H>(link: &Link<H>, finalized: CheckpointNumber) -> bool {
+	link.source.number < finalized || link.target.number <= finalized
+}
