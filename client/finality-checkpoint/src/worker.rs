@@ -724,8 +724,11 @@ where
 		let interval = u64::from(self.interval);
 		let last = (best / interval).min(finalized.0.saturating_add(view.window));
 		let lowest = client_finalized.max(finalized.0 * interval) + 1;
-		// One walk down the best chain from the highest checkpoint asked for.
-		let mut asked = 0;
+		// One walk down the best chain from the highest checkpoint asked for; the requests go
+		// out lowest first, so that the next checkpoint's is answered first (a justification
+		// answered above it, even one that only waits here, makes the sync layer drop the
+		// requests below it).
+		let mut wanted = Vec::new();
 		let mut at = ancestor_at::<B, _>(&*self.client, info.best_hash, last * interval);
 		while let Some(hash) = at {
 			let Ok(header) = self.client.header_metadata(hash) else { break };
@@ -734,10 +737,13 @@ where
 				break;
 			}
 			if height.is_multiple_of(interval) {
-				self.sync.request_justification(&hash, header.number);
-				asked += 1;
+				wanted.push((hash, header.number));
 			}
 			at = Some(header.parent);
+		}
+		let asked = wanted.len();
+		for (hash, number) in wanted.into_iter().rev() {
+			self.sync.request_justification(&hash, number);
 		}
 		if asked > 0 {
 			log::debug!(
