@@ -12,7 +12,7 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use sc_finality_checkpoint::{
-	db::columns, CheckpointDB, CheckpointFinality, CheckpointStorageAdapter, GuardFile,
+	store::columns, CheckpointDB, CheckpointFinality, CheckpointStorageAdapter, GuardFile,
 };
 use sc_finality_checkpoint_fuzz::{common::*, *};
 use sp_core::H256;
@@ -151,7 +151,6 @@ fuzz_target!(|input: Damage| {
 	for number in 0..6 {
 		let _ = db.certificate::<H256>(CheckpointNumber(number));
 	}
-	let _ = db.evidence::<H256>();
 	let _ = db.set_changes();
 	let _ = db.stats();
 	let _ = db.prune_old_checkpoints::<H256>(1);

@@ -17,7 +17,7 @@ use sc_finality_checkpoint::{
 		gossip::{cost, GossipValidator},
 		GossipMessage,
 	},
-	SharedFinality,
+	CheckpointLink,
 };
 use sc_finality_checkpoint_fuzz::{common::*, *};
 use sp_core::{Pair, H256};
@@ -35,10 +35,11 @@ fuzz_target!(|messages: Vec<Message>| {
 	let mut finality = finality(validator_keys());
 	finality.set_storage(storage.clone(), persistence_config());
 	finality.restore_from_storage().expect("an empty store restores");
-	let shared = SharedFinality::new(finality);
-	let validator = GossipValidator::<Block>::new(shared.clone());
+	let mut link = CheckpointLink::new(finality);
+	let shared = link.handle();
+	let (validator, _reports) = GossipValidator::<Block>::new(shared.clone());
 	let stored = || {
-		shared.lock().persistence().expect("storage is set").flush().expect("memory store");
+		shared.persistence().expect("storage is set").flush().expect("memory store");
 		storage.stored_votes()
 	};
 
@@ -69,10 +70,10 @@ fuzz_target!(|messages: Vec<Message>| {
 				if useful {
 					match message {
 						GossipMessage::Vote(vote) => {
-							let _ = shared.lock().add_verified_vote(vote);
+							let _ = link.finality_mut().add_verified_vote(vote);
 						}
 						GossipMessage::Certificate(certificate) => {
-							let _ = shared.lock().import_certificate(certificate);
+							let _ = link.finality_mut().import_certificate(certificate);
 						}
 					}
 				}
@@ -81,7 +82,7 @@ fuzz_target!(|messages: Vec<Message>| {
 		let view = shared.view();
 		assert!(view.finalized.number >= before.finalized.number, "finality moved back");
 		assert!(view.justified.number >= view.finalized.number, "justified below finalized");
-		let finality = shared.lock();
+		let finality = link.finality();
 		for key in validator_keys() {
 			let held = finality.votes_of(&key.public().into()).len() as u64;
 			assert!(held <= 2 * view.window, "{held} votes held of one validator");

@@ -9,9 +9,9 @@ use sc_client_api::{Backend, HeaderBackend};
 use sc_consensus_aura::{BuildVerifierParams, SlotProportion, StartAuraParams};
 use sc_finality_checkpoint::{
 	note_signals_above_finality, CheckpointBlockImport, CheckpointDB, CheckpointFinality,
-	CheckpointPersistenceConfig, CheckpointSelectChain, CheckpointStorageAdapter,
+	CheckpointLink, CheckpointPersistenceConfig, CheckpointSelectChain, CheckpointStorageAdapter,
 	CheckpointVerifier, CheckpointWorkerParams, ClientAncestry, FinalityConfig, GuardFile,
-	SharedFinality, GUARD_FILE_NAME, LOG_TARGET as CHECKPOINT_LOG_TARGET,
+	GUARD_FILE_NAME, LOG_TARGET as CHECKPOINT_LOG_TARGET,
 };
 use sc_service::{error::Error as ServiceError, Configuration, TaskManager};
 use sc_telemetry::{Telemetry, TelemetryWorker};
@@ -44,7 +44,7 @@ pub type Service = sc_service::PartialComponents<
 	FullSelectChain,
 	sc_consensus::DefaultImportQueue<Block>,
 	sc_transaction_pool::TransactionPoolHandle<Block, FullClient>,
-	(FullBlockImport, Option<Telemetry>, SharedFinality<<Block as BlockT>::Hash>, u32),
+	(FullBlockImport, Option<Telemetry>, CheckpointLink<<Block as BlockT>::Hash>, u32),
 >;
 
 /// Where the checkpoint database lives: `<base>/chains/<chain id>/checkpoints`, beside the
@@ -107,7 +107,9 @@ pub fn new_partial(
 		.map_err(|e| ServiceError::Other(format!("checkpoint finality: {e}")))?;
 	let mut gadget = CheckpointFinality::new(genesis, voters, finality_config);
 	gadget.set_chain(Arc::new(ClientAncestry::new(client.clone())));
-	let finality = SharedFinality::new(gadget);
+	// The worker owns the state once it runs; the rest holds a handle on it.
+	let link = CheckpointLink::new(gadget);
+	let finality = link.handle();
 	let select_chain = CheckpointSelectChain::new(
 		sc_consensus::LongestChain::new(backend.clone()),
 		client.clone(),
@@ -173,7 +175,7 @@ pub fn new_partial(
 		keystore_container,
 		select_chain,
 		transaction_pool,
-		other: (block_import, telemetry, finality, interval),
+		other: (block_import, telemetry, link, interval),
 	})
 }
 
@@ -193,8 +195,9 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		keystore_container,
 		select_chain,
 		transaction_pool,
-		other: (block_import, mut telemetry, finality, interval),
+		other: (block_import, mut telemetry, mut link, interval),
 	} = new_partial(&config, finality_config)?;
+	let finality = link.handle();
 
 	let role = config.role;
 	let force_authoring = config.force_authoring;
@@ -219,7 +222,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		tokio::task::block_in_place(|| {
 			let db = Arc::new(CheckpointDB::new(&path).map_err(checkpoint_error)?);
 			let adapter = Arc::new(CheckpointStorageAdapter::new(db).with_guard_file(guard));
-			let mut finality = finality.lock();
+			let finality = link.finality_mut();
 			finality.set_storage(adapter, checkpoint_persistence.clone());
 			finality.restore_from_storage().map_err(checkpoint_error)
 		})?;
@@ -227,7 +230,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		// restart.
 		let leaves =
 			backend.blockchain().leaves().map_err(|e| ServiceError::Other(e.to_string()))?;
-		note_signals_above_finality(&*client, &finality, interval, leaves);
+		note_signals_above_finality(&*client, link.finality_mut(), interval, leaves);
 	}
 
 	let mut net_config = sc_network::config::FullNetworkConfiguration::<
@@ -363,7 +366,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	}
 
 	// The gadget runs on every node: validators vote, full nodes follow certificates.
-	let maintenance = finality.view().persistence.clone();
+	let maintenance = finality.persistence();
 	task_manager.spawn_essential_handle().spawn(
 		"checkpoint-finality",
 		Some("checkpoint"),
@@ -376,7 +379,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 				sync: sync_service.clone(),
 				notification_service: checkpoint_notification_service,
 				protocol_name: checkpoint_protocol,
-				finality,
+				link,
 				interval,
 				prometheus_registry: prometheus_registry.clone(),
 				telemetry: telemetry.as_ref().map(|t| t.handle()),

@@ -4,7 +4,7 @@
 use checkpoint_runtime::{opaque::Block, AccountId, Balance, Nonce};
 use jsonrpsee::RpcModule;
 use sc_client_api::BlockchainEvents;
-use sc_finality_checkpoint::SharedFinality;
+use sc_finality_checkpoint::FinalityHandle;
 use sc_finality_checkpoint_rpc::{CheckpointApiServer, CheckpointRpc};
 use sc_transaction_pool_api::TransactionPool;
 use sp_api::ProvideRuntimeApi;
@@ -19,8 +19,8 @@ pub struct FullDeps<C, P> {
 	pub client: Arc<C>,
 	/// The transaction pool.
 	pub pool: Arc<P>,
-	/// The checkpoint gadget's state.
-	pub finality: SharedFinality<<Block as BlockT>::Hash>,
+	/// A handle on the checkpoint gadget's state.
+	pub finality: FinalityHandle<<Block as BlockT>::Hash>,
 	/// Blocks between checkpoints.
 	pub interval: u32,
 }

@@ -163,7 +163,11 @@ fn validators_join_and_leave_and_finality_carries_across_the_changes() {
 	nodes[1].wait_finalized(target + 2 * INTERVAL, LONG);
 	let bob_after = nodes[1].own_votes(mark);
 	assert!(bob_after.iter().any(|v| v.0 > signal_2 / INTERVAL), "Bob votes in set 2");
-	assert_no_conflict("Bob, across the kill", &bob_before, &bob_after);
+	assert_no_conflict(
+		"Bob, across the kill",
+		&logged_links(&bob_before),
+		&logged_links(&bob_after),
+	);
 	for node in nodes.iter().chain([&eve]) {
 		assert!(!node.log_text().contains("Equivocation"), "{} saw an equivocation", node.name);
 	}

@@ -93,6 +93,16 @@ impl<H: PartialEq> EnactedSet<H> {
 	}
 }
 
+/// A set change that a block's header signals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signal<H> {
+	/// A scheduled change, signalled in this checkpoint block: the set takes over once a
+	/// checkpoint at or above it is finalized.
+	Scheduled(Checkpoint<H>, AuthoritySet),
+	/// A forced change.
+	Forced(ForcedSignal<H>),
+}
+
 /// A forced set change signalled in an imported block and not yet in force.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct ForcedSignal<H> {

@@ -9,16 +9,17 @@
 //! With storage set, methods block on disk: call them from a blocking thread.
 
 use crate::{
-	authorities::{AuthoritySets, ForcedSignal, SignalError},
+	authorities::{AuthoritySets, ForcedSignal, Signal, SignalError},
 	error::{Error, Result},
-	persistence::{CheckpointFinalityPersistence, CheckpointPersistenceConfig, CheckpointStorage},
 	state::{
 		FinalityConfig, FinalityState, OwnVoteGuard, Progress, Step, VoteRejection, VoterSet, Write,
 	},
-	view::{FinalityCounters, FinalityView},
+	store::persistence::{
+		CheckpointFinalityPersistence, CheckpointPersistenceConfig, CheckpointStorage,
+	},
+	view::{FinalityCounters, FinalityView, Published},
 	CheckpointHash, LOG_TARGET,
 };
-use parking_lot::RwLock;
 use sp_finality_checkpoint::{
 	AuthorityId, AuthoritySet, Checkpoint, CheckpointCertificate, CheckpointNumber,
 	CheckpointSignature, Link,
@@ -37,9 +38,6 @@ pub trait ChainAncestry<H>: Send + Sync {
 		self.is_ancestor(block, block).is_some()
 	}
 }
-
-/// A store shared with writes made outside the state machine's lock.
-pub(crate) type SharedStorage<H> = Arc<dyn CheckpointStorage<H>>;
 
 /// What importing a vote did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +73,7 @@ pub struct CheckpointFinality<H> {
 	chain: Option<Arc<dyn ChainAncestry<H>>>,
 	/// A certificate whose finality waits for its block (see [`Error::BlockNotImported`]).
 	waiting: Option<CheckpointCertificate<H>>,
-	view: Arc<RwLock<Arc<FinalityView<H>>>>,
+	published: Arc<Published<H>>,
 }
 
 impl<H: CheckpointHash> CheckpointFinality<H> {
@@ -84,8 +82,8 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 	pub fn new(genesis_hash: H, voters: VoterSet, config: FinalityConfig) -> Self {
 		let state = FinalityState::new(genesis_hash, voters, config);
 		let counters = FinalityCounters::default();
-		let view = Arc::new(RwLock::new(Arc::new(FinalityView::of(&state, &counters, None))));
-		Self { state, counters, persistence: None, chain: None, waiting: None, view }
+		let published = Arc::new(Published::new(FinalityView::of(&state, &counters)));
+		Self { state, counters, persistence: None, chain: None, waiting: None, published }
 	}
 
 	/// Asks `chain` whether signalled set changes lie on the chain of a checkpoint being
@@ -119,6 +117,7 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 			);
 			self.persistence = Some(CheckpointFinalityPersistence::new(storage, config));
 		}
+		self.published.set_persistence(self.persistence.clone());
 		self.publish();
 	}
 
@@ -186,9 +185,9 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		&self.state
 	}
 
-	/// A handle on the view this shell publishes after every change.
-	pub(crate) fn view_handle(&self) -> Arc<RwLock<Arc<FinalityView<H>>>> {
-		self.view.clone()
+	/// What this shell publishes for readers.
+	pub(crate) fn published(&self) -> Arc<Published<H>> {
+		self.published.clone()
 	}
 
 	/// The chain's genesis hash.
@@ -229,6 +228,15 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 	/// Votes of `key` above finality, lowest target first.
 	pub fn votes_of(&self, key: &AuthorityId) -> Vec<CheckpointSignature<H>> {
 		self.state.votes_of(key)
+	}
+
+	/// Notes a set change a block's header signals ([`Self::note_signal`] or
+	/// [`Self::note_forced`]). Returns whether it is new.
+	pub(crate) fn note(&mut self, signal: Signal<H>) -> bool {
+		match signal {
+			Signal::Scheduled(checkpoint, set) => self.note_signal(checkpoint, set),
+			Signal::Forced(forced) => self.note_forced(forced),
+		}
 	}
 
 	/// Notes a set change signalled in checkpoint block `checkpoint` (block import reads it
@@ -273,14 +281,6 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 	/// Whether votes for target `number` split (see [`FinalityState::split_at`]).
 	pub fn split_at(&self, number: CheckpointNumber) -> bool {
 		self.state.split_at(number)
-	}
-
-	/// Checks a vote as [`Self::add_checkpoint_signature`] would, without taking it.
-	pub fn validate_vote(
-		&self,
-		vote: &CheckpointSignature<H>,
-	) -> std::result::Result<(), VoteRejection> {
-		self.state.validate_vote(vote)
 	}
 
 	/// Validates and takes another validator's vote: set, membership, window, duplicates, then
@@ -329,29 +329,10 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 	/// gossiped. Fails closed: when persisting fails, the guard stays raised, the vote is not
 	/// taken and the error says why.
 	pub fn record_own_vote(&mut self, vote: CheckpointSignature<H>) -> Result<VoteImport<H>> {
-		let (write, storage) = self.begin_own_vote(&vote)?;
-		let stored = store_own_vote(storage.as_deref(), &write);
-		self.finish_own_vote(vote, stored)
-	}
-
-	/// First half of [`Self::record_own_vote`]: the raised guard (kept whatever follows) and
-	/// the write to make durable, with the store to make it in (none without persistence).
-	pub(crate) fn begin_own_vote(
-		&mut self,
-		vote: &CheckpointSignature<H>,
-	) -> Result<(Write<H>, Option<SharedStorage<H>>)> {
-		let write = self.state.begin_own_vote(vote)?;
+		// The raised guard is published (and kept) whatever follows.
+		let write = self.state.begin_own_vote(&vote)?;
 		self.publish();
-		Ok((write, self.persistence.as_ref().map(|p| p.storage_handle())))
-	}
-
-	/// Second half of [`Self::record_own_vote`], with the outcome of the write.
-	pub(crate) fn finish_own_vote(
-		&mut self,
-		vote: CheckpointSignature<H>,
-		stored: Result<()>,
-	) -> Result<VoteImport<H>> {
-		if let Err(e) = stored {
+		if let Err(e) = self.persist(&write) {
 			self.counters.own_vote_failures += 1;
 			log::error!(
 				target: LOG_TARGET,
@@ -680,7 +661,7 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 			Write::Vote(vote) => persistence.buffer_vote(vote.clone()),
 			Write::Evidence(first, second) => storage.store_evidence(first, second),
 			Write::Justified(justified) => storage.store_justified(justified),
-			Write::OwnVote(..) => store_own_vote(Some(storage), write),
+			Write::OwnVote(vote, guard) => storage.store_own_vote(vote, guard),
 			Write::Guard(guard) => storage.store_guard(guard),
 			Write::Certificate(certificate, justified, sets) => {
 				storage.store_certificate(certificate, justified, sets.as_deref())
@@ -692,19 +673,7 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 
 	/// Publishes the current view to readers.
 	fn publish(&self) {
-		let view = FinalityView::of(&self.state, &self.counters, self.persistence.clone());
-		*self.view.write() = Arc::new(view);
-	}
-}
-
-/// Makes an own vote and its guard durable in `storage` (nothing without one).
-pub(crate) fn store_own_vote<H, S: CheckpointStorage<H> + ?Sized>(
-	storage: Option<&S>,
-	write: &Write<H>,
-) -> Result<()> {
-	match (storage, write) {
-		(Some(storage), Write::OwnVote(vote, guard)) => storage.store_own_vote(vote, guard),
-		_ => Ok(()),
+		self.published.set_view(FinalityView::of(&self.state, &self.counters));
 	}
 }
 

@@ -1,7 +1,7 @@
 //! Fork choice: author and vote on the best chain among the descendants of the highest
 //! justified checkpoint, so that a justified checkpoint is never abandoned.
 
-use crate::{shared::SharedFinality, CheckpointHash};
+use crate::{link::FinalityHandle, CheckpointHash};
 use sp_blockchain::{HeaderBackend, HeaderMetadata};
 use sp_consensus::{Error as ConsensusError, SelectChain};
 use sp_finality_checkpoint::Checkpoint;
@@ -31,7 +31,7 @@ where
 pub struct CheckpointSelectChain<B: BlockT, C, L> {
 	inner: L,
 	client: Arc<C>,
-	finality: SharedFinality<B::Hash>,
+	finality: FinalityHandle<B::Hash>,
 	interval: u32,
 }
 
@@ -53,7 +53,7 @@ where
 	C: HeaderBackend<B> + HeaderMetadata<B, Error = sp_blockchain::Error>,
 {
 	/// Wraps `inner` (the longest-chain rule); checkpoints are `interval` blocks apart.
-	pub fn new(inner: L, client: Arc<C>, finality: SharedFinality<B::Hash>, interval: u32) -> Self {
+	pub fn new(inner: L, client: Arc<C>, finality: FinalityHandle<B::Hash>, interval: u32) -> Self {
 		Self { inner, client, finality, interval: interval.max(1) }
 	}
 

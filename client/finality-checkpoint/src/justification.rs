@@ -13,20 +13,27 @@
 //! dropped (a justification fetched on its own costs its sender the same way, through the sync
 //! layer's report on a failed justification import).
 //!
-//! [`CheckpointBlockImport`] also reads each imported checkpoint block's `CKPT`
-//! `ScheduledChange` digest and notes the signalled set with the gadget, keyed by the block,
-//! before the block and its justification are imported (so that no checkpoint above it can be
-//! finalized without it: finality waits until the checkpoint's block is imported), and forgets
-//! it when the import fails; [`note_signals_above_finality`] notes them again after a restart
-//! (the gadget stores those below finality), and [`ClientAncestry`] tells the gadget whether a
-//! signal lies on the chain of the checkpoint it finalizes.
+//! The verifier hands the certificate it verified to block import (an intermediate of the
+//! import), which verifies it again only if the gadget's sets changed in between: a synced
+//! certificate is verified once.
+//!
+//! [`CheckpointBlockImport`] also reads each imported block's `CKPT` set change digests
+//! ([`signals_of`]) and has the worker note the signalled set, keyed by the block, before the
+//! block and its justification are imported (so that no checkpoint above it can be finalized
+//! without it: finality waits until the checkpoint's block is imported), and forget it when
+//! the import fails. Block import never touches the state itself: it sends the worker that
+//! owns it a request, and waits for the answer only for a block that signals, forces or
+//! justifies; any other block imports without waiting for the gadget.
+//! [`note_signals_above_finality`] notes the signals again after a restart (the gadget stores
+//! those below finality), and [`ClientAncestry`] tells the gadget whether a signal lies on the
+//! chain of the checkpoint it finalizes.
 
 use crate::{
-	authorities::ForcedSignal,
+	authorities::{AuthoritySets, ForcedSignal, Signal},
 	finality::{ChainAncestry, CheckpointFinality},
 	fork_choice::ancestor_at,
+	link::{FinalityHandle, Request},
 	metrics::JustificationMetrics,
-	shared::SharedFinality,
 	state::{CertificateError, CheckpointHash, Progress, VoterSet},
 	view::FinalityView,
 	LOG_TARGET,
@@ -127,21 +134,21 @@ where
 	}
 }
 
-/// Notes the set changes that `header` of block `hash` signals, if any, with `finality`
-/// (checkpoints `interval` blocks apart): a forced change at any height (its base, the
-/// checkpoint at or below it, read off `client`, where its parent is), a scheduled one in a
-/// checkpoint block (pallet-checkpoint signals only there; a signal elsewhere is refused with an
-/// error in the log).
-pub fn note_signal<B, C>(
+/// The set changes that `header` of block `hash` signals (checkpoints `interval` blocks
+/// apart): a forced change at any height (its base, the checkpoint at or below it, read off
+/// `client`, where its parent is), a scheduled one in a checkpoint block (pallet-checkpoint
+/// signals only there; a signal elsewhere is refused with an error in the log).
+pub fn signals_of<B, C>(
 	client: &C,
-	finality: &SharedFinality<B::Hash>,
 	interval: u32,
 	header: &B::Header,
 	hash: B::Hash,
-) where
+) -> Vec<Signal<B::Hash>>
+where
 	B: BlockT,
 	C: HeaderMetadata<B, Error = sp_blockchain::Error> + ?Sized,
 {
+	let mut signals = Vec::new();
 	let number: u64 = (*header.number()).unique_saturated_into();
 	if let Some((delay, set)) = find_forced_change(header) {
 		let base_number = number / u64::from(interval);
@@ -156,7 +163,7 @@ pub fn note_signal<B, C>(
 				let base = Checkpoint::new(base_number, base_hash);
 				let block_hash = hash;
 				let signal = ForcedSignal { block_number: number, block_hash, delay, set, base };
-				finality.lock().note_forced(signal);
+				signals.push(Signal::Forced(signal));
 			}
 			None => log::error!(
 				target: LOG_TARGET,
@@ -166,7 +173,7 @@ pub fn note_signal<B, C>(
 			),
 		}
 	}
-	let Some(set) = find_scheduled_change(header) else { return };
+	let Some(set) = find_scheduled_change(header) else { return signals };
 	if !number.is_multiple_of(u64::from(interval)) {
 		log::error!(
 			target: LOG_TARGET,
@@ -175,10 +182,10 @@ pub fn note_signal<B, C>(
 			 ({interval}): check the runtime",
 			set.id,
 		);
-		return;
+		return signals;
 	}
-	let checkpoint = Checkpoint::new(number / u64::from(interval), hash);
-	finality.lock().note_signal(checkpoint, set);
+	signals.push(Signal::Scheduled(Checkpoint::new(number / u64::from(interval), hash), set));
+	signals
 }
 
 /// Notes the set changes signalled in imported blocks above the gadget's finalized
@@ -186,14 +193,15 @@ pub fn note_signal<B, C>(
 /// chains made due: after a restart, what block import did before it.
 pub fn note_signals_above_finality<B, C>(
 	client: &C,
-	finality: &SharedFinality<B::Hash>,
+	finality: &mut CheckpointFinality<B::Hash>,
 	interval: u32,
 	leaves: Vec<B::Hash>,
 ) where
 	B: BlockT,
+	B::Hash: CheckpointHash,
 	C: HeaderBackend<B> + HeaderMetadata<B, Error = sp_blockchain::Error>,
 {
-	let floor = finality.view().finalized.number.block_number(interval);
+	let floor = finality.last_finalized().number.block_number(interval);
 	let mut seen = HashSet::new();
 	for &leaf in &leaves {
 		let mut hash = leaf;
@@ -202,13 +210,15 @@ pub fn note_signals_above_finality<B, C>(
 			if number <= floor || !seen.insert(hash) {
 				break;
 			}
-			note_signal::<B, _>(client, finality, interval, &header, hash);
+			for signal in signals_of::<B, _>(client, interval, &header, hash) {
+				finality.note(signal);
+			}
 			hash = *header.parent_hash();
 		}
 	}
 	for leaf in leaves {
 		if let Ok(Some(number)) = client.number(leaf) {
-			let _ = finality.lock().apply_forced(number.unique_saturated_into(), leaf);
+			let _ = finality.apply_forced(number.unique_saturated_into(), leaf);
 		}
 	}
 }
@@ -302,12 +312,22 @@ pub fn import_client_justifications<H: CheckpointHash>(
 	(progress, false)
 }
 
+/// What the verifier hands block import with a block whose `CKPT` justification it verified:
+/// the certificate, and the sets it was verified against.
+struct Verified<H> {
+	certificate: CheckpointCertificate<H>,
+	sets: Arc<AuthoritySets<H>>,
+}
+
+/// The key of [`Verified`] among a block's import intermediates.
+const VERIFIED: &[u8] = b"checkpoint_verified_justification";
+
 /// Block import that verifies and applies `CKPT` justifications, wrapping the inner import.
 /// Also the import queue's [`JustificationImport`] for justifications fetched on their own.
 pub struct CheckpointBlockImport<B: BlockT, BE, C, I> {
 	inner: I,
 	client: Arc<C>,
-	finality: SharedFinality<B::Hash>,
+	finality: FinalityHandle<B::Hash>,
 	interval: u32,
 	metrics: Option<JustificationMetrics>,
 	_phantom: PhantomData<BE>,
@@ -329,12 +349,13 @@ impl<B: BlockT, BE, C, I: Clone> Clone for CheckpointBlockImport<B, BE, C, I> {
 impl<B, BE, C, I> CheckpointBlockImport<B, BE, C, I>
 where
 	B: BlockT,
+	B::Hash: CheckpointHash,
 	BE: Backend<B>,
 	C: HeaderBackend<B> + Finalizer<B, BE> + Send + Sync,
 {
 	/// Wraps `inner`, verifying against the set of `finality` (checkpoints `interval` blocks
 	/// apart) and finalizing on `client`.
-	pub fn new(inner: I, client: Arc<C>, finality: SharedFinality<B::Hash>, interval: u32) -> Self {
+	pub fn new(inner: I, client: Arc<C>, finality: FinalityHandle<B::Hash>, interval: u32) -> Self {
 		Self { inner, client, finality, interval, metrics: None, _phantom: PhantomData }
 	}
 
@@ -351,17 +372,24 @@ where
 		self
 	}
 
-	/// Verifies the `CKPT` justification `encoded` of block `hash` against the published
-	/// view, imports it into the gadget on a blocking thread (it is stored, with an fsync),
-	/// then finalizes the block on the client.
+	/// Verifies the `CKPT` justification `encoded` of block `hash` against the published view
+	/// (unless the verifier did, against the sets the view still holds: `verified`), has the
+	/// worker import it into the gadget (it is stored, with an fsync), then finalizes the block
+	/// on the client.
 	async fn apply(
 		&self,
 		hash: B::Hash,
 		number: NumberFor<B>,
 		encoded: Vec<u8>,
+		verified: Option<Verified<B::Hash>>,
 	) -> Result<(), ConsensusError> {
 		let view = self.finality.view();
-		let verified = verify_or_wait::<B>(&view, self.interval, hash, number, &encoded);
+		let verified = match verified {
+			Some(Verified { certificate, sets }) if Arc::ptr_eq(&sets, &view.sets) => {
+				Ok(Some(certificate))
+			}
+			_ => verify_or_wait::<B>(&view, self.interval, hash, number, &encoded),
+		};
 		if let Some(metrics) = &self.metrics {
 			metrics.imported(verified.is_ok());
 		}
@@ -389,8 +417,9 @@ where
 		// finality enacts is in force before the next block's justification is verified.
 		let (imported, sets) = (certificate.clone(), view.sets.clone());
 		self.finality
-			.with_lock(move |f| f.import_verified_certificate(imported, &sets))
+			.ask(|done| Request::ImportCertificate(imported, sets, done))
 			.await
+			.ok_or_else(|| ConsensusError::ClientImport("the checkpoint worker has ended".into()))?
 			.map_err(|e| ConsensusError::ClientImport(e.to_string()))?;
 		finalize_block(&*self.client, hash, number, &certificate)
 			.map_err(|e| ConsensusError::ClientImport(e.to_string()))?;
@@ -402,6 +431,7 @@ where
 impl<B, BE, C, I> BlockImport<B> for CheckpointBlockImport<B, BE, C, I>
 where
 	B: BlockT,
+	B::Hash: CheckpointHash,
 	BE: Backend<B>,
 	C: HeaderBackend<B>
 		+ HeaderMetadata<B, Error = sp_blockchain::Error>
@@ -425,17 +455,22 @@ where
 		let number = *block.header.number();
 		// Before the block is in the client, so that no checkpoint above it is finalized
 		// without its signal (finality waits for the checkpoint's block to be imported, and
-		// then this block is in); forgotten again if the import fails.
-		note_signal::<B, _>(&*self.client, &self.finality, self.interval, &block.header, hash);
+		// then this block is in); forgotten again if the import fails. Only a block that
+		// signals waits for the worker.
+		let signals = signals_of::<B, _>(&*self.client, self.interval, &block.header, hash);
+		if !signals.is_empty() {
+			self.finality.ask(|done| Request::NoteSignals(signals, done)).await;
+		}
 		// The certificate is stored only once verified, by `apply`.
 		let justification = block.justifications.as_ref().and_then(|j| j.get(ENGINE_ID).cloned());
+		let verified = block.remove_intermediate::<Verified<B::Hash>>(VERIFIED).ok();
 		strip_justification(&mut block);
 		let result = self.inner.import_block(block).await.map_err(Into::into);
 		let imported =
 			matches!(result, Ok(ImportResult::Imported(_) | ImportResult::AlreadyInChain));
 		if !imported && self.finality.view().sets.has_signal_of(&hash) {
 			// On no chain: its signal must never be the set.
-			self.finality.lock().forget_signals_of(&hash);
+			self.finality.send(Request::ForgetSignals(hash));
 		}
 		let result = result?;
 		let height: u64 = number.unique_saturated_into();
@@ -444,13 +479,13 @@ where
 		{
 			// A forced change in force from this block on. If it cannot be stored, the next
 			// import tries again.
-			let _ = self.finality.with_lock(move |f| f.apply_forced(height, hash)).await;
+			self.finality.ask(|done| Request::ApplyForced(height, hash, done)).await;
 		}
 		if let (ImportResult::Imported(_) | ImportResult::AlreadyInChain, Some(encoded)) =
 			(&result, justification)
 		{
 			// A bad justification costs the block nothing: it stays imported, unfinalized.
-			let _ = self.apply(hash, number, encoded).await;
+			let _ = self.apply(hash, number, encoded, verified).await;
 		}
 		Ok(result)
 	}
@@ -460,6 +495,7 @@ where
 impl<B, BE, C, I> JustificationImport<B> for CheckpointBlockImport<B, BE, C, I>
 where
 	B: BlockT,
+	B::Hash: CheckpointHash,
 	BE: Backend<B>,
 	C: HeaderBackend<B> + Finalizer<B, BE> + Send + Sync,
 	I: Send + Sync,
@@ -482,7 +518,7 @@ where
 				"justification of engine {engine:?}; this chain finalizes with {ENGINE_ID:?}"
 			)));
 		}
-		self.apply(hash, number, encoded).await
+		self.apply(hash, number, encoded, None).await
 	}
 }
 
@@ -492,14 +528,14 @@ where
 /// reputation cost, and fetches the block from another.
 pub struct CheckpointVerifier<B: BlockT, V> {
 	inner: V,
-	finality: SharedFinality<B::Hash>,
+	finality: FinalityHandle<B::Hash>,
 	interval: u32,
 }
 
 impl<B: BlockT, V> CheckpointVerifier<B, V> {
 	/// Wraps `inner`, verifying justifications against the set of `finality` (checkpoints
 	/// `interval` blocks apart).
-	pub fn new(inner: V, finality: SharedFinality<B::Hash>, interval: u32) -> Self {
+	pub fn new(inner: V, finality: FinalityHandle<B::Hash>, interval: u32) -> Self {
 		Self { inner, finality, interval }
 	}
 }
@@ -508,6 +544,7 @@ impl<B: BlockT, V> CheckpointVerifier<B, V> {
 impl<B, V> Verifier<B> for CheckpointVerifier<B, V>
 where
 	B: BlockT,
+	B::Hash: CheckpointHash,
 	V: Verifier<B>,
 {
 	async fn verify(&self, block: BlockImportParams<B>) -> Result<BlockImportParams<B>, String> {
@@ -519,7 +556,10 @@ where
 			let height: u64 = number.unique_saturated_into();
 			let finalized = view.finalized.number.block_number(self.interval);
 			match verify_or_wait::<B>(&view, self.interval, hash, number, encoded) {
-				Ok(Some(_)) => {}
+				Ok(Some(certificate)) => {
+					let sets = view.sets.clone();
+					block.insert_intermediate(VERIFIED, Verified { certificate, sets });
+				}
 				// Finality is past it: of no use, and possibly of a set no longer held. The
 				// block comes in without it.
 				Err(_) if height <= finalized => strip_justification(&mut block),
@@ -580,7 +620,7 @@ mod tests {
 	use super::*;
 	use crate::{
 		state::{tests::signed_certificate as setup, FinalityConfig},
-		CheckpointFinality,
+		CheckpointFinality, CheckpointLink,
 	};
 	use sp_core::{ed25519, Pair, H256};
 	use sp_finality_checkpoint::{signing_payload, AuthorityId};
@@ -593,7 +633,7 @@ mod tests {
 	/// The view of a gadget holding `voters` on the chain with genesis zero.
 	fn view_of(voters: VoterSet) -> std::sync::Arc<FinalityView<H256>> {
 		let finality = CheckpointFinality::new(H256::zero(), voters, FinalityConfig::default());
-		SharedFinality::new(finality).view()
+		CheckpointLink::new(finality).handle().view()
 	}
 
 	#[test]
@@ -672,12 +712,12 @@ mod tests {
 		let set = |id, keys: &[ed25519::Pair]| {
 			VoterSet::new(id, keys.iter().map(|k| AuthorityId::from(k.public())).collect()).unwrap()
 		};
-		let finality = SharedFinality::new(CheckpointFinality::new(
+		let mut link = CheckpointLink::new(CheckpointFinality::new(
 			H256::zero(),
 			set(0, &keys[..4]),
 			FinalityConfig::default(),
 		));
-		let verifier = CheckpointVerifier::<Block, _>::new(PassThrough, finality.clone(), 5);
+		let verifier = CheckpointVerifier::<Block, _>::new(PassThrough, link.handle(), 5);
 		let header = sp_runtime::generic::Header::new(
 			5,
 			H256::zero(),
@@ -702,8 +742,13 @@ mod tests {
 				header.clone(),
 			);
 			block.justifications = Some((ENGINE_ID, certificate.encode()).into());
-			futures::executor::block_on(verifier.verify(block))
-				.map(|b| b.justifications.is_some_and(|j| j.get(ENGINE_ID).is_some()))
+			futures::executor::block_on(verifier.verify(block)).map(|mut b| {
+				let kept = b.justifications.as_ref().is_some_and(|j| j.get(ENGINE_ID).is_some());
+				// What block import is handed: the certificate verified, once.
+				let verified = b.remove_intermediate::<Verified<H256>>(VERIFIED).ok();
+				assert_eq!(kept, verified.is_some_and(|v| v.certificate == certificate));
+				kept
+			})
 		};
 
 		assert_eq!(verify(signed(0, &keys[..3])), Ok(true), "a genuine one is kept");
@@ -715,7 +760,7 @@ mod tests {
 			authorities: set(1, &keys[2..6]).authorities().to_vec(),
 		};
 		let signal = sp_finality_checkpoint::Checkpoint::new(1, H256::repeat_byte(9));
-		assert!(finality.lock().note_signal(signal, next));
+		assert!(link.finality_mut().note_signal(signal, next));
 		assert_eq!(verify(signed(1, &keys[2..5])), Ok(false), "early: the block comes without it");
 		assert!(verify(signed(1, &keys[..3])).is_err(), "not the signalled set's signers");
 	}

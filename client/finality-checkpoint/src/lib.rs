@@ -7,10 +7,9 @@
 //! One concern a module, from the pure core outwards:
 //!
 //! - `types`: what the core and its callers share: [`CheckpointHash`], [`VoterSet`] and why a
-//!   vote or certificate was refused ([`VoteRejection`], [`CertificateError`]); re-exported by
-//!   [`state`].
-//! - [`state`]: [`FinalityState`], the pure vote/justify/finalize rules. No I/O: its methods
-//!   return what changed and the [`Write`]s that make it durable.
+//!   vote or certificate was refused ([`VoteRejection`], [`CertificateError`]).
+//! - `state`: `FinalityState`, the pure vote/justify/finalize rules. No I/O: its methods
+//!   return what changed and the writes that make it durable.
 //! - [`authorities`]: [`AuthoritySets`], the authority sets tracked from genesis through the
 //!   changes finality enacted, against which every vote and certificate is checked. Pure.
 //! - `finality`: [`CheckpointFinality`], the shell that persists those writes (own vote
@@ -18,26 +17,28 @@
 //!   [`FinalityView`] after each change.
 //! - `view`: [`FinalityView`], what the shell publishes after each change, with its
 //!   [`FinalityCounters`].
-//! - `shared`: [`SharedFinality`], the voter's lock, the own-vote path that writes outside it,
-//!   and the published view that fork choice, RPC, metrics and gossip read without waiting.
-//! - [`planner`]: which checkpoint to vote for next and when (catch-up after outages, the
+//! - `link`: [`CheckpointLink`], the state before the worker owns it, and [`FinalityHandle`],
+//!   what everything else holds: the published view that fork choice, RPC, metrics and gossip
+//!   read without waiting, and the worker's inbox for block import's requests.
+//! - `planner`: which checkpoint to vote for next and when (catch-up after outages, the
 //!   bounded wait for a source), or why not. Pure.
-//! - `keystore`: [`CheckpointKeystore`], the local key looked up at each vote, and signing.
+//! - `keystore`: the local key, looked up in the set at each vote, and signing.
 //! - [`communication`]: the gossip messages, the notification protocol and the gossip
 //!   validator with its reputation costs.
-//! - `worker`: the async worker that votes, gossips and finalizes on the client.
-//! - `justification`: certificates as justifications: verification, import, and
-//!   [`finalize_block`], the one place that finalizes on the client; the set changes imported
-//!   headers signal.
+//! - `worker`: the async worker, the one owner of the state: it votes, gossips, answers block
+//!   import and finalizes on the client.
+//! - `justification`: block import and the import queue's verifier: `CKPT` justifications
+//!   verified once, the set changes imported headers signal (sent to the worker), and
+//!   `finalize_block`, the one place that finalizes on the client.
 //! - `fork_choice`: [`CheckpointSelectChain`], which keeps to the highest justified
 //!   checkpoint.
 //! - [`proof`]: [`FinalityProof`], the set changes from genesis to a block's certificate:
 //!   built from the store and the headers, verified knowing the genesis set alone.
-//! - [`persistence`]: the storage interface [`CheckpointStorage`] with what it loads and
-//!   prunes, the write-behind buffer and its timing, and the maintenance task.
-//! - [`db`]: [`CheckpointDB`], the columns and key layout on disk, and
-//!   [`CheckpointStorageAdapter`], the interface on it; `guard`: the fsynced own-vote guard
-//!   file ([`GuardFile`]).
+//! - [`store`]: the storage. [`store::persistence`]: the interface [`CheckpointStorage`] with
+//!   what it loads and prunes, the write-behind buffer and its timing, and the maintenance
+//!   task; [`store::db`]: [`CheckpointDB`], the columns and key layout on disk, and
+//!   [`CheckpointStorageAdapter`], the interface on it; `store::guard`: the fsynced own-vote
+//!   guard file ([`GuardFile`]).
 //! - `metrics`: Prometheus metrics `substrate_checkpoint_*`.
 //! - [`error`]: the crate's [`Error`].
 //!
@@ -57,47 +58,55 @@
 
 #![warn(missing_docs)]
 
+// The public API: the block import and its link, the gadget's start, its configuration, the
+// RPC's handle, the finality proof, and the storage types the integration guide names. The
+// `test-helpers` feature opens the pure core (`state`, `planner`, the gossip validator) to the
+// crate's own tests, benchmarks and fuzzers.
+
 pub mod authorities;
 pub mod communication;
-pub mod db;
 pub mod error;
 mod finality;
 mod fork_choice;
-mod guard;
 mod justification;
 mod keystore;
+mod link;
 mod metrics;
-pub mod persistence;
+#[cfg(feature = "test-helpers")]
 pub mod planner;
+#[cfg(not(feature = "test-helpers"))]
+mod planner;
 pub mod proof;
-mod shared;
+#[cfg(feature = "test-helpers")]
 pub mod state;
+#[cfg(not(feature = "test-helpers"))]
+mod state;
+pub mod store;
 mod types;
 mod view;
 mod worker;
 
 pub use authorities::{AuthoritySets, EnactedSet, PendingSignals, SignalledChange};
 pub use communication::{notification_config, protocol_name};
-pub use db::{CheckpointDB, CheckpointStorageAdapter, ColumnStats};
 pub use error::{Error, Result};
 pub use finality::{ChainAncestry, CheckpointFinality, RestoreSummary, VoteImport};
 pub use fork_choice::CheckpointSelectChain;
-pub use guard::{GuardFile, GUARD_FILE_NAME};
+#[cfg(feature = "test-helpers")]
+pub use justification::import_client_justifications;
 pub use justification::{
-	chain_params, finalize_block, import_client_justifications, note_signals_above_finality,
-	CheckpointBlockImport, CheckpointVerifier, ClientAncestry,
+	chain_params, note_signals_above_finality, CheckpointBlockImport, CheckpointVerifier,
+	ClientAncestry,
 };
-pub use keystore::{CheckpointKeystore, SignError};
-pub use persistence::{
-	run_maintenance, CheckpointFinalityPersistence, CheckpointPersistenceConfig, CheckpointStorage,
-	MaintenanceReport, PruneOutcome, StoredState,
-};
-pub use planner::Abstention;
+pub use link::{CheckpointLink, FinalityHandle};
 pub use proof::{prove_finality, verify_finality_proof, FinalityProof, ProofError, SetChangeProof};
-pub use shared::SharedFinality;
 pub use state::{
-	votes_conflict, CertificateError, CheckpointHash, FinalityConfig, FinalityState, OwnVoteGuard,
-	Progress, VoteRejection, VoterSet, Write,
+	votes_conflict, CertificateError, CheckpointHash, FinalityConfig, OwnVoteGuard, Progress,
+	VoteRejection, VoterSet,
+};
+pub use store::{
+	run_maintenance, CheckpointDB, CheckpointFinalityPersistence, CheckpointPersistenceConfig,
+	CheckpointStorage, CheckpointStorageAdapter, ColumnStats, GuardFile, MaintenanceReport,
+	PruneOutcome, StoredState, GUARD_FILE_NAME,
 };
 pub use view::{FinalityCounters, FinalityView};
 pub use worker::{run_checkpoint_worker, CheckpointWorkerParams};

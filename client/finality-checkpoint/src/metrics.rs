@@ -80,8 +80,9 @@ impl Metrics {
 		self.abstentions.with_label_values(&[reason.label()]).inc();
 	}
 
-	/// Brings the metrics up to the published `view`.
-	pub fn update<H: CheckpointHash>(&self, view: &FinalityView<H>) {
+	/// Brings the metrics up to the published `view`, with `pending_votes` in the write-behind
+	/// buffer.
+	pub fn update<H: CheckpointHash>(&self, view: &FinalityView<H>, pending_votes: usize) {
 		let FinalityCounters {
 			total_signatures,
 			total_certificates,
@@ -94,7 +95,7 @@ impl Metrics {
 		self.finalized.set(view.finalized.number.0);
 		self.justified.set(view.justified.number.0);
 		self.own_vote_target.set(view.guard.target.0);
-		self.pending_votes.set(view.persistence.as_ref().map_or(0, |p| p.pending_votes() as u64));
+		self.pending_votes.set(pending_votes as u64);
 		self.set_id.set(view.voters.set_id());
 		for (counter, total) in [
 			(&self.votes, total_signatures),

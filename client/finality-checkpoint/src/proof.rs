@@ -12,7 +12,7 @@
 
 use crate::{
 	error::{Error, Result},
-	shared::SharedFinality,
+	link::FinalityHandle,
 	state::{CertificateError, CheckpointHash, VoterSet},
 };
 use codec::{Decode, Encode};
@@ -144,7 +144,7 @@ where
 /// block is not finalized yet.
 pub fn prove_finality<B, C>(
 	client: &C,
-	finality: &SharedFinality<B::Hash>,
+	finality: &FinalityHandle<B::Hash>,
 	interval: u32,
 	number: u64,
 ) -> Result<Option<FinalityProof<B::Header>>>
@@ -155,7 +155,7 @@ where
 {
 	let view = finality.view();
 	let persistence =
-		view.persistence.as_ref().ok_or_else(|| Error::NoProof("persistence is off".into()))?;
+		finality.persistence().ok_or_else(|| Error::NoProof("persistence is off".into()))?;
 	let storage = persistence.storage();
 	let interval = interval.max(1);
 	let first = CheckpointNumber(number.div_ceil(u64::from(interval)));

@@ -37,7 +37,7 @@ pub const DEFAULT_VOTE_WINDOW: u64 = 32;
 
 /// Votes kept per validator and target number: one, and a conflicting second as evidence.
 /// Further variants are refused, so a faulty validator cannot grow memory.
-const MAX_VOTES_PER_TARGET: usize = 2;
+pub(crate) const MAX_VOTES_PER_TARGET: usize = 2;
 
 /// The highest source and target this validator ever signed.
 ///
@@ -372,7 +372,7 @@ impl<H: CheckpointHash> FinalityState<H> {
 	/// Whether the pool would take the vote: not known yet, and not a third variant of one
 	/// validator's target (gossip must not store and relay a faulty validator's endless
 	/// variants).
-	pub fn pool_admits(&self, vote: &CheckpointSignature<H>) -> Result<(), VoteRejection> {
+	fn pool_admits(&self, vote: &CheckpointSignature<H>) -> Result<(), VoteRejection> {
 		let held = self.votes_at((vote.link.set_id, vote.validator_index), vote.link.target.number);
 		if held.iter().any(|v| v.link == vote.link) {
 			return Err(VoteRejection::Duplicate);
@@ -386,18 +386,11 @@ impl<H: CheckpointHash> FinalityState<H> {
 		Ok(())
 	}
 
-	/// Every check of [`Self::import_vote`], without taking the vote.
-	pub fn validate_vote(&self, vote: &CheckpointSignature<H>) -> Result<(), VoteRejection> {
-		let voters = self.check_vote(vote)?;
-		self.pool_admits(vote)?;
-		voters.check_signature(&self.genesis_hash, vote)
-	}
-
 	/// Checks a vote of a set that is signalled and not enacted yet against the sets signalled
 	/// under its id (forks may signal others): `Ok` if it may wait for the enactment
 	/// ([`Self::import_vote`] holds it, and checks it again against the set enacted), its
 	/// rejection otherwise ([`VoteRejection::FutureSet`] for a set not even signalled).
-	pub fn check_early_vote(&self, vote: &CheckpointSignature<H>) -> Result<(), VoteRejection> {
+	fn check_early_vote(&self, vote: &CheckpointSignature<H>) -> Result<(), VoteRejection> {
 		let current = self.voters().set_id();
 		let mut outcome = Err(VoteRejection::FutureSet { current, got: vote.link.set_id });
 		for voters in self.sets.pending_sets(vote.link.set_id) {
@@ -968,7 +961,6 @@ pub(crate) mod tests {
 		let mut forged = vote(&keys, 1, 0, 1);
 		forged.validator_index = 2;
 		assert_eq!(state.import_vote(forged.clone(), false), Err(VoteRejection::BadSignature));
-		assert_eq!(state.validate_vote(&forged), Err(VoteRejection::BadSignature));
 		// The gossip validator vouches for the signature: only the cheap checks remain.
 		assert!(state.import_vote(forged, true).is_ok());
 	}

@@ -1,12 +1,14 @@
 //! What readers take of the state machine without waiting for it: the [`FinalityView`] the
-//! shell publishes after every change, and the [`FinalityCounters`] in it.
+//! shell publishes after every change, the [`FinalityCounters`] in it, and the store readers
+//! read stored certificates from.
 
 use crate::{
 	authorities::AuthoritySets,
-	persistence::CheckpointFinalityPersistence,
 	state::{FinalityState, OwnVoteGuard, VoteRejection, VoterSet},
+	store::persistence::CheckpointFinalityPersistence,
 	CheckpointHash,
 };
+use parking_lot::RwLock;
 use sp_finality_checkpoint::{Checkpoint, CheckpointSignature};
 use std::sync::Arc;
 
@@ -48,17 +50,11 @@ pub struct FinalityView<H> {
 	pub guard: OwnVoteGuard,
 	/// The counters.
 	pub counters: FinalityCounters,
-	/// The persistence layer, if set (for stored certificates and the buffer's size).
-	pub persistence: Option<CheckpointFinalityPersistence<H>>,
 }
 
 impl<H: CheckpointHash> FinalityView<H> {
 	/// The view of `state`.
-	pub(crate) fn of(
-		state: &FinalityState<H>,
-		counters: &FinalityCounters,
-		persistence: Option<CheckpointFinalityPersistence<H>>,
-	) -> Self {
+	pub(crate) fn of(state: &FinalityState<H>, counters: &FinalityCounters) -> Self {
 		Self {
 			genesis_hash: state.genesis_hash(),
 			voters: state.voters().clone(),
@@ -68,7 +64,6 @@ impl<H: CheckpointHash> FinalityView<H> {
 			justified: state.highest_justified(),
 			guard: state.guard(),
 			counters: counters.clone(),
-			persistence,
 		}
 	}
 
@@ -79,5 +74,61 @@ impl<H: CheckpointHash> FinalityView<H> {
 		vote: &CheckpointSignature<H>,
 	) -> std::result::Result<&Arc<VoterSet>, VoteRejection> {
 		self.sets.check_vote(vote, self.finalized.number, self.window)
+	}
+
+	/// A vote of a set signalled and not enacted yet, checked against every set signalled
+	/// under its id (forks may signal others) as that set will check it, signature included:
+	/// `Ok` if it may wait for the enactment, else the rejection by the last set tried
+	/// ([`VoteRejection::FutureSet`] for a set not even signalled).
+	pub fn check_early_vote(
+		&self,
+		vote: &CheckpointSignature<H>,
+	) -> std::result::Result<(), VoteRejection> {
+		let current = self.voters.set_id();
+		let mut outcome = Err(VoteRejection::FutureSet { current, got: vote.link.set_id });
+		for voters in self.sets.pending_sets(vote.link.set_id) {
+			outcome = voters
+				.check_vote(vote, self.finalized.number, self.window)
+				.and_then(|()| voters.check_signature(&self.genesis_hash, vote));
+			if outcome.is_ok() {
+				break;
+			}
+		}
+		outcome
+	}
+}
+
+/// What the shell publishes: its view after every change, and its persistence layer once set.
+/// Shared by the shell (the only writer) and the [`FinalityHandle`](crate::FinalityHandle)s; a
+/// reader holds either lock only to clone an `Arc`, never across a disk access.
+pub(crate) struct Published<H> {
+	view: RwLock<Arc<FinalityView<H>>>,
+	persistence: RwLock<Option<CheckpointFinalityPersistence<H>>>,
+}
+
+impl<H: CheckpointHash> Published<H> {
+	/// Publishes `view` first.
+	pub(crate) fn new(view: FinalityView<H>) -> Self {
+		Self { view: RwLock::new(Arc::new(view)), persistence: RwLock::new(None) }
+	}
+
+	/// The latest view.
+	pub(crate) fn view(&self) -> Arc<FinalityView<H>> {
+		self.view.read().clone()
+	}
+
+	/// The persistence layer, if set.
+	pub(crate) fn persistence(&self) -> Option<CheckpointFinalityPersistence<H>> {
+		self.persistence.read().clone()
+	}
+
+	/// Replaces the view.
+	pub(crate) fn set_view(&self, view: FinalityView<H>) {
+		*self.view.write() = Arc::new(view);
+	}
+
+	/// Replaces the persistence layer.
+	pub(crate) fn set_persistence(&self, persistence: Option<CheckpointFinalityPersistence<H>>) {
+		*self.persistence.write() = persistence;
 	}
 }

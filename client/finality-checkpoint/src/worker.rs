@@ -1,6 +1,10 @@
 //! The async worker: block imports -> own votes -> gossip -> finality on the client.
 //!
-//! It owns the gossip engine and drives the [`SharedFinality`]: it votes as the
+//! It owns the gossip engine and the state: the [`CheckpointFinality`] it takes from the
+//! [`CheckpointLink`], which only it changes. Every call into the state runs on a blocking
+//! thread (it may touch the disk), one at a time; meanwhile fork choice, the RPC, metrics and
+//! the gossip validator read the published view, and block import's requests wait in the
+//! worker's inbox. It votes as the
 //! [`planner`](crate::planner) says when the fork choice's best chain (the one Aura authors on)
 //! reaches a checkpoint, with the key the [`CheckpointKeystore`] finds in the set at that
 //! moment, and otherwise abstains for a reason it counts and logs once per change. It does not
@@ -13,22 +17,27 @@
 //! first, so every set change on the way is enacted), asks peers for the justifications of the
 //! checkpoint blocks above its finality when finality stalls (the network may have finalized
 //! past the next one by a catch-up jump, so that no peer has that one), and after a restart
-//! hands its restored own votes back to gossip. Every call into the state
-//! machine that may touch the disk runs on a blocking thread; an own vote is signed and made
-//! durable outside the voter's lock.
+//! hands its restored own votes back to gossip. It answers block import's requests (the
+//! signals of a block about to be imported, a forced change in force, a justification's
+//! certificate) and applies the reputation costs the gossip validator sends it.
 
 use crate::{
-	communication::{gossip::GossipValidator, topic, GossipMessage},
+	communication::{
+		gossip::{GossipValidator, PeerReport},
+		topic, GossipMessage,
+	},
+	finality::CheckpointFinality,
 	fork_choice::ancestor_at,
 	justification::{finalize_block, import_client_justifications},
 	keystore::CheckpointKeystore,
+	link::{CheckpointLink, FinalityHandle, Request},
 	metrics::Metrics,
 	planner::{plan, Abstention, Plan, SourceWait, VotingView},
-	shared::{blocking, SharedFinality},
 	state::{CheckpointHash, Progress, VoterSet},
 	LOG_TARGET,
 };
 use codec::{DecodeAll, Encode};
+use futures::channel::mpsc::UnboundedReceiver;
 use futures::{FutureExt, StreamExt};
 use sc_client_api::{
 	backend::Backend, BlockBackend, BlockchainEvents, FinalityNotification, Finalizer,
@@ -84,8 +93,8 @@ pub struct CheckpointWorkerParams<B: BlockT, C, N, S, SC> {
 	pub notification_service: Box<dyn NotificationService>,
 	/// The checkpoint protocol's name.
 	pub protocol_name: ProtocolName,
-	/// The restored state machine.
-	pub finality: SharedFinality<B::Hash>,
+	/// The restored state machine, which the worker owns from now on.
+	pub link: CheckpointLink<B::Hash>,
 	/// Blocks between checkpoints.
 	pub interval: u32,
 	/// Where to register metrics.
@@ -122,12 +131,15 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 		sync,
 		notification_service,
 		protocol_name,
-		finality,
+		link,
 		interval,
 		prometheus_registry,
 		telemetry,
 	} = params;
-	let validator = Arc::new(GossipValidator::<B>::new(finality.clone()));
+	let guard_found = link.finality().state().guard_found();
+	let (finality, requests, handle) = link.into_parts();
+	let (validator, reports) = GossipValidator::<B>::new(handle.clone());
+	let validator = Arc::new(validator);
 	let gossip = GossipEngine::new(
 		network,
 		sync.clone(),
@@ -147,7 +159,7 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 	if !keystore.is_validator() {
 		log::info!(target: LOG_TARGET, "👀 Following checkpoint finality (not a validator)");
 	}
-	let listening = if keystore.is_validator() && !finality.lock().state().guard_found() {
+	let listening = if keystore.is_validator() && !guard_found {
 		Listening::NotStarted
 	} else {
 		Listening::Done
@@ -155,7 +167,10 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 	let mut worker = Worker {
 		client,
 		select_chain,
-		finality,
+		finality: Some(finality),
+		handle,
+		requests,
+		reports,
 		interval: interval.max(1),
 		local: None,
 		warned_no_key: false,
@@ -193,7 +208,14 @@ enum Listening {
 struct Worker<B: BlockT, BE, C, S, SC> {
 	client: Arc<C>,
 	select_chain: SC,
-	finality: SharedFinality<B::Hash>,
+	/// The state; `None` only while a call into it runs on a blocking thread.
+	finality: Option<CheckpointFinality<B::Hash>>,
+	/// The view the state publishes.
+	handle: FinalityHandle<B::Hash>,
+	/// Block import's requests.
+	requests: UnboundedReceiver<Request<B::Hash>>,
+	/// The gossip validator's reputation costs.
+	reports: UnboundedReceiver<PeerReport>,
 	interval: u32,
 	/// This node's key in the current set, as last looked up in the keystore.
 	local: Option<(ValidatorIndex, AuthorityId)>,
@@ -243,6 +265,28 @@ where
 	S: SyncOracle + JustificationSyncLink<B>,
 	SC: SelectChain<B> + 'static,
 {
+	/// The state, to read.
+	fn finality(&self) -> &CheckpointFinality<B::Hash> {
+		self.finality.as_ref().expect("the worker holds the state between calls")
+	}
+
+	/// Runs `f` on the state on a blocking thread (it may touch the disk), so that the async
+	/// executor never waits on it.
+	async fn voter<R: Send + 'static>(
+		&mut self,
+		f: impl FnOnce(&mut CheckpointFinality<B::Hash>) -> R + Send + 'static,
+	) -> R {
+		let mut finality = self.finality.take().expect("the worker holds the state between calls");
+		let (finality, result) = tokio::task::spawn_blocking(move || {
+			let result = f(&mut finality);
+			(finality, result)
+		})
+		.await
+		.expect("checkpoint finality call panicked");
+		self.finality = Some(finality);
+		result
+	}
+
 	async fn run(&mut self) {
 		let mut imports = self.client.import_notification_stream().fuse();
 		let mut finality_notifications = self.client.finality_notification_stream().fuse();
@@ -277,16 +321,21 @@ where
 					Some(message) => self.on_message(&message.message).await,
 					None => return,
 				},
+				request = self.requests.next() => match request {
+					Some(request) => self.on_request(request).await,
+					None => return,
+				},
+				report = self.reports.next() => if let Some((peer, cost)) = report {
+					self.gossip.report(peer, cost);
+				},
 				_ = tick => {
 					tick = futures_timer::Delay::new(TICK_PERIOD).fuse();
 					self.on_tick().await;
 				},
 			}
-			for (peer, cost) in self.validator.take_reports() {
-				self.gossip.report(peer, cost);
-			}
 			if let Some(metrics) = &self.metrics {
-				metrics.update(&self.finality.view());
+				let pending = self.handle.persistence().map_or(0, |p| p.pending_votes());
+				metrics.update(&self.handle.view(), pending);
 			}
 		}
 	}
@@ -300,7 +349,7 @@ where
 	/// vote). Logs when it changes, and warns once when the key is in neither the current set
 	/// nor a signalled one.
 	fn local_key(&mut self) -> Option<(ValidatorIndex, AuthorityId)> {
-		let view = self.finality.view();
+		let view = self.handle.view();
 		let set_id = view.voters.set_id();
 		let local = self.keystore.local_key(&view.voters);
 		match (&self.local, &local) {
@@ -375,7 +424,7 @@ where
 					}
 				}
 				if self.logged != Some(reason) {
-					let view = self.finality.view();
+					let view = self.handle.view();
 					let (finalized, justified) = (view.finalized.number, view.justified.number);
 					log::info!(
 						target: LOG_TARGET,
@@ -430,7 +479,7 @@ where
 			}
 			self.listening = Listening::Done;
 		}
-		let view = VotingView::new(self.finality.lock().state(), tip, self.last_cast);
+		let view = VotingView::new(self.finality().state(), tip, self.last_cast);
 		let number = match plan(&view) {
 			Plan::Vote(number) => number,
 			Plan::Idle => return Ok(None),
@@ -448,32 +497,28 @@ where
 			sp_blockchain::lowest_common_ancestor(&*client, c.hash, target.hash)
 				.is_ok_and(|ancestor| ancestor.hash == c.hash)
 		};
-		let (finality, keystore) = (self.finality.clone(), self.keystore.clone());
-		let outcome = blocking(move || {
-			// The link is chosen under the lock; signing and the own vote's writes run
-			// outside it.
-			let (link, voters, genesis) = {
-				let f = finality.lock();
+		let keystore = self.keystore.clone();
+		let outcome = self
+			.voter(move |f| {
 				let link = f.own_vote_link(target, below_target).ok_or(Abstention::NoSource)?;
+				// The set of the link: the one enacted for its source, which a set change may
+				// make other than the current one.
 				let voters = f.state().sets().by_id(link.set_id).cloned();
-				(link, voters, f.genesis_hash())
-			};
-			// The set of the link: the one enacted for its source, which a set change may
-			// make other than the current one.
-			let (index, public) =
-				voters.and_then(|v| keystore.local_key(&v)).ok_or(Abstention::NoKey)?;
-			let signature = keystore.sign(&public, &genesis, &link).map_err(|e| {
-				log::error!(target: LOG_TARGET, "❌ Cannot sign checkpoint vote: {e}");
-				Abstention::Failed
-			})?;
-			let vote = CheckpointSignature { link, validator_index: index, signature };
-			// The state machine logged why if this fails (a refused or unpersisted vote is
-			// never gossiped).
-			let import = finality.record_own_vote(vote.clone()).map_err(|_| Abstention::Failed)?;
-			Ok((vote, import.progress))
-		})
-		.await;
+				let (index, public) =
+					voters.and_then(|v| keystore.local_key(&v)).ok_or(Abstention::NoKey)?;
+				let signature = keystore.sign(&public, &f.genesis_hash(), &link).map_err(|e| {
+					log::error!(target: LOG_TARGET, "❌ Cannot sign checkpoint vote: {e}");
+					Abstention::Failed
+				})?;
+				let vote = CheckpointSignature { link, validator_index: index, signature };
+				// The state machine logged why if this fails (a refused or unpersisted vote is
+				// never gossiped).
+				let import = f.record_own_vote(vote.clone()).map_err(|_| Abstention::Failed)?;
+				Ok((vote, import.progress))
+			})
+			.await;
 		let (vote, progress) = outcome?;
+		self.validator.note_vote(&vote);
 		log::debug!(
 			target: LOG_TARGET,
 			"Voted {} -> {}",
@@ -499,14 +544,13 @@ where
 			Ok(GossipMessage::Vote(vote)) => {
 				// Signed by our key in the vote's own set (indices change with the set).
 				let own_key = self.local.as_ref().is_some_and(|(_, key)| {
-					self.finality.view().sets.by_id(vote.link.set_id).is_some_and(|set| {
+					self.handle.view().sets.by_id(vote.link.set_id).is_some_and(|set| {
 						set.authorities().get(vote.validator_index as usize) == Some(key)
 					})
 				});
 				let link = vote.link;
 				let (elsewhere, import) = self
-					.finality
-					.with_lock(move |f| {
+					.voter(move |f| {
 						// A failure to persist the raised guard still counts: it is raised in
 						// memory and voting stops.
 						let elsewhere = own_key && f.check_own_key_vote(&vote).unwrap_or(true);
@@ -526,15 +570,59 @@ where
 				}
 			}
 			Ok(GossipMessage::Certificate(certificate)) => {
-				if let Ok(progress) =
-					self.finality.with_lock(move |f| f.import_certificate(certificate)).await
-				{
+				if let Ok(progress) = self.voter(move |f| f.import_certificate(certificate)).await {
 					if self.on_progress(progress).await {
 						self.maybe_vote().await;
 					}
 				}
 			}
 			Err(_) => {}
+		}
+	}
+
+	/// Answers a request of block import.
+	async fn on_request(&mut self, request: Request<B::Hash>) {
+		let progress = match request {
+			Request::NoteSignals(signals, done) => {
+				self.voter(move |f| {
+					for signal in signals {
+						f.note(signal);
+					}
+				})
+				.await;
+				let _ = done.send(());
+				None
+			}
+			Request::ForgetSignals(hash) => {
+				self.voter(move |f| f.forget_signals_of(&hash)).await;
+				None
+			}
+			Request::ApplyForced(number, hash, done) => {
+				let forced = self.voter(move |f| f.apply_forced(number, hash)).await;
+				let _ = done.send(());
+				forced.ok().flatten()
+			}
+			Request::ImportCertificate(certificate, sets, done) => {
+				let imported = certificate.link.source.number;
+				let result =
+					self.voter(move |f| f.import_verified_certificate(certificate, &sets)).await;
+				// Block import finalizes the certificate's own block; what the votes held
+				// finalized beyond it is the worker's to apply.
+				let progress = result.as_ref().ok().map(|progress| Progress {
+					justified: progress.justified.clone(),
+					finalized: progress
+						.finalized
+						.clone()
+						.filter(|c| c.link.source.number > imported),
+				});
+				let _ = done.send(result);
+				progress
+			}
+		};
+		if let Some(progress) = progress {
+			if self.on_progress(progress).await {
+				self.maybe_vote().await;
+			}
 		}
 	}
 
@@ -580,10 +668,11 @@ where
 		}
 		let client = self.client.clone();
 		let pending = certificate.clone();
-		let result = blocking(move || {
+		let result = tokio::task::spawn_blocking(move || {
 			finalize_block(&*client, checkpoint.hash, height.saturated_into(), &certificate)
 		})
-		.await;
+		.await
+		.unwrap_or_else(|e| Err(sp_blockchain::Error::Application(Box::new(e))));
 		match result {
 			Ok(finalized) => {
 				self.pending_client_finality = None;
@@ -607,8 +696,10 @@ where
 
 	/// Finalizes with a certificate that waited for its block, now that blocks came in.
 	async fn retry_waiting_finality(&mut self) {
-		let retried = self.finality.with_lock(|f| f.is_waiting().then(|| f.retry_waiting())).await;
-		if let Some(Ok(progress)) = retried {
+		if !self.finality().is_waiting() {
+			return;
+		}
+		if let Ok(progress) = self.voter(|f| f.retry_waiting()).await {
 			if self.on_progress(progress).await {
 				self.maybe_vote().await;
 			}
@@ -632,17 +723,16 @@ where
 	/// at a time, until the gadget is level or a certificate does not import.
 	async fn follow_client_finality(&mut self) {
 		let interval = u64::from(self.interval);
-		let mut from = self.finality.view().finalized.number.next();
+		let mut from = self.handle.view().finalized.number.next();
 		loop {
 			let client_finalized: u64 = self.client.info().finalized_number.unique_saturated_into();
 			let to = CheckpointNumber(client_finalized / interval);
-			if from > to || self.finality.view().finalized.number >= to {
+			if from > to || self.handle.view().finalized.number >= to {
 				return;
 			}
 			let (client, interval) = (self.client.clone(), self.interval);
 			let (progress, stuck) = self
-				.finality
-				.with_lock(move |f| {
+				.voter(move |f| {
 					import_client_justifications(
 						f,
 						interval,
@@ -663,7 +753,7 @@ where
 			if stuck {
 				return;
 			}
-			let finalized = self.finality.view().finalized.number;
+			let finalized = self.handle.view().finalized.number;
 			from = CheckpointNumber(from.0.saturating_add(CLIENT_JUSTIFICATIONS_PER_CALL))
 				.max(finalized.next());
 		}
@@ -674,16 +764,18 @@ where
 		let info = self.client.info();
 		let client_finalized: u64 = info.finalized_number.unique_saturated_into();
 		self.follow_client_finality().await;
-		let view = self.finality.view();
-		let ours = view.finalized;
-		if let Some(persistence) = view
-			.persistence
-			.clone()
+		let ours = self.handle.view().finalized;
+		if let Some(persistence) = self
+			.handle
+			.persistence()
 			.filter(|_| ours.number.block_number(self.interval) > client_finalized)
 		{
-			let certificate =
-				blocking(move || persistence.storage().certificate(ours.number).ok().flatten())
-					.await;
+			let certificate = tokio::task::spawn_blocking(move || {
+				persistence.storage().certificate(ours.number).ok().flatten()
+			})
+			.await
+			.ok()
+			.flatten();
 			if let Some(certificate) = certificate {
 				self.finalize_on_client(certificate).await;
 			}
@@ -707,7 +799,7 @@ where
 	/// costs its sender nothing; a refused one costs it (the sync layer's report on a failed
 	/// justification import).
 	fn request_missed_justifications(&mut self) {
-		let view = self.finality.view();
+		let view = self.handle.view();
 		let finalized = view.finalized.number;
 		if self.stalled_at != Some(finalized) {
 			self.stalled_at = Some(finalized);
@@ -758,13 +850,11 @@ where
 	/// Hands the gossip engine what a restart restored: own votes above finality and the
 	/// latest certificate. The engine sends them on and, while finality stalls, again.
 	fn regossip_restored(&mut self) {
-		let (votes, certificate) = {
-			let finality = self.finality.lock();
-			let votes =
-				self.local.as_ref().map(|(_, key)| finality.votes_of(key)).unwrap_or_default();
-			(votes, finality.latest_certificate().cloned())
-		};
+		let finality = self.finality();
+		let votes = self.local.as_ref().map(|(_, key)| finality.votes_of(key)).unwrap_or_default();
+		let certificate = finality.latest_certificate().cloned();
 		for vote in votes {
+			self.validator.note_vote(&vote);
 			self.gossip(GossipMessage::Vote(vote), true);
 		}
 		if let Some(certificate) = certificate {

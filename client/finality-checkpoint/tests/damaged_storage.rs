@@ -11,7 +11,7 @@ mod common;
 
 use common::*;
 use sc_finality_checkpoint::{
-	db::columns, CheckpointDB, CheckpointFinality, CheckpointStorageAdapter, Error, GuardFile,
+	store::columns, CheckpointDB, CheckpointFinality, CheckpointStorageAdapter, Error, GuardFile,
 };
 use sp_core::H256;
 use std::{

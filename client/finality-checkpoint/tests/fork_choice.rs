@@ -1,18 +1,28 @@
 //! The fork choice over a real in-memory blockchain (`sc_client_api::in_mem`): a shorter fork
 //! that holds the highest justified checkpoint wins over a longer one that does not. And the
-//! readers of the state machine (fork choice and RPC `checkpoint_status`) answer at once while
-//! the voter persists an own vote on a disk whose fsync takes 500 ms.
+//! seam between the state's owner and everything else: while the owner persists an own vote on
+//! a disk whose fsync takes seconds, block import, gossip validation, RPC `checkpoint_status`
+//! and fork choice each answer at once, from the published view.
 
 mod common;
 
+use codec::Encode;
 use common::*;
-use sc_client_api::{backend::NewBlockState, blockchain::Backend as _, in_mem::Blockchain};
+use sc_client_api::{
+	backend::NewBlockState,
+	blockchain::Backend as _,
+	in_mem::{Backend as MemoryBackend, Blockchain},
+	ClientImportOperation, Finalizer,
+};
+use sc_consensus::{BlockCheckParams, BlockImport, BlockImportParams, ImportResult};
 use sc_finality_checkpoint::{
-	CheckpointFinality, CheckpointPersistenceConfig, CheckpointSelectChain, SharedFinality,
+	communication::{gossip::GossipValidator, GossipMessage},
+	CheckpointBlockImport, CheckpointFinality, CheckpointLink, CheckpointPersistenceConfig,
+	CheckpointSelectChain, FinalityHandle,
 };
 use sc_finality_checkpoint_rpc::checkpoint_status;
-use sp_blockchain::HeaderBackend;
-use sp_consensus::{Error as ConsensusError, SelectChain};
+use sp_blockchain::{CachedHeaderMetadata, HeaderBackend, HeaderMetadata};
+use sp_consensus::{BlockOrigin, Error as ConsensusError, SelectChain};
 use sp_core::H256;
 use sp_finality_checkpoint::Checkpoint;
 use sp_runtime::{
@@ -95,15 +105,15 @@ fn justify(finality: &mut CheckpointFinality<H256>, checkpoint: Checkpoint<H256>
 }
 
 /// A one-validator state machine in which `checkpoint` (number 1) is justified.
-fn justified(checkpoint: Checkpoint<H256>) -> SharedFinality<H256> {
+fn justified(checkpoint: Checkpoint<H256>) -> FinalityHandle<H256> {
 	let mut finality = finality(&keys(1));
 	justify(&mut finality, checkpoint);
-	SharedFinality::new(finality)
+	CheckpointLink::new(finality).handle()
 }
 
 fn select_chain(
 	forks: &Forks,
-	finality: SharedFinality<H256>,
+	finality: FinalityHandle<H256>,
 ) -> CheckpointSelectChain<Block, Blockchain<Block>, Longest> {
 	CheckpointSelectChain::new(
 		Longest(forks.chain.clone()),
@@ -113,7 +123,7 @@ fn select_chain(
 	)
 }
 
-fn best_chain(forks: &Forks, finality: SharedFinality<H256>) -> H256 {
+fn best_chain(forks: &Forks, finality: FinalityHandle<H256>) -> H256 {
 	futures::executor::block_on(select_chain(forks, finality).best_chain()).unwrap().hash()
 }
 
@@ -122,7 +132,7 @@ fn best_chain_keeps_to_the_justified_checkpoint() {
 	let forks = forks();
 	assert_eq!(forks.chain.info().best_hash, forks.a[5].hash(), "a5 is the longest chain");
 
-	let nothing_justified = SharedFinality::new(finality(&keys(1)));
+	let nothing_justified = CheckpointLink::new(finality(&keys(1))).handle();
 	assert_eq!(best_chain(&forks, nothing_justified), forks.a[5].hash());
 
 	let on_a = justified(Checkpoint::new(1, forks.a[2].hash()));
@@ -135,11 +145,89 @@ fn best_chain_keeps_to_the_justified_checkpoint() {
 	assert_eq!(best_chain(&forks, not_imported), forks.a[5].hash(), "nothing to keep to yet");
 }
 
+/// The in-memory chain as block import's client. Block import finalizes only blocks that
+/// come with a justification, which none here does.
+struct Client(Arc<Blockchain<Block>>);
+
+impl HeaderBackend<Block> for Client {
+	fn header(&self, hash: H256) -> sp_blockchain::Result<Option<Header>> {
+		self.0.header(hash)
+	}
+	fn info(&self) -> sp_blockchain::Info<Block> {
+		self.0.info()
+	}
+	fn status(&self, hash: H256) -> sp_blockchain::Result<sp_blockchain::BlockStatus> {
+		self.0.status(hash)
+	}
+	fn number(&self, hash: H256) -> sp_blockchain::Result<Option<u64>> {
+		self.0.number(hash)
+	}
+	fn hash(&self, number: u64) -> sp_blockchain::Result<Option<H256>> {
+		self.0.hash(number)
+	}
+}
+
+impl HeaderMetadata<Block> for Client {
+	type Error = sp_blockchain::Error;
+	fn header_metadata(&self, hash: H256) -> sp_blockchain::Result<CachedHeaderMetadata<Block>> {
+		self.0.header_metadata(hash)
+	}
+	fn insert_header_metadata(&self, hash: H256, metadata: CachedHeaderMetadata<Block>) {
+		self.0.insert_header_metadata(hash, metadata)
+	}
+	fn remove_header_metadata(&self, hash: H256) {
+		self.0.remove_header_metadata(hash)
+	}
+}
+
+impl Finalizer<Block, MemoryBackend<Block>> for Client {
+	fn apply_finality(
+		&self,
+		_: &mut ClientImportOperation<Block, MemoryBackend<Block>>,
+		_: H256,
+		_: Option<sp_runtime::Justification>,
+		_: bool,
+	) -> sp_blockchain::Result<()> {
+		unreachable!("no block here comes with a justification")
+	}
+	fn finalize_block(
+		&self,
+		_: H256,
+		_: Option<sp_runtime::Justification>,
+		_: bool,
+	) -> sp_blockchain::Result<()> {
+		unreachable!("no block here comes with a justification")
+	}
+}
+
+/// The client's own import: the block goes into the in-memory chain.
+struct Import(Arc<Blockchain<Block>>);
+
+#[async_trait::async_trait]
+impl BlockImport<Block> for Import {
+	type Error = ConsensusError;
+
+	async fn check_block(&self, _: BlockCheckParams<Block>) -> Result<ImportResult, Self::Error> {
+		Ok(ImportResult::imported(false))
+	}
+
+	async fn import_block(
+		&self,
+		block: BlockImportParams<Block>,
+	) -> Result<ImportResult, Self::Error> {
+		let header = block.header;
+		self.0
+			.insert(header.hash(), header, None, None, NewBlockState::Normal, true)
+			.map_err(|e| ConsensusError::ClientImport(e.to_string()))?;
+		Ok(ImportResult::imported(false))
+	}
+}
+
 /// The own-vote write of the slow disk: the guard's fsyncs take this long.
-const SLOW_FSYNC: Duration = Duration::from_millis(500);
+const SLOW_FSYNC: Duration = Duration::from_secs(3);
 
 #[test]
-fn readers_answer_at_once_while_an_own_vote_is_fsynced() {
+fn block_import_gossip_rpc_and_fork_choice_answer_at_once_while_an_own_vote_is_fsynced() {
 	let forks = forks();
 	let keys = keys(1);
 	let disk = Arc::new(MemoryStorage::default());
@@ -150,13 +238,21 @@ fn readers_answer_at_once_while_an_own_vote_is_fsynced() {
 	// Justified on the shorter fork, so the fork choice walks the chain to answer.
 	let on_b = Checkpoint::new(1, forks.b2.hash());
 	justify(&mut finality, on_b);
-	let shared = SharedFinality::new(finality);
-	let select_chain = select_chain(&forks, shared.clone());
+	let mut owned = CheckpointLink::new(finality);
+	let handle = owned.handle();
+	let select_chain = select_chain(&forks, handle.clone());
+	let (validator, _reports) = GossipValidator::<Block>::new(handle.clone());
+	let block_import = CheckpointBlockImport::<Block, MemoryBackend<Block>, _, _>::new(
+		Import(forks.chain.clone()),
+		Arc::new(Client(forks.chain.clone())),
+		handle.clone(),
+		INTERVAL,
+	);
 
-	let voter = {
-		let shared = shared.clone();
+	// The owner of the state (the worker, on its blocking thread) casts an own vote.
+	let owner = {
 		let own = vote(&keys[0], 0, link(on_b, Checkpoint::new(2, H256::repeat_byte(2))));
-		std::thread::spawn(move || shared.record_own_vote(own))
+		std::thread::spawn(move || owned.finality_mut().record_own_vote(own).map(|_| ()))
 	};
 	let deadline = Instant::now() + Duration::from_secs(10);
 	while !disk.writing_own_vote() {
@@ -165,21 +261,46 @@ fn readers_answer_at_once_while_an_own_vote_is_fsynced() {
 	}
 
 	let mut took = Vec::new();
-	for _ in 0..5 {
+	let mut parent = forks.b3.clone();
+	for round in 0..5u64 {
 		let start = Instant::now();
+		// Block import of a block that signals nothing and comes without a justification.
+		let child = Header::new(
+			parent.number + 1,
+			H256::repeat_byte(0xc),
+			H256::zero(),
+			parent.hash(),
+			Default::default(),
+		);
+		let block = BlockImportParams::new(BlockOrigin::NetworkBroadcast, child.clone());
+		let imported = futures::executor::block_on(block_import.import_block(block));
+		// Gossip validation of a fresh vote, read against the published view.
+		let fresh = link_to(on_b, 3 + round);
+		let checked = validator.check(&GossipMessage::Vote(vote(&keys[0], 0, fresh)).encode());
 		let best = futures::executor::block_on(select_chain.best_chain()).unwrap();
-		let status = checkpoint_status(&shared);
+		let status = checkpoint_status(&handle);
 		took.push(start.elapsed());
-		assert_eq!(best.hash(), forks.b3.hash());
+		assert!(matches!(imported, Ok(ImportResult::Imported(_))), "{imported:?}");
+		assert_eq!(checked, Ok(true));
+		assert_eq!(best.hash(), child.hash(), "the fork of the justified checkpoint grows");
 		assert_eq!(status.justified.number, 1);
+		parent = child;
 	}
 	assert!(disk.writing_own_vote(), "measured after the write ended: {took:?}");
 	took.sort();
-	eprintln!("best_chain + checkpoint_status during a {SLOW_FSYNC:?} own-vote write: {took:?}");
-	// Waiting for the voter would take the whole fsync; the median must be well under 5 ms.
+	eprintln!(
+		"block import + gossip validation + best_chain + checkpoint_status during a \
+		 {SLOW_FSYNC:?} own-vote write: {took:?}"
+	);
+	// Waiting for the owner would take the whole fsync; the median must be well under 5 ms.
 	assert!(took[2] < Duration::from_millis(5), "readers waited for the disk: {took:?}");
 	assert!(took[4] < SLOW_FSYNC / 5, "readers waited for the disk: {took:?}");
 
-	voter.join().unwrap().unwrap();
-	assert_eq!(checkpoint_status(&shared).own_vote_target, 2, "the view shows the vote once cast");
+	owner.join().unwrap().unwrap();
+	assert_eq!(checkpoint_status(&handle).own_vote_target, 2, "the view shows the vote once cast");
+}
+
+/// The link from `source` to checkpoint `target` of a block no fork here has.
+fn link_to(source: Checkpoint<H256>, target: u64) -> sp_finality_checkpoint::Link<H256> {
+	link(source, Checkpoint::new(target, H256::repeat_byte(target as u8)))
 }

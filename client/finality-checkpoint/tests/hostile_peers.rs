@@ -15,8 +15,8 @@ use sc_finality_checkpoint::{
 		gossip::{cost, GossipValidator},
 		GossipMessage,
 	},
-	db::columns,
-	CheckpointDB, CheckpointPersistenceConfig, CheckpointStorageAdapter, SharedFinality,
+	store::columns,
+	CheckpointDB, CheckpointLink, CheckpointPersistenceConfig, CheckpointStorageAdapter,
 };
 use sc_network::ReputationChange;
 use sp_core::{ed25519, Pair, H256};
@@ -31,7 +31,7 @@ type Block = sp_runtime::generic::Block<
 const N: usize = 4;
 
 struct Node {
-	finality: SharedFinality<H256>,
+	finality: std::cell::RefCell<CheckpointLink<H256>>,
 	validator: GossipValidator<Block>,
 	db: Arc<CheckpointDB>,
 }
@@ -43,8 +43,9 @@ impl Node {
 		let config = CheckpointPersistenceConfig { enabled: true, ..Default::default() };
 		finality.set_storage(Arc::new(CheckpointStorageAdapter::new(db.clone())), config);
 		finality.restore_from_storage().unwrap();
-		let finality = SharedFinality::new(finality);
-		Self { validator: GossipValidator::new(finality.clone()), finality, db }
+		let link = CheckpointLink::new(finality);
+		let (validator, _reports) = GossipValidator::new(link.handle());
+		Self { validator, finality: link.into(), db }
 	}
 
 	/// What a peer's message does: its cost, or whether it was taken (and relayed).
@@ -53,10 +54,11 @@ impl Node {
 		if useful {
 			match codec::Decode::decode(&mut &bytes[..]).unwrap() {
 				GossipMessage::<H256>::Vote(vote) => {
-					let _ = self.finality.lock().add_verified_vote(vote);
+					let _ = self.finality.borrow_mut().finality_mut().add_verified_vote(vote);
 				}
 				GossipMessage::Certificate(certificate) => {
-					let _ = self.finality.lock().import_certificate(certificate);
+					let _ =
+						self.finality.borrow_mut().finality_mut().import_certificate(certificate);
 				}
 			}
 		}
@@ -69,7 +71,7 @@ impl Node {
 
 	/// Votes in the database, after a flush of the write-behind buffer.
 	fn stored_votes(&self) -> usize {
-		self.finality.lock().persistence().unwrap().flush().unwrap();
+		self.finality.borrow().finality().persistence().unwrap().flush().unwrap();
 		let stats = self.db.stats().unwrap();
 		stats[columns::SIGNATURES as usize].keys as usize
 	}
@@ -107,8 +109,9 @@ fn hostile_gossip_is_refused_with_its_cost_and_never_stored() {
 	assert_eq!(node.vote(&vote(&keys[1], 1, good)), Ok(true));
 	assert_eq!(node.vote(&vote(&keys[1], 1, link(cp(0, 0), cp(1, 1)))), Ok(true));
 	assert_eq!(node.vote(&vote(&keys[1], 1, link(cp(0, 0), cp(2, 1)))), Ok(false));
-	assert_eq!(node.db.evidence::<H256>().unwrap().len(), 1, "the equivocation is evidence");
-	assert_eq!(node.finality.view().counters.equivocations, 1);
+	let evidence = node.db.stats().unwrap()[columns::EVIDENCE as usize].keys;
+	assert_eq!(evidence, 1, "the equivocation is evidence");
+	assert_eq!(node.finality.borrow().handle().view().counters.equivocations, 1);
 	assert_eq!(node.stored_votes(), 3);
 
 	// Certificates: forged, and stuffed with more signatures than the set has signers.
@@ -125,7 +128,7 @@ fn hostile_gossip_is_refused_with_its_cost_and_never_stored() {
 	let start = Instant::now();
 	assert_eq!(node.deliver(&certificate(&stuffed, next).encode()), Err(cost::INVALID));
 	let stuffed_time = start.elapsed();
-	assert_eq!(node.finality.view().finalized, cp(0, 0), "finality did not move");
+	assert_eq!(node.finality.borrow().handle().view().finalized, cp(0, 0), "finality did not move");
 	eprintln!("a certificate of 5000 signatures was refused in {stuffed_time:?}, none verified");
 }
 
@@ -150,7 +153,7 @@ fn a_million_far_future_votes_cost_their_senders_and_hold_nothing() {
 		assert_eq!(node.vote(&vote), Err(cost::FUTURE));
 	}
 	let (elapsed, grown) = (start.elapsed(), rss_kib().saturating_sub(before));
-	assert!(node.finality.lock().votes_of(&key.public().into()).is_empty());
+	assert!(node.finality.borrow().finality().votes_of(&key.public().into()).is_empty());
 	assert_eq!(node.stored_votes(), 0);
 	eprintln!(
 		"1,000,000 far-future votes refused in {elapsed:?} ({:.2} µs each, no signature \
@@ -158,6 +161,6 @@ fn a_million_far_future_votes_cost_their_senders_and_hold_nothing() {
 		 x 2 x {} window)",
 		elapsed.as_secs_f64() * 1e6 / 1e6,
 		N,
-		node.finality.view().window,
+		node.finality.borrow().handle().view().window,
 	);
 }

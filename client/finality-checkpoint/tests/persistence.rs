@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use sc_finality_checkpoint::{
-	db::columns, CheckpointDB, CheckpointFinality, CheckpointStorageAdapter, EnactedSet, Error,
+	store::columns, CheckpointDB, CheckpointFinality, CheckpointStorageAdapter, EnactedSet, Error,
 	FinalityConfig,
 };
 use sp_core::{Pair, H256};

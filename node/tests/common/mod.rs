@@ -7,6 +7,7 @@
 use codec::{Decode, Encode};
 use serde_json::{json, Value};
 use sp_core::H256;
+use sp_finality_checkpoint::{AuthorityId, Checkpoint, CheckpointSignature, Link};
 use sp_keyring::Sr25519Keyring;
 use std::{
 	cell::RefCell,
@@ -224,6 +225,24 @@ impl Node {
 		own_votes(&self.log_text()[from..])
 	}
 
+	/// The votes of `key` in the stopped node's checkpoint database (RocksDB admits one process
+	/// at a time): those whose signer, in the authority sets the database holds, is `key`.
+	/// Unlike the log, which a kill -9 can cut, the database has every own vote the node
+	/// gossiped (it is stored first), down to the retention.
+	pub fn stored_votes_of(&self, key: &AuthorityId) -> Vec<CheckpointSignature<H256>> {
+		assert!(self.child.borrow().is_none(), "{} must be stopped", self.name);
+		let chains = std::fs::read_dir(self.base.join("chains")).unwrap();
+		let chain = chains.into_iter().next().expect("a chain directory").unwrap().path();
+		let db = sc_finality_checkpoint::CheckpointDB::new(&chain.join("checkpoints")).unwrap();
+		let sets = db.load_state::<H256>(0).unwrap().authority_sets;
+		let signer = |vote: &CheckpointSignature<H256>| {
+			let set = sets.iter().find(|set| set.id == vote.link.set_id)?;
+			set.authorities.get(vote.validator_index as usize)
+		};
+		let votes = db.votes::<H256>().unwrap();
+		votes.into_iter().filter(|vote| signer(vote) == Some(key)).collect()
+	}
+
 	/// Stops the node as an operator does (SIGINT, so it shuts down and flushes its log),
 	/// with `kill -9` after 60 s; does not start it again.
 	pub fn stop(&mut self) {
@@ -269,23 +288,25 @@ pub fn own_vote_guard_target(log: &str) -> u64 {
 }
 
 /// Panics if a vote of `before` conflicts with one of `after` (E1 or E2, by the gadget's
-/// rule): `who`'s votes `(source, target)`, as its log numbers them. One list twice checks all
-/// its pairs.
-pub fn assert_no_conflict(who: &str, before: &[(u64, u64)], after: &[(u64, u64)]) {
+/// rule): `who`'s votes. One list twice checks all its pairs.
+pub fn assert_no_conflict(who: &str, before: &[Link<H256>], after: &[Link<H256>]) {
 	for a in before {
-		if let Some(b) = after.iter().find(|b| votes_conflict(*a, **b)) {
+		if let Some(b) = after.iter().find(|b| sc_finality_checkpoint::votes_conflict(a, b)) {
 			panic!("{who} cast {a:?} and {b:?}, which conflict");
 		}
 	}
 }
 
-fn votes_conflict(a: (u64, u64), b: (u64, u64)) -> bool {
-	let link = |(source, target): (u64, u64)| sp_finality_checkpoint::Link {
+/// Votes `(source, target)` as a log numbers them, as links (of set 0, and no hashes: two votes
+/// for one target on two forks look alike; the database has the whole link).
+pub fn logged_links(votes: &[(u64, u64)]) -> Vec<Link<H256>> {
+	let checkpoint = |number| Checkpoint::new(number, H256::zero());
+	let link = |&(source, target): &(u64, u64)| Link {
 		set_id: 0,
-		source: sp_finality_checkpoint::Checkpoint::new(source, H256::zero()),
-		target: sp_finality_checkpoint::Checkpoint::new(target, H256::zero()),
+		source: checkpoint(source),
+		target: checkpoint(target),
 	};
-	sc_finality_checkpoint::votes_conflict(&link(a), &link(b))
+	votes.iter().map(link).collect()
 }
 
 /// A `checkpoint-node` command whose process runs in a process group of its own (a Ctrl-C

@@ -20,7 +20,7 @@ use jsonrpsee::{
 	PendingSubscriptionSink, SubscriptionMessage,
 };
 use sc_client_api::BlockchainEvents;
-use sc_finality_checkpoint::{prove_finality, CheckpointHash, SharedFinality};
+use sc_finality_checkpoint::{prove_finality, CheckpointHash, FinalityHandle};
 use serde::{Deserialize, Serialize};
 use sp_blockchain::HeaderBackend;
 use sp_core::Bytes;
@@ -112,7 +112,7 @@ pub trait CheckpointApi<Hash> {
 
 /// The RPC handler.
 pub struct CheckpointRpc<B: BlockT, C> {
-	finality: SharedFinality<B::Hash>,
+	finality: FinalityHandle<B::Hash>,
 	client: Arc<C>,
 	interval: u32,
 	_phantom: PhantomData<B>,
@@ -121,14 +121,14 @@ pub struct CheckpointRpc<B: BlockT, C> {
 impl<B: BlockT, C> CheckpointRpc<B, C> {
 	/// A handler reading `finality`; `client` drives the subscription and gives the headers of
 	/// finality proofs (checkpoints `interval` blocks apart).
-	pub fn new(finality: SharedFinality<B::Hash>, client: Arc<C>, interval: u32) -> Self {
+	pub fn new(finality: FinalityHandle<B::Hash>, client: Arc<C>, interval: u32) -> Self {
 		Self { finality, client, interval, _phantom: PhantomData }
 	}
 }
 
 /// What `checkpoint_status` answers, from the published view: it never waits for the voter's
 /// disk writes.
-pub fn checkpoint_status<H: CheckpointHash>(finality: &SharedFinality<H>) -> CheckpointStatus<H> {
+pub fn checkpoint_status<H: CheckpointHash>(finality: &FinalityHandle<H>) -> CheckpointStatus<H> {
 	let view = finality.view();
 	CheckpointStatus {
 		finalized: view.finalized.into(),
@@ -139,7 +139,7 @@ pub fn checkpoint_status<H: CheckpointHash>(finality: &SharedFinality<H>) -> Che
 		votes: view.counters.total_signatures,
 		rejected_votes: view.counters.rejected_votes,
 		equivocations: view.counters.equivocations,
-		persistence: view.persistence.is_some(),
+		persistence: finality.persistence().is_some(),
 	}
 }
 
@@ -159,7 +159,7 @@ where
 	}
 
 	async fn certificate(&self, number: u64) -> RpcResult<Option<CertificateInfo<B::Hash>>> {
-		let Some(persistence) = self.finality.view().persistence.clone() else {
+		let Some(persistence) = self.finality.persistence() else {
 			return Err(internal("checkpoint persistence is off on this node"));
 		};
 		let certificate = tokio::task::spawn_blocking(move || {

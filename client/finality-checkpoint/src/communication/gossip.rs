@@ -2,28 +2,34 @@
 //! gossip.
 //!
 //! A vote is checked once, here, before it travels on or reaches the worker: set, membership,
-//! link and window against the published view, then against the vote pool (known votes and
-//! a faulty validator's endless variants are not kept), then its signature, outside every
-//! lock. The worker takes the votes this validator let through without checking their
-//! signatures again. A certificate is verified against the set. A rejected message is dropped,
-//! never stored, and costs its sender: much for a forgery (a bad signature, a signer or link
-//! no honest node signs, bytes that do not decode), little for what an honest peer that is
-//! merely ahead or behind sends (another set, a vote too far ahead or expired). The worker
-//! applies the queued reports.
+//! link and window against the published view, then against the votes this validator let
+//! through (known votes and a faulty validator's endless variants are not kept), then its
+//! signature. It never waits for the worker, which owns the state: it reads the published
+//! view, and its own record of the votes it let through. The worker takes the votes this
+//! validator let through without checking their signatures again. A certificate is verified
+//! against the set. A rejected message is dropped, never stored, and costs its sender: much for
+//! a forgery (a bad signature, a signer or link no honest node signs, bytes that do not
+//! decode), little for what an honest peer that is merely ahead or behind sends (another set, a
+//! vote too far ahead or expired). The costs go to the worker through a channel; it reports
+//! them to the network.
 
 use super::{topic, GossipMessage};
 use crate::{
-	shared::SharedFinality,
-	state::{link_expired, CertificateError, VoteRejection},
+	link::FinalityHandle,
+	state::{link_expired, CertificateError, VoteRejection, MAX_VOTES_PER_TARGET},
 	CheckpointHash,
 };
 use codec::DecodeAll;
+use futures::channel::mpsc;
 use parking_lot::Mutex;
 use sc_network::{PeerId, ReputationChange};
 use sc_network_gossip::{MessageIntent, ValidationResult, Validator, ValidatorContext};
-use sp_finality_checkpoint::CheckpointNumber;
+use sp_finality_checkpoint::{CheckpointNumber, CheckpointSignature, Link, SetId, ValidatorIndex};
 use sp_runtime::traits::Block as BlockT;
-use std::time::{Duration, Instant};
+use std::{
+	collections::{BTreeMap, HashMap},
+	time::{Duration, Instant},
+};
 
 /// While finality does not move for this long, stored votes and certificates are sent again,
 /// once a period, also to peers that had them (one may have dropped a vote it could not use
@@ -67,12 +73,69 @@ fn vote_cost(rejection: &VoteRejection) -> Option<ReputationChange> {
 	}
 }
 
+/// A reputation change of a peer, for the worker to report to the network.
+pub type PeerReport = (PeerId, ReputationChange);
+
 /// The gossip validator.
 pub struct GossipValidator<B: BlockT> {
-	finality: SharedFinality<B::Hash>,
+	finality: FinalityHandle<B::Hash>,
 	topic: B::Hash,
-	reports: Mutex<Vec<(PeerId, ReputationChange)>>,
+	known: Mutex<KnownVotes<B::Hash>>,
+	reports: mpsc::UnboundedSender<PeerReport>,
 	resend: Mutex<ResendClock>,
+}
+
+/// The links of the votes let through above finality, by target and signer: a vote known
+/// already is not kept again, nor a third variant of one validator's target (the state
+/// machine's own bound), so a faulty validator cannot flood the gossip.
+struct KnownVotes<H> {
+	finalized: CheckpointNumber,
+	links: BTreeMap<CheckpointNumber, HashMap<Signer, Vec<Link<H>>>>,
+}
+
+/// A vote's signer: its set and its index in that set.
+type Signer = (SetId, ValidatorIndex);
+
+impl<H: CheckpointHash> KnownVotes<H> {
+	/// Forgets the votes finality at `finalized` made useless.
+	fn prune(&mut self, finalized: CheckpointNumber) {
+		if finalized > self.finalized {
+			self.links = self.links.split_off(&finalized.next());
+			self.finalized = finalized;
+		}
+	}
+
+	fn links_of(&self, vote: &CheckpointSignature<H>) -> &[Link<H>] {
+		let signer = (vote.link.set_id, vote.validator_index);
+		self.links
+			.get(&vote.link.target.number)
+			.and_then(|by_signer| by_signer.get(&signer))
+			.map_or(&[], Vec::as_slice)
+	}
+
+	/// Whether `vote` is new and within the bound.
+	fn admits(&self, vote: &CheckpointSignature<H>) -> Result<(), VoteRejection> {
+		let links = self.links_of(vote);
+		if links.contains(&vote.link) {
+			return Err(VoteRejection::Duplicate);
+		}
+		if links.len() >= MAX_VOTES_PER_TARGET {
+			return Err(VoteRejection::EquivocationLimit {
+				validator: vote.validator_index,
+				target: vote.link.target.number,
+			});
+		}
+		Ok(())
+	}
+
+	fn insert(&mut self, vote: &CheckpointSignature<H>) {
+		if vote.link.target.number <= self.finalized || self.links_of(vote).contains(&vote.link) {
+			return;
+		}
+		let signer = (vote.link.set_id, vote.validator_index);
+		let links = self.links.entry(vote.link.target.number).or_default().entry(signer);
+		links.or_default().push(vote.link);
+	}
 }
 
 /// When finality last moved and when stored messages were last sent again.
@@ -85,16 +148,22 @@ impl<B: BlockT> GossipValidator<B>
 where
 	B::Hash: CheckpointHash,
 {
-	/// A validator checking against `finality`.
-	pub fn new(finality: SharedFinality<B::Hash>) -> Self {
+	/// A validator checking against the view of `finality`, and the channel on which it sends
+	/// the reputation costs of what it rejects.
+	pub fn new(finality: FinalityHandle<B::Hash>) -> (Self, mpsc::UnboundedReceiver<PeerReport>) {
 		let finalized = finality.view().finalized.number;
 		let resend = Mutex::new(ResendClock { finalized, last: Instant::now() });
-		Self { finality, topic: topic::<B>(), reports: Mutex::new(Vec::new()), resend }
+		let known = Mutex::new(KnownVotes { finalized, links: BTreeMap::new() });
+		let (reports, receiver) = mpsc::unbounded();
+		(Self { finality, topic: topic::<B>(), known, reports, resend }, receiver)
 	}
 
-	/// Reputation changes queued since the last call.
-	pub fn take_reports(&self) -> Vec<(PeerId, ReputationChange)> {
-		std::mem::take(&mut *self.reports.lock())
+	/// Records a vote that reached the state without this validator (an own vote, a restored
+	/// one): its echo is known.
+	pub(crate) fn note_vote(&self, vote: &CheckpointSignature<B::Hash>) {
+		let mut known = self.known.lock();
+		known.prune(self.finality.view().finalized.number);
+		known.insert(vote);
 	}
 
 	/// Checks one message; `Err` carries the sender's reputation cost, `Ok(false)` means
@@ -106,26 +175,31 @@ where
 		let rejected = |rejection: VoteRejection| vote_cost(&rejection).map_or(Ok(false), Err);
 		match message {
 			GossipMessage::Vote(vote) => {
+				// A vote of the signalled next set waits for the enactment, checked as that
+				// set will check it.
 				let voters = match view.check_vote(&vote) {
-					Ok(voters) => voters,
-					// A vote of the signalled next set waits for the enactment, checked as
-					// that set will check it.
-					Err(VoteRejection::FutureSet { .. }) => {
-						return self
-							.finality
-							.lock()
-							.state()
-							.check_early_vote(&vote)
-							.map_or_else(rejected, |()| Ok(true))
-					}
+					Ok(voters) => Some(voters),
+					Err(VoteRejection::FutureSet { .. }) => None,
 					Err(rejection) => return rejected(rejection),
 				};
-				if let Err(rejection) = self.finality.lock().state().pool_admits(&vote) {
-					return rejected(rejection);
+				{
+					let mut known = self.known.lock();
+					known.prune(view.finalized.number);
+					if let Err(rejection) = known.admits(&vote) {
+						return rejected(rejection);
+					}
 				}
-				voters
-					.check_signature(&view.genesis_hash, &vote)
-					.map_or_else(rejected, |()| Ok(true))
+				let checked = match voters {
+					Some(voters) => voters.check_signature(&view.genesis_hash, &vote),
+					None => view.check_early_vote(&vote),
+				};
+				match checked {
+					Ok(()) => {
+						self.known.lock().insert(&vote);
+						Ok(true)
+					}
+					Err(rejection) => rejected(rejection),
+				}
 			}
 			GossipMessage::Certificate(certificate) => {
 				// Known finality first: a certificate at or below it is not worth the
@@ -189,7 +263,8 @@ where
 			Ok(false) => ValidationResult::Discard,
 			Err(cost) => {
 				log::debug!(target: crate::LOG_TARGET, "Gossip from {sender} rejected: {}", cost.reason);
-				self.reports.lock().push((*sender, cost));
+				// The worker applies it; if the worker has ended, nobody needs it.
+				let _ = self.reports.unbounded_send((*sender, cost));
 				ValidationResult::Discard
 			}
 		}
@@ -221,7 +296,9 @@ where
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::{communication::GossipMessage, CheckpointFinality, FinalityConfig, VoterSet};
+	use crate::{
+		communication::GossipMessage, CheckpointFinality, CheckpointLink, FinalityConfig, VoterSet,
+	};
 	use codec::Encode;
 	use sp_core::{ed25519, Pair, H256};
 	use sp_finality_checkpoint::{
@@ -232,15 +309,16 @@ mod tests {
 	type Block = generic::Block<generic::Header<u64, BlakeTwo256>, OpaqueExtrinsic>;
 
 	/// One validator (so each of its votes is a supermajority) and a gossip validator.
-	fn setup() -> (ed25519::Pair, SharedFinality<H256>, GossipValidator<Block>) {
+	fn setup() -> (ed25519::Pair, CheckpointLink<H256>, GossipValidator<Block>) {
 		let key = ed25519::Pair::from_seed(&[1; 32]);
 		let voters = VoterSet::new(0, vec![AuthorityId::from(key.public())]).unwrap();
-		let finality = SharedFinality::new(CheckpointFinality::new(
+		let link = CheckpointLink::new(CheckpointFinality::new(
 			H256::zero(),
 			voters,
 			FinalityConfig::default(),
 		));
-		(key, finality.clone(), GossipValidator::new(finality))
+		let (validator, _reports) = GossipValidator::new(link.handle());
+		(key, link, validator)
 	}
 
 	fn checkpoint(number: u64) -> Checkpoint<H256> {
@@ -277,13 +355,13 @@ mod tests {
 
 	#[test]
 	fn a_peer_merely_ahead_or_behind_costs_little() {
-		let (key, finality, validator) = setup();
+		let (key, mut link, validator) = setup();
 		assert_eq!(validator.check(&bytes(&vote(&key, 0, 40))), Err(cost::FUTURE));
 		let mut next_set = vote(&key, 0, 1);
 		next_set.link.set_id = 1;
 		assert_eq!(validator.check(&bytes(&next_set)), Err(cost::FUTURE));
 		for (source, target) in [(0, 1), (1, 2)] {
-			finality.lock().add_checkpoint_signature(vote(&key, source, target)).unwrap();
+			link.finality_mut().add_checkpoint_signature(vote(&key, source, target)).unwrap();
 		}
 		assert_eq!(validator.check(&bytes(&vote(&key, 0, 3))), Err(cost::OUTDATED));
 		for c in [cost::UNKNOWN_SET, cost::FUTURE, cost::OUTDATED] {
@@ -293,11 +371,22 @@ mod tests {
 
 	#[test]
 	fn known_and_finalized_messages_stop_travelling() {
-		let (key, finality, validator) = setup();
+		let (key, mut link, validator) = setup();
 		let first = vote(&key, 0, 1);
 		assert_eq!(validator.check(&bytes(&first)), Ok(true));
-		finality.lock().add_checkpoint_signature(first.clone()).unwrap();
+		link.finality_mut().add_checkpoint_signature(first.clone()).unwrap();
 		assert_eq!(validator.check(&bytes(&first)), Ok(false), "a known vote is not kept again");
+		// Two variants of one validator's target are kept (the second is evidence), a third is
+		// not.
+		let variant = |n: u8| {
+			let mut v = vote(&key, 0, 1);
+			v.link.target.hash = H256::repeat_byte(0x10 + n);
+			v.signature = key.sign(&signing_payload(&H256::zero(), &v.link)).into();
+			v
+		};
+		assert_eq!(validator.check(&bytes(&variant(1))), Ok(true));
+		assert_eq!(validator.check(&bytes(&variant(2))), Ok(false), "a third variant is not kept");
+		assert_eq!(validator.check(&bytes(&variant(2))), Ok(false));
 
 		// A fresh vote goes to peers that lack it, but is not sent again to those that have it
 		// while finality moves.
@@ -311,7 +400,7 @@ mod tests {
 
 		// Vote 1 -> 2 finalizes checkpoint 1: the vote 0 -> 1 expires, and so does the
 		// certificate once a later one exists.
-		let import = finality.lock().add_checkpoint_signature(second).unwrap();
+		let import = link.finality_mut().add_checkpoint_signature(second).unwrap();
 		let certificate = import.progress.finalized.expect("checkpoint 1 finalized");
 		let mut expired = validator.message_expired();
 		assert!(expired(topic, &bytes(&first)));

@@ -2,7 +2,10 @@
 //! notification protocol's name and configuration. [`gossip`] holds the validator that
 //! checks what travels and the reputation costs of what does not.
 
+#[cfg(feature = "test-helpers")]
 pub mod gossip;
+#[cfg(not(feature = "test-helpers"))]
+pub(crate) mod gossip;
 
 use codec::{Decode, Encode};
 use sc_network::{

@@ -5,10 +5,9 @@
 
 use parking_lot::Mutex;
 use sc_finality_checkpoint::{
-	authorities::PendingSignals,
-	persistence::{PruneOutcome, StoredState},
-	CheckpointFinality, CheckpointPersistenceConfig, CheckpointStorage, EnactedSet, Error,
-	FinalityConfig, OwnVoteGuard, Result, VoterSet,
+	authorities::PendingSignals, CheckpointFinality, CheckpointPersistenceConfig,
+	CheckpointStorage, EnactedSet, Error, FinalityConfig, OwnVoteGuard, PruneOutcome, Result,
+	StoredState, VoterSet,
 };
 use sp_core::{ed25519, Pair, H256};
 use sp_finality_checkpoint::{

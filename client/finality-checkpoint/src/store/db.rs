@@ -19,9 +19,9 @@
 use crate::{
 	authorities::{EnactedSet, PendingSignals},
 	error::{Error, Result},
-	guard::GuardFile,
-	persistence::{CheckpointStorage, PruneOutcome, StoredState},
 	state::OwnVoteGuard,
+	store::guard::GuardFile,
+	store::persistence::{CheckpointStorage, PruneOutcome, StoredState},
 };
 use codec::{Decode, Encode};
 use kvdb::{DBTransaction, KeyValueDB};
@@ -223,6 +223,18 @@ impl CheckpointDB {
 		Ok(StoredState { authority_sets, signals, finalized, justified, own_vote_guard, votes })
 	}
 
+	/// Every vote stored (down to the retention), lowest target first: what a validator
+	/// signed and saw, for an operator's or a test's audit.
+	pub fn votes<H: Decode>(&self) -> Result<Vec<CheckpointSignature<H>>> {
+		self.db
+			.iter(columns::SIGNATURES)
+			.map(|entry| {
+				let (key, value) = entry.map_err(|source| self.read_err(source))?;
+				self.decode(columns::SIGNATURES, &key, &value)
+			})
+			.collect()
+	}
+
 	/// Stores votes in one transaction.
 	pub fn write_votes<H: Encode>(&self, votes: &[CheckpointSignature<H>]) -> Result<()> {
 		self.ensure_initialised()?;
@@ -384,19 +396,6 @@ impl CheckpointDB {
 	/// The set-enacting checkpoints whose certificates are kept, lowest first.
 	pub fn set_changes(&self) -> Result<Vec<CheckpointNumber>> {
 		Ok(self.get_meta(meta::KEPT_CERTIFICATES)?.unwrap_or_default())
-	}
-
-	/// All stored evidence, oldest target first.
-	pub fn evidence<H: Decode>(
-		&self,
-	) -> Result<Vec<(CheckpointSignature<H>, CheckpointSignature<H>)>> {
-		self.db
-			.iter(columns::EVIDENCE)
-			.map(|entry| {
-				let (key, value) = entry.map_err(|source| self.read_err(source))?;
-				self.decode(columns::EVIDENCE, &key, &value)
-			})
-			.collect()
 	}
 
 	/// Deletes votes, evidence and certificates of checkpoints more than `keep` below the

@@ -6,10 +6,10 @@
 //! directory), as CometBFT keeps its last-signed state. The file also names the chain
 //! (genesis hash), and a checksum catches a damaged file.
 //!
-//! Two writers (the own-vote path, which writes outside the voter's lock, and the own-key
-//! alarm, under it) may race: writes to one file go one at a time, through a temporary file of
-//! this process's own, and each writes the component-wise maximum of its guard and the highest
-//! one written before, so the guard on disk never goes down.
+//! The state's one owner writes it (an own vote, the own-key alarm); still, writes to one file
+//! go one at a time, through a temporary file of this process's own, and each writes the
+//! component-wise maximum of its guard and the highest one written before, so the guard on
+//! disk never goes down, whoever else holds a handle on the file.
 
 use crate::{
 	error::{Error, Result},
