@@ -496,25 +496,15 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use sp_core::{ed25519, Pair, H256};
+	use crate::testing::{self, cp, link};
+	use sp_core::H256;
 
 	fn ids(seeds: &[u8]) -> Vec<AuthorityId> {
-		seeds
-			.iter()
-			.map(|s| AuthorityId::from(ed25519::Pair::from_seed(&[*s; 32]).public()))
-			.collect()
+		seeds.iter().flat_map(|&s| testing::ids(&testing::keys(s..s + 1))).collect()
 	}
 
 	fn genesis() -> AuthoritySets<H256> {
 		AuthoritySets::new(VoterSet::new(0, ids(&[1, 2, 3, 4])).unwrap())
-	}
-
-	fn cp(number: u64) -> Checkpoint<H256> {
-		Checkpoint::new(number, H256::repeat_byte(number as u8))
-	}
-
-	fn link(set_id: SetId, source: u64, target: u64) -> Link<H256> {
-		Link { set_id, source: cp(source), target: cp(target) }
 	}
 
 	fn change(id: SetId, seeds: &[u8]) -> AuthoritySet {

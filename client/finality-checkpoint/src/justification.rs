@@ -30,12 +30,13 @@
 
 use crate::{
 	authorities::{AuthoritySets, ForcedSignal, Signal},
-	finality::{ChainAncestry, CheckpointFinality},
+	finality::CheckpointFinality,
 	fork_choice::ancestor_at,
 	link::{FinalityHandle, Request},
 	metrics::JustificationMetrics,
 	state::{CertificateError, CheckpointHash, Progress, VoterSet},
 	view::FinalityView,
+	voter::ChainAncestry,
 	LOG_TARGET,
 };
 use codec::{DecodeAll, Encode};
@@ -620,7 +621,7 @@ mod tests {
 	use super::*;
 	use crate::{
 		state::{tests::signed_certificate as setup, FinalityConfig},
-		CheckpointFinality, CheckpointLink,
+		testing, CheckpointFinality, CheckpointLink,
 	};
 	use sp_core::{ed25519, Pair, H256};
 	use sp_finality_checkpoint::{signing_payload, AuthorityId};
@@ -708,10 +709,8 @@ mod tests {
 	/// yet only waits: the block comes in without it.
 	#[test]
 	fn the_verifier_refuses_forged_justifications_and_lets_early_ones_wait() {
-		let keys: Vec<_> = (0..6u8).map(|i| ed25519::Pair::from_seed(&[i + 1; 32])).collect();
-		let set = |id, keys: &[ed25519::Pair]| {
-			VoterSet::new(id, keys.iter().map(|k| AuthorityId::from(k.public())).collect()).unwrap()
-		};
+		let keys = testing::keys(1..7);
+		let set = testing::set;
 		let mut link = CheckpointLink::new(CheckpointFinality::new(
 			H256::zero(),
 			set(0, &keys[..4]),
@@ -729,12 +728,9 @@ mod tests {
 			let link = sp_finality_checkpoint::Link {
 				set_id,
 				source: sp_finality_checkpoint::Checkpoint::new(1, header.hash()),
-				target: sp_finality_checkpoint::Checkpoint::new(2, H256::repeat_byte(2)),
+				target: testing::cp(2),
 			};
-			let payload = signing_payload(&H256::zero(), &link);
-			let signatures =
-				signers.iter().enumerate().map(|(i, k)| (i as u32, k.sign(&payload).into()));
-			CheckpointCertificate { link, signatures: signatures.collect() }
+			testing::certificate(signers, signers.len(), link)
 		};
 		let verify = |certificate: CheckpointCertificate<H256>| {
 			let mut block = BlockImportParams::new(

@@ -12,9 +12,12 @@
 //!   return what changed and the writes that make it durable.
 //! - [`authorities`]: [`AuthoritySets`], the authority sets tracked from genesis through the
 //!   changes finality enacted, against which every vote and certificate is checked. Pure.
-//! - `finality`: [`CheckpointFinality`], the shell that persists those writes (own vote
-//!   durable before it returns, certificate and watermark in one transaction) and publishes a
-//!   [`FinalityView`] after each change.
+//! - `voter`: the only mutator of the state: `on(Event) -> Vec<Action>`, pure. A change that
+//!   must be durable first (an own vote, a certificate with its watermark, a raised guard, a
+//!   forced set) takes effect only once its write is reported done.
+//! - `finality`: [`CheckpointFinality`], the voter's executor: it performs the voter's writes
+//!   in order (own vote durable before it returns, certificate and watermark in one
+//!   transaction), feeds their results back and publishes a [`FinalityView`] after each event.
 //! - `view`: [`FinalityView`], what the shell publishes after each change, with its
 //!   [`FinalityCounters`].
 //! - `link`: [`CheckpointLink`], the state before the worker owns it, and [`FinalityHandle`],
@@ -82,14 +85,17 @@ pub mod state;
 #[cfg(not(feature = "test-helpers"))]
 mod state;
 pub mod store;
+#[cfg(test)]
+mod testing;
 mod types;
 mod view;
+mod voter;
 mod worker;
 
 pub use authorities::{AuthoritySets, EnactedSet, PendingSignals, SignalledChange};
 pub use communication::{notification_config, protocol_name};
 pub use error::{Error, Result};
-pub use finality::{ChainAncestry, CheckpointFinality, RestoreSummary, VoteImport};
+pub use finality::{CheckpointFinality, RestoreSummary};
 pub use fork_choice::CheckpointSelectChain;
 #[cfg(feature = "test-helpers")]
 pub use justification::import_client_justifications;
@@ -109,6 +115,7 @@ pub use store::{
 	PruneOutcome, StoredState, GUARD_FILE_NAME,
 };
 pub use view::{FinalityCounters, FinalityView};
+pub use voter::{ChainAncestry, VoteImport};
 pub use worker::{run_checkpoint_worker, CheckpointWorkerParams};
 
 /// Log target of the gadget.

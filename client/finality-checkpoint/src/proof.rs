@@ -207,20 +207,13 @@ fn set_change_proof<B: BlockT, C: HeaderBackend<B>>(
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use sp_core::{ed25519, Pair, H256};
-	use sp_finality_checkpoint::{signing_payload, AuthorityId, AuthoritySet, ConsensusLog, Link};
+	use crate::testing::{keys, set};
+	use sp_core::{ed25519, H256};
+	use sp_finality_checkpoint::{AuthoritySet, ConsensusLog, Link};
 	use sp_runtime::{generic::Digest, traits::BlakeTwo256};
 
 	type Header = sp_runtime::generic::Header<u64, BlakeTwo256>;
 	const INTERVAL: u32 = 2;
-
-	fn keys(seeds: std::ops::Range<u8>) -> Vec<ed25519::Pair> {
-		seeds.map(|s| ed25519::Pair::from_seed(&[s; 32])).collect()
-	}
-
-	fn set(id: u64, keys: &[ed25519::Pair]) -> VoterSet {
-		VoterSet::new(id, keys.iter().map(|k| AuthorityId::from(k.public())).collect()).unwrap()
-	}
 
 	/// Block `number` on `parent`, signalling `change` if any.
 	fn header(number: u64, parent: H256, change: Option<&VoterSet>) -> Header {
@@ -239,11 +232,7 @@ mod tests {
 		source: Checkpoint<H256>,
 		target: Checkpoint<H256>,
 	) -> CheckpointCertificate<H256> {
-		let link = Link { set_id, source, target };
-		let payload = signing_payload(&H256::zero(), &link);
-		let signatures =
-			keys.iter().take(3).enumerate().map(|(i, k)| (i as u32, k.sign(&payload).into()));
-		CheckpointCertificate { link, signatures: signatures.collect() }
+		crate::testing::certificate(keys, 3, Link { set_id, source, target })
 	}
 
 	/// Set 0 (seeds 1..5) hands over to set 1 (seeds 2..6) at checkpoint 2 (block 4), enacted

@@ -794,28 +794,16 @@ pub fn votes_conflict<H: PartialEq>(a: &Link<H>, b: &Link<H>) -> bool {
 #[cfg(test)]
 pub(crate) mod tests {
 	use super::*;
+	use crate::testing::{self, cp};
 	use sp_core::{ed25519, Pair, H256};
 	use sp_finality_checkpoint::signing_payload;
 
 	/// Four validators and a certificate of the first three on `1 -> 2` (genesis zero).
 	pub(crate) fn signed_certificate() -> (Vec<ed25519::Pair>, VoterSet, CheckpointCertificate<H256>)
 	{
-		let keys: Vec<_> = (0..4u8).map(|i| ed25519::Pair::from_seed(&[i + 1; 32])).collect();
-		let voters =
-			VoterSet::new(0, keys.iter().map(|k| AuthorityId::from(k.public())).collect()).unwrap();
-		let link = Link {
-			set_id: 0,
-			source: Checkpoint::new(1, H256::repeat_byte(1)),
-			target: Checkpoint::new(2, H256::repeat_byte(2)),
-		};
-		let payload = signing_payload(&H256::zero(), &link);
-		let signatures = keys
-			.iter()
-			.take(3)
-			.enumerate()
-			.map(|(i, k)| (i as u32, k.sign(&payload).into()))
-			.collect();
-		(keys, voters, CheckpointCertificate { link, signatures })
+		let keys = testing::keys(1..5);
+		let certificate = testing::certificate(&keys, 3, testing::link(0, 1, 2));
+		(keys.clone(), testing::set(0, &keys), certificate)
 	}
 
 	#[test]
@@ -867,21 +855,11 @@ pub(crate) mod tests {
 	}
 
 	fn keys() -> Vec<ed25519::Pair> {
-		(0..4u8).map(|i| ed25519::Pair::from_seed(&[i + 1; 32])).collect()
+		testing::keys(1..5)
 	}
 
 	fn state(keys: &[ed25519::Pair]) -> FinalityState<H256> {
-		let voters = keys.iter().map(|k| AuthorityId::from(k.public())).collect();
-		FinalityState::new(
-			H256::zero(),
-			VoterSet::new(0, voters).unwrap(),
-			FinalityConfig::default(),
-		)
-	}
-
-	fn cp(number: u64) -> Checkpoint<H256> {
-		let hash = if number == 0 { H256::zero() } else { H256::repeat_byte(number as u8) };
-		Checkpoint::new(number, hash)
+		FinalityState::new(H256::zero(), testing::set(0, keys), FinalityConfig::default())
 	}
 
 	fn vote(
@@ -890,9 +868,7 @@ pub(crate) mod tests {
 		source: u64,
 		target: u64,
 	) -> CheckpointSignature<H256> {
-		let link = Link { set_id: 0, source: cp(source), target: cp(target) };
-		let signature = keys[index].sign(&signing_payload(&H256::zero(), &link)).into();
-		CheckpointSignature { link, validator_index: index as u32, signature }
+		testing::vote(keys, index, testing::link(0, source, target))
 	}
 
 	#[test]

@@ -297,21 +297,19 @@ where
 mod tests {
 	use super::*;
 	use crate::{
-		communication::GossipMessage, CheckpointFinality, CheckpointLink, FinalityConfig, VoterSet,
+		communication::GossipMessage, testing, CheckpointFinality, CheckpointLink, FinalityConfig,
 	};
 	use codec::Encode;
 	use sp_core::{ed25519, Pair, H256};
-	use sp_finality_checkpoint::{
-		signing_payload, AuthorityId, Checkpoint, CheckpointSignature, Link,
-	};
+	use sp_finality_checkpoint::{signing_payload, CheckpointSignature};
 	use sp_runtime::{generic, traits::BlakeTwo256, OpaqueExtrinsic};
 
 	type Block = generic::Block<generic::Header<u64, BlakeTwo256>, OpaqueExtrinsic>;
 
 	/// One validator (so each of its votes is a supermajority) and a gossip validator.
 	fn setup() -> (ed25519::Pair, CheckpointLink<H256>, GossipValidator<Block>) {
-		let key = ed25519::Pair::from_seed(&[1; 32]);
-		let voters = VoterSet::new(0, vec![AuthorityId::from(key.public())]).unwrap();
+		let key = testing::keys(1..2).remove(0);
+		let voters = testing::set(0, std::slice::from_ref(&key));
 		let link = CheckpointLink::new(CheckpointFinality::new(
 			H256::zero(),
 			voters,
@@ -321,15 +319,8 @@ mod tests {
 		(key, link, validator)
 	}
 
-	fn checkpoint(number: u64) -> Checkpoint<H256> {
-		let hash = if number == 0 { H256::zero() } else { H256::repeat_byte(number as u8) };
-		Checkpoint::new(number, hash)
-	}
-
 	fn vote(key: &ed25519::Pair, source: u64, target: u64) -> CheckpointSignature<H256> {
-		let link = Link { set_id: 0, source: checkpoint(source), target: checkpoint(target) };
-		let signature = key.sign(&signing_payload(&H256::zero(), &link)).into();
-		CheckpointSignature { link, validator_index: 0, signature }
+		testing::vote(std::slice::from_ref(key), 0, testing::link(0, source, target))
 	}
 
 	fn bytes(vote: &CheckpointSignature<H256>) -> Vec<u8> {
