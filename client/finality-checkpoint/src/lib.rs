@@ -30,9 +30,11 @@
 //!   validator with its reputation costs.
 //! - `worker`: the async worker, the one owner of the state: it votes, gossips, answers block
 //!   import and finalizes on the client.
-//! - `justification`: block import and the import queue's verifier: `CKPT` justifications
-//!   verified once, the set changes imported headers signal (sent to the worker), and
-//!   `finalize_block`, the one place that finalizes on the client.
+//! - `import`: block import and the import queue's verifier: `CKPT` justifications verified
+//!   once, and the set changes imported headers signal (sent to the worker).
+//! - `client`: what the gadget reads off the client and writes to it: the chain parameters
+//!   ([`chain_params`]), the ancestry the voter asks ([`ClientAncestry`]), `finalize_block`
+//!   (the one place that finalizes on the client) and the certificates the client holds.
 //! - `fork_choice`: [`CheckpointSelectChain`], which keeps to the highest justified
 //!   checkpoint.
 //! - [`proof`]: [`FinalityProof`], the set changes from genesis to a block's certificate:
@@ -67,11 +69,12 @@
 // crate's own tests, benchmarks and fuzzers.
 
 pub mod authorities;
+mod client;
 pub mod communication;
 pub mod error;
 mod finality;
 mod fork_choice;
-mod justification;
+mod import;
 mod keystore;
 mod link;
 mod metrics;
@@ -93,16 +96,14 @@ mod voter;
 mod worker;
 
 pub use authorities::{AuthoritySets, EnactedSet, PendingSignals, SignalledChange};
+#[cfg(feature = "test-helpers")]
+pub use client::import_client_justifications;
+pub use client::{chain_params, ClientAncestry};
 pub use communication::{notification_config, protocol_name};
 pub use error::{Error, Result};
 pub use finality::{CheckpointFinality, RestoreSummary};
 pub use fork_choice::CheckpointSelectChain;
-#[cfg(feature = "test-helpers")]
-pub use justification::import_client_justifications;
-pub use justification::{
-	chain_params, note_signals_above_finality, CheckpointBlockImport, CheckpointVerifier,
-	ClientAncestry,
-};
+pub use import::{note_signals_above_finality, CheckpointBlockImport, CheckpointVerifier};
 pub use link::{CheckpointLink, FinalityHandle};
 pub use proof::{prove_finality, verify_finality_proof, FinalityProof, ProofError, SetChangeProof};
 pub use state::{

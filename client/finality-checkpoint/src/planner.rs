@@ -2,8 +2,10 @@
 //!
 //! Pure: it sees numbers (the checkpoint the best chain has reached, finality, the highest
 //! justified checkpoint, the own-vote guard, the vote window) and answers with a target number
-//! or an [`Abstention`]; [`SourceWait`] says when, given the time it is told. The worker asks
-//! it on every import and tick, finds the target block on its best chain and signs.
+//! or an [`Abstention`]; [`SourceWait`] says when, given the time it is told. Before the plan,
+//! the [`Gates`]: a key of the set, no sign of that key voting on another machine, no major
+//! sync, and, with a new own-vote guard, a full checkpoint of listening first. The worker asks
+//! them on every import and tick, finds the target block on its best chain and signs.
 //!
 //! **When.** A vote whose target is more than one checkpoint above the highest justified one
 //! waits up to [`VOTE_WAIT`] for the justification in between, so that honest votes share one
@@ -40,6 +42,77 @@ pub const VOTE_WAIT: Duration = Duration::from_secs(3);
 
 /// Retries after splits in a row double the wait at most this many times.
 pub const MAX_BACKOFF: u32 = 5;
+
+/// With a new own-vote guard, a validator listens at least this long (and through one full
+/// checkpoint of votes) before its first vote: long enough for peers to hand it the votes they
+/// hold, so that a second machine running its key is noticed before it signs anything.
+pub const OBSERVE_PERIOD: Duration = Duration::from_secs(12);
+
+/// The gates a vote passes before the plan is asked (see the module documentation).
+#[derive(Debug)]
+pub struct Gates {
+	listening: Listening,
+	/// A vote of our key that we did not cast arrived: no more votes from this process.
+	alarm: bool,
+}
+
+/// A validator with a new own-vote guard listens before its first vote.
+#[derive(Debug, Clone, Copy)]
+enum Listening {
+	/// No need, or done.
+	Done,
+	/// Not yet: the node was syncing, or has not looked yet.
+	NotStarted,
+	/// Since the best chain was at this checkpoint, at this time.
+	Since(CheckpointNumber, Instant),
+}
+
+impl Gates {
+	/// The gates of a validator; `listen_first` when its own-vote guard is new (first start,
+	/// or a wiped guard).
+	pub fn new(listen_first: bool) -> Self {
+		let listening = if listen_first { Listening::NotStarted } else { Listening::Done };
+		Self { listening, alarm: false }
+	}
+
+	/// A vote of our key that we did not cast arrived: voting stays off. Returns whether this
+	/// is news.
+	pub fn alarm(&mut self) -> bool {
+		!std::mem::replace(&mut self.alarm, true)
+	}
+
+	/// Whether a vote may be planned now, with the best chain at checkpoint `tip`: `has_key`,
+	/// the node is `syncing`, at `now`.
+	pub fn open(
+		&mut self,
+		has_key: bool,
+		syncing: bool,
+		tip: CheckpointNumber,
+		now: Instant,
+	) -> Result<(), Abstention> {
+		if !has_key {
+			return Err(Abstention::NoKey);
+		}
+		if self.alarm {
+			return Err(Abstention::OwnKeyElsewhere);
+		}
+		if syncing {
+			return Err(Abstention::Syncing);
+		}
+		if let Listening::NotStarted = self.listening {
+			self.listening = Listening::Since(tip, now);
+		}
+		if let Listening::Since(from, since) = self.listening {
+			// Checkpoint `from + 1` was reached while listening, and its votes had the time of
+			// one checkpoint (and at least `OBSERVE_PERIOD`) to arrive.
+			if tip.0 < from.0 + 2 || now.saturating_duration_since(since) < OBSERVE_PERIOD {
+				return Err(Abstention::Observing);
+			}
+			self.listening = Listening::Done;
+		}
+		Ok(())
+	}
+}
 
 /// Why a validator does not vote now. Each is counted in
 /// `substrate_checkpoint_abstentions_total{reason}` and logged once per change of reason.
@@ -290,6 +363,31 @@ mod tests {
 			last_cast: last.map(n),
 			split: false,
 		}
+	}
+
+	#[test]
+	fn the_gates_want_a_key_no_twin_no_sync_and_a_checkpoint_of_listening_with_a_new_guard() {
+		let start = Instant::now();
+		let mut gates = Gates::new(true);
+		assert_eq!(gates.open(false, false, n(5), start), Err(Abstention::NoKey));
+		assert_eq!(gates.open(true, true, n(5), start), Err(Abstention::Syncing));
+		// Listening starts once the node has a key and is not syncing: at checkpoint 5.
+		assert_eq!(gates.open(true, false, n(5), start), Err(Abstention::Observing));
+		let later = start + OBSERVE_PERIOD;
+		assert_eq!(
+			gates.open(true, false, n(6), later),
+			Err(Abstention::Observing),
+			"one checkpoint"
+		);
+		assert_eq!(gates.open(true, false, n(7), start), Err(Abstention::Observing), "too soon");
+		assert_eq!(gates.open(true, false, n(7), later), Ok(()));
+		assert_eq!(gates.open(true, false, n(7), later), Ok(()), "listened once");
+		assert!(gates.alarm(), "news");
+		assert!(!gates.alarm(), "no news");
+		assert_eq!(gates.open(true, false, n(8), later), Err(Abstention::OwnKeyElsewhere));
+
+		let mut known_guard = Gates::new(false);
+		assert_eq!(known_guard.open(true, false, n(5), start), Ok(()), "no listening");
 	}
 
 	#[test]

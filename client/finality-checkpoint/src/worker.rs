@@ -22,17 +22,17 @@
 //! certificate) and applies the reputation costs the gossip validator sends it.
 
 use crate::{
+	client::{finalize_block, import_client_justifications},
 	communication::{
 		gossip::{GossipValidator, PeerReport},
 		topic, GossipMessage,
 	},
 	finality::CheckpointFinality,
 	fork_choice::ancestor_at,
-	justification::{finalize_block, import_client_justifications},
 	keystore::CheckpointKeystore,
 	link::{CheckpointLink, FinalityHandle, Request},
 	metrics::Metrics,
-	planner::{plan, Abstention, Plan, SourceWait, VotingView},
+	planner::{plan, Abstention, Gates, Plan, SourceWait, VotingView},
 	state::{CheckpointHash, Progress, VoterSet},
 	LOG_TARGET,
 };
@@ -69,11 +69,6 @@ pub const TICK_PERIOD: Duration = Duration::from_secs(6);
 /// Checkpoints whose client justifications one call into the voter imports when it follows
 /// the client's finality: the voter's lock is let go in between.
 const CLIENT_JUSTIFICATIONS_PER_CALL: u64 = 64;
-
-/// With a new own-vote guard, a validator listens at least this long (and through one full
-/// checkpoint of votes) before its first vote: long enough for peers to hand it the votes they
-/// hold, so that a second machine running its key is noticed before it signs anything.
-pub const OBSERVE_PERIOD: Duration = Duration::from_secs(12);
 
 /// What the worker needs.
 pub struct CheckpointWorkerParams<B: BlockT, C, N, S, SC> {
@@ -159,11 +154,7 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 	if !keystore.is_validator() {
 		log::info!(target: LOG_TARGET, "👀 Following checkpoint finality (not a validator)");
 	}
-	let listening = if keystore.is_validator() && !guard_found {
-		Listening::NotStarted
-	} else {
-		Listening::Done
-	};
+	let gates = Gates::new(keystore.is_validator() && !guard_found);
 	let mut worker = Worker {
 		client,
 		select_chain,
@@ -183,8 +174,7 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 		pending_client_finality: None,
 		source_wait: SourceWait::default(),
 		last_cast: None,
-		listening,
-		alarm: false,
+		gates,
 		abstention: None,
 		logged: None,
 		stalled_at: None,
@@ -192,17 +182,6 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 		_phantom: std::marker::PhantomData,
 	};
 	worker.run().await
-}
-
-/// A validator with a new own-vote guard listens before its first vote.
-#[derive(Clone, Copy)]
-enum Listening {
-	/// No need, or done.
-	Done,
-	/// Not yet: the node was syncing, or has not looked yet.
-	NotStarted,
-	/// Since the best chain was at this checkpoint, at this time.
-	Since(CheckpointNumber, Instant),
 }
 
 struct Worker<B: BlockT, BE, C, S, SC> {
@@ -233,10 +212,8 @@ struct Worker<B: BlockT, BE, C, S, SC> {
 	source_wait: SourceWait,
 	/// The highest target this process voted for.
 	last_cast: Option<CheckpointNumber>,
-	/// With a new own-vote guard: listening for one full checkpoint of votes.
-	listening: Listening,
-	/// A vote of our key that we did not cast arrived: no more votes from this process.
-	alarm: bool,
+	/// The gates before the plan.
+	gates: Gates,
 	/// The current abstention and the checkpoint it was counted for.
 	abstention: Option<(Abstention, CheckpointNumber)>,
 	/// The reason last logged; a vote ends it, except a vote after the bounded wait for a
@@ -461,24 +438,8 @@ where
 		tip: CheckpointNumber,
 	) -> Result<Option<CheckpointNumber>, Abstention> {
 		self.local = self.local_key();
-		self.local.as_ref().ok_or(Abstention::NoKey)?;
-		if self.alarm {
-			return Err(Abstention::OwnKeyElsewhere);
-		}
-		if self.sync.is_major_syncing() {
-			return Err(Abstention::Syncing);
-		}
-		if let Listening::NotStarted = self.listening {
-			self.listening = Listening::Since(tip, Instant::now());
-		}
-		if let Listening::Since(from, since) = self.listening {
-			// Checkpoint `from + 1` was reached while listening, and its votes had the time of
-			// one checkpoint (and at least `OBSERVE_PERIOD`) to arrive.
-			if tip.0 < from.0 + 2 || since.elapsed() < OBSERVE_PERIOD {
-				return Err(Abstention::Observing);
-			}
-			self.listening = Listening::Done;
-		}
+		let syncing = self.sync.is_major_syncing();
+		self.gates.open(self.local.is_some(), syncing, tip, Instant::now())?;
 		let view = VotingView::new(self.finality().state(), tip, self.last_cast);
 		let number = match plan(&view) {
 			Plan::Vote(number) => number,
@@ -628,7 +589,7 @@ where
 
 	/// A valid vote signed with our key that this process did not cast, outside the guard.
 	fn on_own_key_elsewhere(&mut self, link: sp_finality_checkpoint::Link<B::Hash>) {
-		if !self.alarm {
+		if self.gates.alarm() {
 			log::error!(
 				target: LOG_TARGET,
 				"🚨 A checkpoint vote {} -> {} signed with this validator's key was cast by another \
@@ -639,7 +600,6 @@ where
 				link.target.number,
 			);
 		}
-		self.alarm = true;
 	}
 
 	/// Gossips and applies on the client what a step of the state machine finalized. Returns

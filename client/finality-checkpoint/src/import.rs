@@ -1,5 +1,5 @@
-//! Certificates as block justifications: verification, and the import side for syncing nodes;
-//! and the set changes that imported headers signal.
+//! Block import and the import queue's verifier: certificates as block justifications,
+//! verified once, and the set changes that imported headers signal.
 //!
 //! A finalized checkpoint block carries its [`CheckpointCertificate`], SCALE-encoded, as the
 //! justification of engine [`ENGINE_ID`]. [`VoterSet::verify_certificate`] checks one against an
@@ -25,31 +25,28 @@
 //! owns it a request, and waits for the answer only for a block that signals, forces or
 //! justifies; any other block imports without waiting for the gadget.
 //! [`note_signals_above_finality`] notes the signals again after a restart (the gadget stores
-//! those below finality), and [`ClientAncestry`] tells the gadget whether a signal lies on the
-//! chain of the checkpoint it finalizes.
+//! those below finality).
 
 use crate::{
 	authorities::{AuthoritySets, ForcedSignal, Signal},
+	client::finalize_block,
 	finality::CheckpointFinality,
 	fork_choice::ancestor_at,
 	link::{FinalityHandle, Request},
 	metrics::JustificationMetrics,
-	state::{CertificateError, CheckpointHash, Progress, VoterSet},
+	state::{CertificateError, CheckpointHash},
 	view::FinalityView,
-	voter::ChainAncestry,
 	LOG_TARGET,
 };
-use codec::{DecodeAll, Encode};
+use codec::DecodeAll;
 use sc_client_api::{backend::Backend, Finalizer};
 use sc_consensus::{
 	BlockCheckParams, BlockImport, BlockImportParams, ImportResult, JustificationImport, Verifier,
 };
-use sp_api::ProvideRuntimeApi;
 use sp_blockchain::{HeaderBackend, HeaderMetadata};
 use sp_consensus::Error as ConsensusError;
 use sp_finality_checkpoint::{
-	find_forced_change, find_scheduled_change, Checkpoint, CheckpointApi, CheckpointCertificate,
-	CheckpointNumber, ENGINE_ID,
+	find_forced_change, find_scheduled_change, Checkpoint, CheckpointCertificate, ENGINE_ID,
 };
 use sp_runtime::{
 	traits::{Block as BlockT, Header as HeaderT, NumberFor, UniqueSaturatedInto},
@@ -57,83 +54,6 @@ use sp_runtime::{
 };
 use std::{collections::HashSet, marker::PhantomData, sync::Arc};
 use substrate_prometheus_endpoint::Registry;
-
-/// Finalizes block `hash` at height `number` on the client with `certificate` as its `CKPT`
-/// justification, unless the client has finalized that height already (`Ok(false)`). The one
-/// place the gadget finalizes on the client: the worker after a certificate, and justification
-/// import.
-pub fn finalize_block<B, BE, C>(
-	client: &C,
-	hash: B::Hash,
-	number: NumberFor<B>,
-	certificate: &CheckpointCertificate<B::Hash>,
-) -> sp_blockchain::Result<bool>
-where
-	B: BlockT,
-	BE: Backend<B>,
-	C: HeaderBackend<B> + Finalizer<B, BE>,
-{
-	if client.info().finalized_number >= number {
-		return Ok(false);
-	}
-	client.finalize_block(hash, Some((ENGINE_ID, certificate.encode())), true)?;
-	log::info!(
-		target: LOG_TARGET,
-		"🏁 Finalized block #{number} ({hash:?}) by checkpoint {}",
-		certificate.link.source.number,
-	);
-	Ok(true)
-}
-
-/// The authority set and checkpoint interval the runtime reports at block `at`: read at
-/// start-up, at the finalized block.
-pub fn chain_params<B, C>(client: &C, at: B::Hash) -> Result<(VoterSet, u32), CertificateError>
-where
-	B: BlockT,
-	C: ProvideRuntimeApi<B>,
-	C::Api: CheckpointApi<B>,
-{
-	let api = client.runtime_api();
-	let runtime = |e: sp_api::ApiError| CertificateError::Runtime(e.to_string());
-	let authorities = api.authorities(at).map_err(runtime)?;
-	let set_id = api.set_id(at).map_err(runtime)?;
-	let interval = api.checkpoint_interval(at).map_err(runtime)?.max(1);
-	let voters = VoterSet::new(set_id, authorities)
-		.ok_or_else(|| CertificateError::Runtime("the authority set is empty".into()))?;
-	Ok((voters, interval))
-}
-
-/// The client's answer to [`ChainAncestry`].
-pub struct ClientAncestry<B, C> {
-	client: Arc<C>,
-	_phantom: PhantomData<B>,
-}
-
-impl<B, C> ClientAncestry<B, C> {
-	/// Asks `client`.
-	pub fn new(client: Arc<C>) -> Self {
-		Self { client, _phantom: PhantomData }
-	}
-}
-
-impl<B, C> ChainAncestry<B::Hash> for ClientAncestry<B, C>
-where
-	B: BlockT,
-	C: HeaderBackend<B> + HeaderMetadata<B, Error = sp_blockchain::Error> + Send + Sync,
-{
-	fn is_ancestor(&self, ancestor: &B::Hash, block: &B::Hash) -> Option<bool> {
-		let known = |hash| matches!(self.client.number(hash), Ok(Some(_)));
-		if !known(*block) {
-			return None;
-		}
-		// A signal whose block failed to import is on no chain.
-		Some(
-			known(*ancestor)
-				&& sp_blockchain::lowest_common_ancestor(&*self.client, *ancestor, *block)
-					.is_ok_and(|common| common.hash == *ancestor),
-		)
-	}
-}
 
 /// The set changes that `header` of block `hash` signals (checkpoints `interval` blocks
 /// apart): a forced change at any height (its base, the checkpoint at or below it, read off
@@ -264,53 +184,6 @@ fn verify_or_wait<B: BlockT>(
 		}
 		Err(e) => Err(e),
 	}
-}
-
-/// Imports into `finality` the certificates its client holds as `CKPT` justifications of the
-/// finalized checkpoint blocks `from..=to` (at most `limit` of them), lowest first: when the
-/// client's finality is ahead of the gadget's (a checkpoint database moved aside,
-/// certificates missed), the gadget catches up from what is on disk, enacting every set
-/// change on the way. `justification_at(height)` gives the hash of the finalized block at that
-/// height and its `CKPT` justification, if any. Returns what was finalized, and whether it
-/// stopped at a certificate that does not import.
-pub fn import_client_justifications<H: CheckpointHash>(
-	finality: &mut CheckpointFinality<H>,
-	interval: u32,
-	from: CheckpointNumber,
-	to: CheckpointNumber,
-	limit: u64,
-	justification_at: impl Fn(u64) -> Option<(H, Option<Vec<u8>>)>,
-) -> (Progress<H>, bool) {
-	let mut progress = Progress::default();
-	let last = to.0.min(from.0.saturating_add(limit.saturating_sub(1)));
-	for number in from.0..=last {
-		let checkpoint = CheckpointNumber(number);
-		if checkpoint <= finality.last_finalized().number {
-			continue;
-		}
-		let Some((hash, Some(encoded))) = justification_at(checkpoint.block_number(interval))
-		else {
-			continue;
-		};
-		let certificate = match CheckpointCertificate::<H>::decode_all(&mut &encoded[..]) {
-			Ok(c) if c.link.source == Checkpoint::new(number, hash) => c,
-			_ => continue,
-		};
-		match finality.import_certificate(certificate) {
-			Ok(more) => {
-				progress.justified.extend(more.justified);
-				progress.finalized = more.finalized.or(progress.finalized);
-			}
-			Err(e) => {
-				log::debug!(
-					target: LOG_TARGET,
-					"The client's justification of checkpoint {number} does not import yet: {e}",
-				);
-				return (progress, true);
-			}
-		}
-	}
-	(progress, false)
 }
 
 /// What the verifier hands block import with a block whose `CKPT` justification it verified:
@@ -621,8 +494,9 @@ mod tests {
 	use super::*;
 	use crate::{
 		state::{tests::signed_certificate as setup, FinalityConfig},
-		testing, CheckpointFinality, CheckpointLink,
+		testing, CheckpointFinality, CheckpointLink, VoterSet,
 	};
+	use codec::Encode;
 	use sp_core::{ed25519, Pair, H256};
 	use sp_finality_checkpoint::{signing_payload, AuthorityId};
 
