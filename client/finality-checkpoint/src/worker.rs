@@ -1,25 +1,27 @@
-//! The async worker: block imports -> own votes -> gossip -> finality on the client.
+//! The async worker: the one owner of the state, and the executor of what it calls for.
 //!
 //! It owns the gossip engine and the state: the [`CheckpointFinality`] it takes from the
 //! [`CheckpointLink`], which only it changes. Every call into the state runs on a blocking
 //! thread (it may touch the disk), one at a time; meanwhile fork choice, the RPC, metrics and
 //! the gossip validator read the published view, and block import's requests wait in the
-//! worker's inbox. It votes as the
-//! [`planner`](crate::planner) says when the fork choice's best chain (the one Aura authors on)
-//! reaches a checkpoint, with the key the [`CheckpointKeystore`] finds in the set at that
-//! moment, and otherwise abstains for a reason it counts and logs once per change. It does not
-//! vote while major-syncing, nor, with a new own-vote guard, before it has listened through one
-//! full checkpoint of votes; a vote of its own key that it did not cast turns voting off (the
-//! key runs on two machines). It imports gossiped votes (their signatures checked once, by the
-//! gossip validator) and certificates, finalizes blocks on the client through
-//! [`finalize_block`], follows the client's finality when it is ahead (imported justifications,
-//! or a checkpoint database moved aside: it imports the certificates the client holds, lowest
-//! first, so every set change on the way is enacted), asks peers for the justifications of the
-//! checkpoint blocks above its finality when finality stalls (the network may have finalized
-//! past the next one by a catch-up jump, so that no peer has that one), and after a restart
-//! hands its restored own votes back to gossip. It answers block import's requests (the
-//! signals of a block about to be imported, a forced change in force, a justification's
-//! certificate) and applies the reputation costs the gossip validator sends it.
+//! worker's inbox. What it does with the state's answers:
+//!
+//! - votes when the planner's gates open and its plan names a checkpoint of the fork choice's
+//!   best chain (the one Aura authors on), with the key the keystore finds in the set at that
+//!   moment, and otherwise counts and logs (once per change) why it abstains;
+//! - imports gossiped votes (their signatures checked once, by the gossip validator) and
+//!   certificates, and turns a vote of its own key that it did not cast into the planner's
+//!   alarm (the key runs on two machines);
+//! - gossips and finalizes on the client what became final (`finalize_block`);
+//! - follows the client's finality when it is ahead (imported justifications, or a checkpoint
+//!   database moved aside: it imports the certificates the client holds, lowest first, so every
+//!   set change on the way is enacted), and when finality stalls asks peers for the
+//!   justifications of the checkpoint blocks above it (the network may have finalized past the
+//!   next one by a catch-up jump, so that no peer has that one);
+//! - after a restart, hands its restored own votes back to gossip;
+//! - answers block import's requests (the signals of a block about to be imported, a forced
+//!   change in force, a justification's certificate) and reports the reputation costs the
+//!   gossip validator sends it.
 
 use crate::{
 	client::{finalize_block, import_client_justifications},
@@ -206,7 +208,9 @@ struct Worker<B: BlockT, BE, C, S, SC> {
 	validator: Arc<GossipValidator<B>>,
 	metrics: Option<Metrics>,
 	telemetry: Option<TelemetryHandle>,
-	/// A certificate whose block the client does not have yet.
+	/// A certificate the client could not finalize with yet, retried at the next import or
+	/// tick. (The voter finalizes only checkpoints whose blocks are imported: waiting for a
+	/// block is its business.)
 	pending_client_finality: Option<CheckpointCertificate<B::Hash>>,
 	/// The bounded wait of a vote for its predecessor's justification.
 	source_wait: SourceWait,
@@ -614,16 +618,12 @@ where
 	}
 
 	/// Finalizes the certificate's source block on the client, with the certificate as its
-	/// `CKPT` justification; remembers it if the block is not imported yet.
+	/// `CKPT` justification; remembers it to retry if the client cannot yet.
 	async fn finalize_on_client(&mut self, certificate: CheckpointCertificate<B::Hash>) {
 		let checkpoint = certificate.link.source;
 		let height = checkpoint.number.block_number(self.interval);
 		let finalized: u64 = self.client.info().finalized_number.unique_saturated_into();
 		if finalized >= height {
-			return;
-		}
-		if !matches!(self.client.number(checkpoint.hash), Ok(Some(_))) {
-			self.pending_client_finality = Some(certificate);
 			return;
 		}
 		let client = self.client.clone();
