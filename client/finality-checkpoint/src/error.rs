@@ -216,3 +216,15 @@ pub enum Error {
 
 /// Result with the crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+impl From<crate::types::OwnVoteRejection> for Error {
+	fn from(rejection: crate::types::OwnVoteRejection) -> Self {
+		use crate::types::OwnVoteRejection;
+		match rejection {
+			OwnVoteRejection::Guard { from, to, guard_source, guard_target } => {
+				Error::OwnVoteRefused { from, to, guard_source, guard_target }
+			}
+			OwnVoteRejection::Invalid(rejection) => Error::InvalidOwnVote(rejection),
+		}
+	}
+}

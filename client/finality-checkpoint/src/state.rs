@@ -16,10 +16,9 @@
 //! while less than 1/3 is faulty every counted link contains an honest vote and its
 //! ancestry holds.
 
-pub use crate::types::{link_expired, CertificateError, CheckpointHash, VoteRejection, VoterSet};
-use crate::{
-	authorities::{AuthoritySets, EnactedSet, ForcedSignal, PendingSignals, SignalError},
-	error::Error,
+use crate::authorities::{AuthoritySets, EnactedSet, ForcedSignal, PendingSignals, SignalError};
+pub use crate::types::{
+	link_expired, CertificateError, CheckpointHash, OwnVoteRejection, VoteRejection, VoterSet,
 };
 use codec::{Decode, Encode};
 use sp_finality_checkpoint::{
@@ -505,9 +504,12 @@ impl<H: CheckpointHash> FinalityState<H> {
 	/// First half of an own vote: checks the guard, the vote and its signature, raises the
 	/// guard and returns the write that must be durable before the vote is taken
 	/// ([`Self::finish_own_vote`]) or gossiped. The guard stays raised whatever happens next.
-	pub fn begin_own_vote(&mut self, vote: &CheckpointSignature<H>) -> Result<Write<H>, Error> {
+	pub fn begin_own_vote(
+		&mut self,
+		vote: &CheckpointSignature<H>,
+	) -> Result<Write<H>, OwnVoteRejection> {
 		if !self.guard.permits(&vote.link) {
-			return Err(Error::OwnVoteRefused {
+			return Err(OwnVoteRejection::Guard {
 				from: vote.link.source.number,
 				to: vote.link.target.number,
 				guard_source: self.guard.source,
@@ -516,7 +518,7 @@ impl<H: CheckpointHash> FinalityState<H> {
 		}
 		self.check_vote(vote)
 			.and_then(|voters| voters.check_signature(&self.genesis_hash, vote))
-			.map_err(Error::InvalidOwnVote)?;
+			.map_err(OwnVoteRejection::Invalid)?;
 		self.guard = self.guard.raised(&vote.link);
 		Ok(Write::OwnVote(vote.clone(), self.guard))
 	}
@@ -957,7 +959,7 @@ pub(crate) mod tests {
 		// Not stored (the write failed): the guard stays raised and the vote is not taken.
 		assert_eq!(state.guard().target, cp(1).number);
 		assert!(state.votes_of(&keys[0].public().into()).is_empty());
-		assert!(matches!(state.begin_own_vote(&own), Err(Error::OwnVoteRefused { .. })));
+		assert!(matches!(state.begin_own_vote(&own), Err(OwnVoteRejection::Guard { .. })));
 		assert_eq!(state.own_vote_link(cp(1), |_| true), None);
 		// Stored: taken.
 		assert!(!state.finish_own_vote(own.clone()).equivocation);

@@ -196,6 +196,25 @@ pub enum CertificateError {
 	Runtime(String),
 }
 
+/// Why the core refuses to take an own vote (the shell's `Error::OwnVoteRefused` and
+/// `Error::InvalidOwnVote` say it to the operator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnVoteRejection {
+	/// The own-vote guard does not permit the vote: it could conflict with one cast before.
+	Guard {
+		/// Source of the refused vote.
+		from: CheckpointNumber,
+		/// Target of the refused vote.
+		to: CheckpointNumber,
+		/// Highest own source so far.
+		guard_source: CheckpointNumber,
+		/// Highest own target so far.
+		guard_target: CheckpointNumber,
+	},
+	/// The vote does not pass the checks every vote must pass.
+	Invalid(VoteRejection),
+}
+
 /// Why a vote was not taken. Each is counted; the gossip layer turns it into a reputation cost.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VoteRejection {

@@ -190,7 +190,7 @@ impl<H: CheckpointHash> Voter<H> {
 			Event::Vote(vote, verified) => self.on_vote(vote, verified, &mut out),
 			Event::OwnVote(vote) => match self.state.begin_own_vote(&vote) {
 				Ok(write) => out.push(Action::Store(write, Resume(Pending::OwnVote(vote)))),
-				Err(e) => out.push(Action::Done(Outcome::OwnVote(Err(e)))),
+				Err(rejection) => out.push(Action::Done(Outcome::OwnVote(Err(rejection.into())))),
 			},
 			Event::OwnKeyVote(vote) => match self.state.raise_guard_over(&vote) {
 				Some(write) => out.push(Action::Store(write, Resume(Pending::Guard))),
