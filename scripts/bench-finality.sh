@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Time to finality on a local devnet: starts VALIDATORS validators (Alice, Bob, Charlie, Dave)
+# on 127.0.0.1 from a raw `local` chain spec with checkpoint interval INTERVAL, lets them run
+# for SECONDS, stops them, and reads from every node's own log (timestamps in ms, from
+# `--detailed-log-output`) the time from each block's import to its finality on that node.
+# Prints p50 / p90 / p99 / max in ms and in block times, finalized blocks per minute, gossip
+# bytes of the checkpoint protocol per finalized block (the nodes' Prometheus
+# `substrate_sub_libp2p_notifications_sizes`), and CPU seconds per node; writes the samples
+# as CSV (node, block, import ms, finality ms) in the output directory, which it keeps.
+#
+#   scripts/bench-finality.sh [-s SECONDS] [-n VALIDATORS] [-i INTERVAL] [-p release|debug]
+#                             [-o DIR] [-b PORT_BASE]
+#     defaults: 120 s, 4 validators, the chain spec's interval, a release build, a new
+#     directory under /tmp, ports 41333+ (P2P BASE+i, RPC BASE+100+i, Prometheus BASE+200+i)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=120
+validators=4
+interval=
+profile=release
+out=
+base=41333
+usage() { echo "usage: $0 [-s SECONDS] [-n VALIDATORS] [-i INTERVAL] [-p release|debug] [-o DIR] [-b PORT_BASE]" >&2; exit 2; }
+while getopts "s:n:i:p:o:b:h" opt; do
+  case "$opt" in
+    s) seconds="$OPTARG" ;;
+    n) validators="$OPTARG" ;;
+    i) interval="$OPTARG" ;;
+    p) profile="$OPTARG" ;;
+    o) out="$OPTARG" ;;
+    b) base="$OPTARG" ;;
+    *) usage ;;
+  esac
+done
+[[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "bench-finality: -s must be a number of seconds" >&2; exit 2; }
+case "$validators" in 3|4) ;; *) echo "bench-finality: -n must be 3 or 4 (finality needs 3 of the 4)" >&2; exit 2 ;; esac
+[ -z "$interval" ] || [[ "$interval" =~ ^[1-9][0-9]*$ ]] || { echo "bench-finality: -i must be a number of blocks" >&2; exit 2; }
+case "$profile" in release) flags=(--release) ;; debug) flags=() ;;
+  *) echo "bench-finality: -p must be release or debug" >&2; exit 2 ;; esac
+if [ -z "$out" ]; then out=$(mktemp -d /tmp/bench-finality.XXXXXX); else mkdir -p "$out"; fi
+
+scripts/setup.sh
+target_dir=$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+bin="$target_dir/$profile/checkpoint-node"
+echo "bench-finality: building checkpoint-node ($profile)"
+cargo build "${flags[@]}" --locked -p checkpoint-node
+
+# The chain spec, with the interval patched into the plain spec's genesis when asked for.
+"$bin" build-spec --chain local --disable-default-bootnode > "$out/local.json" 2> "$out/build-spec.log"
+if [ -n "$interval" ]; then
+  python3 - "$out/local.json" "$interval" <<'PY'
+import json, sys
+path, interval = sys.argv[1], int(sys.argv[2])
+spec = json.load(open(path))
+spec["genesis"]["runtimeGenesis"]["patch"].setdefault("checkpoint", {})["checkpointInterval"] = interval
+json.dump(spec, open(path, "w"), indent=1)
+PY
+fi
+"$bin" build-spec --chain "$out/local.json" --raw --disable-default-bootnode > "$out/local-raw.json" 2>> "$out/build-spec.log"
+
+names=(alice bob charlie dave)
+pids=()
+stop() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+rpc() { # port method -> JSON result (empty while the node is not up)
+  python3 - "$1" "$2" <<'PY' 2>/dev/null || true
+import json, sys, urllib.request
+body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": sys.argv[2], "params": []}).encode()
+req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}", body, {"Content-Type": "application/json"})
+print(json.dumps(json.load(urllib.request.urlopen(req, timeout=2))["result"]))
+PY
+}
+
+boot=""
+for i in $(seq 0 $((validators - 1))); do
+  name=${names[$i]}
+  args=(--chain "$out/local-raw.json" --"$name" --validator --base-path "$out/$name"
+    --listen-addr "/ip4/127.0.0.1/tcp/$((base + i))" --rpc-port $((base + 100 + i)) --prometheus-port $((base + 200 + i))
+    --node-key "$(printf '%064x' $((i + 1)))" --no-mdns --no-telemetry --detailed-log-output
+    --name "$name")
+  [ -n "$boot" ] && args+=(--bootnodes "$boot")
+  "$bin" "${args[@]}" > /dev/null 2> "$out/$name.log" &
+  pids+=($!)
+  if [ -z "$boot" ]; then
+    for _ in $(seq 1 120); do
+      peer=$(rpc $((base + 100)) system_localPeerId | tr -d '"')
+      [ -n "$peer" ] && break
+      kill -0 "${pids[0]}" 2>/dev/null || { echo "bench-finality: alice exited; see $out/alice.log" >&2; exit 1; }
+      sleep 1
+    done
+    [ -n "$peer" ] || { echo "bench-finality: alice's RPC never came up; see $out/alice.log" >&2; exit 1; }
+    boot="/ip4/127.0.0.1/tcp/$base/p2p/$peer"
+  fi
+done
+echo "bench-finality: $validators validators running for ${seconds}s (logs in $out)"
+sleep "$seconds"
+
+# CPU seconds and the checkpoint protocol's gossip bytes, read before the nodes stop.
+: > "$out/nodes.txt"
+for i in $(seq 0 $((validators - 1))); do
+  pid=${pids[$i]}
+  kill -0 "$pid" 2>/dev/null || { echo "bench-finality: ${names[$i]} exited early; see $out/${names[$i]}.log" >&2; exit 1; }
+  cpu=$(python3 -c 'import os,sys; f=open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")",1)[1].split(); print((int(f[11])+int(f[12]))/os.sysconf("SC_CLK_TCK"))' "$pid")
+  bytes=$(python3 - $((base + 200 + i)) <<'PY'
+import sys, urllib.request
+total = None
+for line in urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read().decode().splitlines():
+    if line.startswith("substrate_sub_libp2p_notifications_sizes_sum") and "checkpoint" in line and 'direction="out"' in line:
+        total = (total or 0) + float(line.rsplit(" ", 1)[1])
+print("" if total is None else int(total))
+PY
+)
+  echo "${names[$i]} $cpu ${bytes:-}" >> "$out/nodes.txt"
+done
+stop
+
+python3 - "$out" "$seconds" "${names[@]:0:validators}" <<'PY'
+import csv, datetime, os, re, statistics, sys
+
+out, seconds, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+stamp = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})")
+imported = re.compile(r"Imported #(\d+)")
+finalized = re.compile(r"🏁 Finalized block #(\d+)")
+parse = lambda s: datetime.datetime.strptime(s, "%Y-%m-%d %H:%M:%S.%f").timestamp() * 1000
+
+samples, unfinal, block_gaps, final_count = [], 0, [], {}
+for name in names:
+    first_import, finals = {}, []
+    for line in open(os.path.join(out, f"{name}.log"), errors="replace"):
+        m = stamp.match(line)
+        if not m:
+            continue
+        t = parse(m.group(1))
+        if (i := imported.search(line)):
+            first_import.setdefault(int(i.group(1)), t)
+        elif (f := finalized.search(line)):
+            finals.append((t, int(f.group(1))))
+    heights = sorted(first_import)
+    block_gaps += [first_import[b] - first_import[a] for a, b in zip(heights, heights[1:]) if b == a + 1]
+    final_count[name] = max((n for _, n in finals), default=0)
+    for h in heights:
+        t = next((t for t, n in finals if n >= h and t >= first_import[h]), None)
+        if t is None:
+            unfinal += 1
+            continue
+        samples.append((name, h, first_import[h], t))
+
+if not samples:
+    sys.exit(f"bench-finality: no block was finalized; see the logs in {out}")
+with open(os.path.join(out, "samples.csv"), "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["node", "block", "imported_ms", "finalized_ms", "time_to_finality_ms"])
+    for name, h, ti, tf in samples:
+        w.writerow([name, h, int(ti), int(tf), int(tf - ti)])
+
+delays = sorted(tf - ti for _, _, ti, tf in samples)
+q = lambda p: delays[min(len(delays) - 1, int(p * len(delays)))]
+block_time = statistics.median(block_gaps) if block_gaps else float("nan")
+print(f"bench-finality: {len(samples)} samples over {len(names)} nodes in {seconds} s "
+      f"({unfinal} imported blocks not final by the end); block time {block_time:.0f} ms")
+print("time from import to finality:")
+for label, v in [("p50", q(0.5)), ("p90", q(0.9)), ("p99", q(0.99)), ("max", delays[-1])]:
+    print(f"  {label} {v:8.0f} ms  {v / block_time:6.2f} block times")
+finalized = max(final_count.values())
+print(f"finalized blocks per minute: {finalized * 60 / seconds:.1f} (highest finalized #{finalized})")
+for line in open(os.path.join(out, "nodes.txt")):
+    parts = line.split()
+    name, cpu = parts[0], float(parts[1])
+    gossip = f"{int(parts[2]) / max(finalized, 1):.0f} B" if len(parts) > 2 else "n/a"
+    print(f"  {name}: CPU {cpu:.1f} s, checkpoint gossip out {gossip} per finalized block")
+print(f"samples: {os.path.join(out, 'samples.csv')}")
+PY
