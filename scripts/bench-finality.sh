@@ -8,23 +8,27 @@
 # `substrate_sub_libp2p_notifications_sizes`), and CPU seconds per node; writes the samples
 # as CSV (node, block, import ms, finality ms) in the output directory, which it keeps.
 #
-#   scripts/bench-finality.sh [-s SECONDS] [-n VALIDATORS] [-i INTERVAL] [-p release|debug]
-#                             [-o DIR] [-b PORT_BASE]
-#     defaults: 120 s, 4 validators, the chain spec's interval, a release build, a new
-#     directory under /tmp, ports 41333+ (P2P BASE+i, RPC BASE+100+i, Prometheus BASE+200+i)
+#   scripts/bench-finality.sh [-s SECONDS] [-w WARMUP] [-n VALIDATORS] [-i INTERVAL]
+#                             [-p release|debug] [-o DIR] [-b PORT_BASE]
+#     defaults: 120 s, of which the blocks imported in the first 30 s (start-up: new validators
+#     listen for a checkpoint of votes before their first) are not counted, 4 validators, the
+#     chain spec's interval, a release build, a new directory under /tmp, ports 41333+ (P2P
+#     BASE+i, RPC BASE+100+i, Prometheus BASE+200+i)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=120
+warmup=30
 validators=4
 interval=
 profile=release
 out=
 base=41333
-usage() { echo "usage: $0 [-s SECONDS] [-n VALIDATORS] [-i INTERVAL] [-p release|debug] [-o DIR] [-b PORT_BASE]" >&2; exit 2; }
-while getopts "s:n:i:p:o:b:h" opt; do
+usage() { echo "usage: $0 [-s SECONDS] [-w WARMUP] [-n VALIDATORS] [-i INTERVAL] [-p release|debug] [-o DIR] [-b PORT_BASE]" >&2; exit 2; }
+while getopts "s:w:n:i:p:o:b:h" opt; do
   case "$opt" in
     s) seconds="$OPTARG" ;;
+    w) warmup="$OPTARG" ;;
     n) validators="$OPTARG" ;;
     i) interval="$OPTARG" ;;
     p) profile="$OPTARG" ;;
@@ -34,6 +38,7 @@ while getopts "s:n:i:p:o:b:h" opt; do
   esac
 done
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "bench-finality: -s must be a number of seconds" >&2; exit 2; }
+[[ "$warmup" =~ ^[0-9]+$ ]] && [ "$warmup" -lt "$seconds" ] || { echo "bench-finality: -w must be a number of seconds below -s" >&2; exit 2; }
 case "$validators" in 3|4) ;; *) echo "bench-finality: -n must be 3 or 4 (finality needs 3 of the 4)" >&2; exit 2 ;; esac
 [ -z "$interval" ] || [[ "$interval" =~ ^[1-9][0-9]*$ ]] || { echo "bench-finality: -i must be a number of blocks" >&2; exit 2; }
 case "$profile" in release) flags=(--release) ;; debug) flags=() ;;
@@ -123,16 +128,16 @@ PY
 done
 stop
 
-python3 - "$out" "$seconds" "${names[@]:0:validators}" <<'PY'
+python3 - "$out" "$seconds" "$warmup" "${names[@]:0:validators}" <<'PY'
 import csv, datetime, os, re, statistics, sys
 
-out, seconds, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+out, seconds, warmup, names = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
 stamp = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})")
 imported = re.compile(r"Imported #(\d+)")
 finalized = re.compile(r"🏁 Finalized block #(\d+)")
 parse = lambda s: datetime.datetime.strptime(s, "%Y-%m-%d %H:%M:%S.%f").timestamp() * 1000
 
-samples, unfinal, block_gaps, final_count = [], 0, [], {}
+samples, unfinal, block_gaps, final_count, logs = [], 0, [], {}, {}
 for name in names:
     first_import, finals = {}, []
     for line in open(os.path.join(out, f"{name}.log"), errors="replace"):
@@ -144,7 +149,10 @@ for name in names:
             first_import.setdefault(int(i.group(1)), t)
         elif (f := finalized.search(line)):
             finals.append((t, int(f.group(1))))
-    heights = sorted(first_import)
+    logs[name] = (first_import, finals)
+start = min(t for first_import, _ in logs.values() for t in first_import.values()) + warmup * 1000
+for name, (first_import, finals) in logs.items():
+    heights = sorted(h for h in first_import if first_import[h] >= start)
     block_gaps += [first_import[b] - first_import[a] for a, b in zip(heights, heights[1:]) if b == a + 1]
     final_count[name] = max((n for _, n in finals), default=0)
     for h in heights:
@@ -165,7 +173,7 @@ with open(os.path.join(out, "samples.csv"), "w", newline="") as f:
 delays = sorted(tf - ti for _, _, ti, tf in samples)
 q = lambda p: delays[min(len(delays) - 1, int(p * len(delays)))]
 block_time = statistics.median(block_gaps) if block_gaps else float("nan")
-print(f"bench-finality: {len(samples)} samples over {len(names)} nodes in {seconds} s "
+print(f"bench-finality: {len(samples)} samples over {len(names)} nodes in {seconds} s, the first {warmup} s not counted "
       f"({unfinal} imported blocks not final by the end); block time {block_time:.0f} ms")
 print("time from import to finality:")
 for label, v in [("p50", q(0.5)), ("p90", q(0.9)), ("p99", q(0.99)), ("max", delays[-1])]:
