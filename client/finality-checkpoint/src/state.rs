@@ -20,6 +20,7 @@ use crate::authorities::{AuthoritySets, EnactedSet, ForcedSignal, PendingSignals
 pub use crate::types::{
 	link_expired, CertificateError, CheckpointHash, OwnVoteRejection, VoteRejection, VoterSet,
 };
+use crate::types::{room_for, MAX_VOTES_PER_TARGET};
 use codec::{Decode, Encode};
 use sp_finality_checkpoint::{
 	AuthorityId, AuthoritySet, AuthoritySignature, Checkpoint, CheckpointCertificate,
@@ -33,10 +34,6 @@ use std::{
 
 /// Checkpoints ahead of the finalized one for which votes are accepted by default.
 pub const DEFAULT_VOTE_WINDOW: u64 = 32;
-
-/// Votes kept per validator and target number: one, and a conflicting second as evidence.
-/// Further variants are refused, so a faulty validator cannot grow memory.
-pub(crate) const MAX_VOTES_PER_TARGET: usize = 2;
 
 /// The highest source and target this validator ever signed.
 ///
@@ -373,16 +370,7 @@ impl<H: CheckpointHash> FinalityState<H> {
 	/// variants).
 	fn pool_admits(&self, vote: &CheckpointSignature<H>) -> Result<(), VoteRejection> {
 		let held = self.votes_at((vote.link.set_id, vote.validator_index), vote.link.target.number);
-		if held.iter().any(|v| v.link == vote.link) {
-			return Err(VoteRejection::Duplicate);
-		}
-		if held.len() >= MAX_VOTES_PER_TARGET {
-			return Err(VoteRejection::EquivocationLimit {
-				validator: vote.validator_index,
-				target: vote.link.target.number,
-			});
-		}
-		Ok(())
+		room_for(vote, held.len(), held.iter().any(|v| v.link == vote.link))
 	}
 
 	/// Checks a vote of a set that is signalled and not enacted yet against the sets signalled
@@ -408,19 +396,10 @@ impl<H: CheckpointHash> FinalityState<H> {
 	/// variant of one validator's target.
 	fn check_held(&self, vote: &CheckpointSignature<H>) -> Result<(), VoteRejection> {
 		let held = self.early.get(&vote.link.target.number).map_or(&[][..], Vec::as_slice);
-		if held.iter().any(|v| v == vote) {
-			return Err(VoteRejection::Duplicate);
-		}
 		let same = |v: &&CheckpointSignature<H>| {
 			v.link.set_id == vote.link.set_id && v.validator_index == vote.validator_index
 		};
-		if held.iter().filter(same).count() >= MAX_VOTES_PER_TARGET {
-			return Err(VoteRejection::EquivocationLimit {
-				validator: vote.validator_index,
-				target: vote.link.target.number,
-			});
-		}
-		Ok(())
+		room_for(vote, held.iter().filter(same).count(), held.iter().any(|v| v == vote))
 	}
 
 	/// Takes another validator's vote: checks set, window and duplicates, and the signature

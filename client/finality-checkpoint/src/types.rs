@@ -287,3 +287,27 @@ pub enum VoteRejection {
 pub fn link_expired<H>(link: &Link<H>, finalized: CheckpointNumber) -> bool {
 	link.source.number < finalized || link.target.number <= finalized
 }
+
+/// Votes kept per validator and target number: one, and a conflicting second as evidence.
+/// Further variants are refused, so a faulty validator cannot grow memory or flood gossip.
+pub(crate) const MAX_VOTES_PER_TARGET: usize = 2;
+
+/// Whether a validator's votes held for `vote`'s target (`held` of them, `known` if `vote` is
+/// among them) leave room for it: not known already, and not beyond
+/// [`MAX_VOTES_PER_TARGET`]. The one rule of the vote pool, the early votes and gossip.
+pub(crate) fn room_for<H>(
+	vote: &CheckpointSignature<H>,
+	held: usize,
+	known: bool,
+) -> Result<(), VoteRejection> {
+	if known {
+		return Err(VoteRejection::Duplicate);
+	}
+	if held >= MAX_VOTES_PER_TARGET {
+		return Err(VoteRejection::EquivocationLimit {
+			validator: vote.validator_index,
+			target: vote.link.target.number,
+		});
+	}
+	Ok(())
+}

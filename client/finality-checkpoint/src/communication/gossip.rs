@@ -16,7 +16,8 @@
 use super::{topic, GossipMessage};
 use crate::{
 	link::FinalityHandle,
-	state::{link_expired, CertificateError, VoteRejection, MAX_VOTES_PER_TARGET},
+	state::{link_expired, CertificateError, VoteRejection},
+	types::room_for,
 	CheckpointHash,
 };
 use codec::DecodeAll;
@@ -116,16 +117,7 @@ impl<H: CheckpointHash> KnownVotes<H> {
 	/// Whether `vote` is new and within the bound.
 	fn admits(&self, vote: &CheckpointSignature<H>) -> Result<(), VoteRejection> {
 		let links = self.links_of(vote);
-		if links.contains(&vote.link) {
-			return Err(VoteRejection::Duplicate);
-		}
-		if links.len() >= MAX_VOTES_PER_TARGET {
-			return Err(VoteRejection::EquivocationLimit {
-				validator: vote.validator_index,
-				target: vote.link.target.number,
-			});
-		}
-		Ok(())
+		room_for(vote, links.len(), links.contains(&vote.link))
 	}
 
 	fn insert(&mut self, vote: &CheckpointSignature<H>) {
