@@ -5,15 +5,25 @@
 # `--detailed-log-output`) the time from each block's import to its finality on that node.
 # Prints p50 / p90 / p99 / max in ms and in block times, finalized blocks per minute, gossip
 # bytes of the checkpoint protocol per finalized block (the nodes' Prometheus
-# `substrate_sub_libp2p_notifications_sizes`), and CPU seconds per node; writes the samples
-# as CSV (node, block, import ms, finality ms) in the output directory, which it keeps.
+# `substrate_sub_libp2p_notifications_sizes`), CPU seconds per node, and per node the size of
+# the checkpoint database on disk (`<base>/chains/*/checkpoints`) and the resident memory
+# (VmRSS) at the end of the warm-up and at the end of the run, so that growth shows. Writes
+# into the output directory, which it keeps: the samples as CSV (samples.csv: node, block,
+# import ms, finality ms, time to finality ms), resources.txt (those sizes), and the pictures
+# of scripts/plot-finality (histogram.png: time to finality; timeline.png: best and
+# finalized block over time on alice), which it builds before the nodes start.
 #
 #   scripts/bench-finality.sh [-s SECONDS] [-w WARMUP] [-n VALIDATORS] [-i INTERVAL]
-#                             [-p release|debug] [-o DIR] [-b PORT_BASE]
-#     defaults: 120 s, of which the blocks imported in the first 30 s (start-up: new validators
-#     listen for a checkpoint of votes before their first) are not counted, 4 validators, the
-#     chain spec's interval, a release build, a new directory under /tmp, ports 41333+ (P2P
-#     BASE+i, RPC BASE+100+i, Prometheus BASE+200+i)
+#                             [-p release|debug] [-o DIR] [-b PORT_BASE] [-g]
+#     -s  seconds the validators run (default 120)
+#     -w  warm-up: blocks imported in the first WARMUP seconds are not counted (default 30;
+#         start-up: new validators listen for a checkpoint of votes before their first)
+#     -n  validators, 3 or 4 (default 4)
+#     -i  checkpoint interval in blocks (default: the chain spec's)
+#     -p  release or debug build of the node (default release)
+#     -o  output directory (default: a new directory under /tmp)
+#     -b  port base (default 41333: P2P BASE+i, RPC BASE+100+i, Prometheus BASE+200+i)
+#     -g  no pictures: neither builds nor runs scripts/plot-finality (nor installs its font)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,8 +34,9 @@ interval=
 profile=release
 out=
 base=41333
-usage() { echo "usage: $0 [-s SECONDS] [-w WARMUP] [-n VALIDATORS] [-i INTERVAL] [-p release|debug] [-o DIR] [-b PORT_BASE]" >&2; exit 2; }
-while getopts "s:w:n:i:p:o:b:h" opt; do
+pictures=1
+usage() { echo "usage: $0 [-s SECONDS] [-w WARMUP] [-n VALIDATORS] [-i INTERVAL] [-p release|debug] [-o DIR] [-b PORT_BASE] [-g]" >&2; exit 2; }
+while getopts "s:w:n:i:p:o:b:gh" opt; do
   case "$opt" in
     s) seconds="$OPTARG" ;;
     w) warmup="$OPTARG" ;;
@@ -34,6 +45,7 @@ while getopts "s:w:n:i:p:o:b:h" opt; do
     p) profile="$OPTARG" ;;
     o) out="$OPTARG" ;;
     b) base="$OPTARG" ;;
+    g) pictures=0 ;;
     *) usage ;;
   esac
 done
@@ -51,6 +63,27 @@ target_dir=$(cargo metadata --format-version 1 --no-deps |
 bin="$target_dir/$profile/checkpoint-node"
 echo "bench-finality: building checkpoint-node ($profile)"
 cargo build "${flags[@]}" --locked -p checkpoint-node
+
+# The plotter (a workspace of its own) and its font, before the run rather than after it, so
+# that a broken build costs no run.
+if [ "$pictures" = 1 ]; then
+  font=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+  if [ ! -f "$font" ]; then
+    echo "bench-finality: installing Debian package fonts-dejavu-core (the pictures' font)"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends fonts-dejavu-core
+  fi
+  [ -f "$font" ] || { echo "bench-finality: no $font; install fonts-dejavu-core, or pass -g for no pictures" >&2; exit 1; }
+  plot_manifest=scripts/plot-finality/Cargo.toml
+  echo "bench-finality: building scripts/plot-finality"
+  cargo build -q --release --locked --manifest-path "$plot_manifest" ||
+    { echo "bench-finality: building scripts/plot-finality failed (pass -g for no pictures)" >&2; exit 1; }
+  plot_target=$(cargo metadata --format-version 1 --no-deps --manifest-path "$plot_manifest" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+  plotter="$plot_target/release/plot-finality"
+fi
 
 # The chain spec, with the interval patched into the plain spec's genesis when asked for.
 "$bin" build-spec --chain local --disable-default-bootnode > "$out/local.json" 2> "$out/build-spec.log"
@@ -106,8 +139,26 @@ for i in $(seq 0 $((validators - 1))); do
     boot="/ip4/127.0.0.1/tcp/$base/p2p/$peer"
   fi
 done
+# Per node, the checkpoint database's bytes on disk and the resident memory in kB, as lines
+# "PHASE NAME DB_BYTES RSS_KB" in resources.txt ("-" for what could not be read).
+: > "$out/resources.txt"
+resources() { # phase label
+  for i in $(seq 0 $((validators - 1))); do
+    name=${names[$i]}
+    dbs=("$out/$name"/chains/*/checkpoints) db=
+    if [ -e "${dbs[0]}" ]; then # (du exits 1 on a file that vanishes while it counts: keep its total)
+      db=$(du -sbc "${dbs[@]}" 2>/dev/null | awk '$2 == "total" { print $1 }' || true)
+    fi
+    rss=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/${pids[$i]}/status" 2>/dev/null || true)
+    echo "$1 $name ${db:--} ${rss:--}" >> "$out/resources.txt"
+    echo "bench-finality: $2: $name checkpoint DB ${db:-?} B, RSS ${rss:-?} kB"
+  done
+}
 echo "bench-finality: $validators validators running for ${seconds}s (logs in $out)"
-sleep "$seconds"
+sleep "$warmup"
+resources warmup "end of warm-up (${warmup} s)"
+sleep $((seconds - warmup))
+resources end "end of run (${seconds} s)"
 
 # CPU seconds and the checkpoint protocol's gossip bytes, read before the nodes stop.
 : > "$out/nodes.txt"
@@ -173,6 +224,8 @@ with open(os.path.join(out, "samples.csv"), "w", newline="") as f:
 delays = sorted(tf - ti for _, _, ti, tf in samples)
 q = lambda p: delays[min(len(delays) - 1, int(p * len(delays)))]
 block_time = statistics.median(block_gaps) if block_gaps else float("nan")
+with open(os.path.join(out, "block_time_ms"), "w") as f:
+    print(block_time, file=f)
 print(f"bench-finality: {len(samples)} samples over {len(names)} nodes in {seconds} s, the first {warmup} s not counted "
       f"({unfinal} imported blocks not final by the end); block time {block_time:.0f} ms")
 print("time from import to finality:")
@@ -185,5 +238,25 @@ for line in open(os.path.join(out, "nodes.txt")):
     name, cpu = parts[0], float(parts[1])
     gossip = f"{int(parts[2]) / max(finalized, 1):.0f} B" if len(parts) > 2 else "n/a"
     print(f"  {name}: CPU {cpu:.1f} s, checkpoint gossip out {gossip} per finalized block")
+res = {}
+for line in open(os.path.join(out, "resources.txt")):
+    phase, name, db, rss = line.split()
+    res.setdefault(name, {})[phase] = (db, rss)
+def size(v):
+    return "?" if v is None else f"{v / 2**20:.2f} MiB" if v >= 2**20 else f"{v / 1024:.1f} KiB"
+def change(a, b, unit):
+    a, b = (None if v == "-" else int(v) * unit for v in (a, b))
+    growth = f" ({(b - a) * 100 / a:+.1f}%)" if a and b is not None else ""
+    return f"{size(a)} -> {size(b)}{growth}"
+print(f"checkpoint DB on disk and resident memory, end of warm-up ({warmup} s) -> end of run ({seconds} s):")
+for name in names:
+    (db0, rss0), (db1, rss1) = (res.get(name, {}).get(p, ("-", "-")) for p in ("warmup", "end"))
+    print(f"  {name}: DB {change(db0, db1, 1)}, RSS {change(rss0, rss1, 1024)}")
 print(f"samples: {os.path.join(out, 'samples.csv')}")
 PY
+
+if [ "$pictures" = 1 ]; then
+  "$plotter" "$out/samples.csv" "$out" "$(cat "$out/block_time_ms")" ||
+    { echo "bench-finality: scripts/plot-finality failed on $out/samples.csv" >&2; exit 1; }
+  echo "pictures: $out/histogram.png $out/timeline.png"
+fi

@@ -16,7 +16,7 @@ use sc_finality_checkpoint::{
 };
 use sc_finality_checkpoint_fuzz::{common::*, *};
 use sp_core::H256;
-use sp_finality_checkpoint::CheckpointNumber;
+use sp_finality_checkpoint::Epoch;
 use std::{
 	path::{Path, PathBuf},
 	sync::{Arc, OnceLock},
@@ -149,7 +149,7 @@ fuzz_target!(|input: Damage| {
 	let Ok((db, mut finality)) = open(dir.path()) else { return };
 	assert!(finality.highest_justified().number >= finality.last_finalized().number);
 	for number in 0..6 {
-		let _ = db.certificate::<H256>(CheckpointNumber(number));
+		let _ = db.certificate::<H256>(Epoch(number));
 	}
 	let _ = db.set_changes();
 	let _ = db.stats();

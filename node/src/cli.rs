@@ -75,13 +75,13 @@ pub struct CheckpointCliParams {
 	)]
 	pub persistence: PersistenceMode,
 
-	/// Checkpoints above the finalized one that votes may target; votes further ahead are
-	/// dropped. After a long outage validators catch up one window at a time. Every node of a
-	/// chain should use the same value.
+	/// Epochs above the finalized one that votes may target (two per checkpoint block, at
+	/// least 4); votes further ahead are dropped. After a long outage validators catch up one
+	/// window at a time. Every node of a chain should use the same value.
 	#[arg(
 		long = "checkpoint-vote-window",
-		value_name = "N",
-		value_parser = clap::value_parser!(u64).range(2..),
+		value_name = "EPOCHS",
+		value_parser = clap::value_parser!(u64).range(4..),
 		default_value_t = FinalityConfig::default().window
 	)]
 	pub vote_window: u64,

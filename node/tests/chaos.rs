@@ -92,10 +92,10 @@ fn a_crash_loop_never_breaks_safety() {
 				set.authorities.contains(&dave) == dave_in
 			});
 			changes.push(format!(
-				"🔀 Authority set {} ({} validators) enacted by checkpoint #{}",
+				"🔀 Authority set {} ({} validators) enacted by epoch {}",
 				set.id,
 				set.authorities.len(),
-				signal / INTERVAL,
+				2 * signal / INTERVAL,
 			));
 		} else if rng.next(2) == 0 {
 			// Right after it stored an own vote, if it casts one soon.

@@ -24,9 +24,9 @@ fn assert_no_equivocation_one_chain(nodes: &[&Node]) {
 
 #[test]
 fn finality_resumes_after_half_the_set_was_down_longer_than_the_vote_window() {
-	// Interval 1 (a checkpoint every block, 3 s) and a window of 8 checkpoints: an outage of
-	// 24 blocks is three windows.
-	const WINDOW: u64 = 8;
+	// Interval 1 (a checkpoint every block, 3 s) and a window of 16 epochs, 8 blocks: an
+	// outage of 24 blocks is three windows.
+	const WINDOW: u64 = 16;
 	const OUTAGE_BLOCKS: u64 = 24;
 	let dir = tempfile::tempdir().unwrap();
 	let window = WINDOW.to_string();
@@ -64,7 +64,7 @@ fn finality_resumes_after_half_the_set_was_down_longer_than_the_vote_window() {
 		"outage of {} blocks ({} windows): finality resumed {:.1} s and passed the tip at the \
 		 restart (#{tip}) {:.1} s after the restart",
 		tip - down_at,
-		(tip - down_at) / WINDOW,
+		(tip - down_at) / (WINDOW / 2),
 		resumed.as_secs_f64(),
 		caught_up.as_secs_f64(),
 	);

@@ -108,7 +108,7 @@ fn validators_join_and_leave_and_finality_carries_across_the_changes() {
 		Some((set_1.clone(), signal_1))
 	);
 	let enacted_1 =
-		format!("🔀 Authority set 1 (5 validators) enacted by checkpoint #{}", signal_1 / INTERVAL);
+		format!("🔀 Authority set 1 (5 validators) enacted by epoch {}", 2 * signal_1 / INTERVAL);
 	for node in nodes.iter().chain([&eve]) {
 		node.wait_log(0, &enacted_1, LONG);
 	}
@@ -136,7 +136,7 @@ fn validators_join_and_leave_and_finality_carries_across_the_changes() {
 	assert_eq!((set_2.id, set_2.authorities.len()), (2, 4));
 	assert_eq!(signal_2 % INTERVAL, 0);
 	let enacted_2 =
-		format!("🔀 Authority set 2 (4 validators) enacted by checkpoint #{}", signal_2 / INTERVAL);
+		format!("🔀 Authority set 2 (4 validators) enacted by epoch {}", 2 * signal_2 / INTERVAL);
 	let bob_log = nodes[1].log_text();
 	assert!(!bob_log.contains(&enacted_2), "Bob enacted set 2 before he was killed");
 	let bob_before = own_votes(&bob_log);
@@ -185,7 +185,7 @@ fn validators_join_and_leave_and_finality_carries_across_the_changes() {
 	let (proven, set) =
 		verify_finality_proof(&genesis_hash, genesis_voters.clone(), INTERVAL as u32, &proof)
 			.unwrap();
-	assert_eq!((proven.number.0 * INTERVAL, set.set_id()), (target, 2));
+	assert_eq!((proven.number.block_number(INTERVAL as u32), set.set_id()), (target, 2));
 	assert_eq!(format!("{:?}", proven.hash), target_hash);
 	let mut forged = proof.clone();
 	forged.changes.remove(1);

@@ -43,8 +43,8 @@
 use crate::types::{CertificateError, CheckpointHash, VoteRejection, VoterSet};
 use codec::{Decode, Encode};
 use sp_finality_checkpoint::{
-	AuthorityId, AuthoritySet, Checkpoint, CheckpointCertificate, CheckpointNumber,
-	CheckpointSignature, Link, SetId,
+	AuthorityId, AuthoritySet, Checkpoint, CheckpointCertificate, CheckpointSignature, Epoch, Link,
+	SetId,
 };
 use std::sync::Arc;
 
@@ -69,7 +69,7 @@ pub struct EnactedSet<H> {
 impl<H: PartialEq> EnactedSet<H> {
 	/// Whether a vote of this set may have its source at `source`: above the enacting
 	/// checkpoint, or at or above it for a forced change. The set before it covers the rest.
-	pub fn admits_source(&self, source: CheckpointNumber) -> bool {
+	pub fn admits_source(&self, source: Epoch) -> bool {
 		match &self.enacted_by {
 			None => true,
 			Some(e) if self.forced => source >= e.number,
@@ -166,12 +166,12 @@ pub enum SignalError {
 		got: SetId,
 	},
 	/// The signalling checkpoint is at or below the finalized one: finality passed it.
-	#[error("set change signalled in checkpoint {checkpoint}, at or below finalized {finalized}")]
+	#[error("set change signalled at {checkpoint}, at or below finalized {finalized}")]
 	Late {
 		/// The signalling checkpoint.
-		checkpoint: CheckpointNumber,
+		checkpoint: Epoch,
 		/// The finalized checkpoint.
-		finalized: CheckpointNumber,
+		finalized: Epoch,
 	},
 }
 
@@ -273,7 +273,7 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 	pub fn check_vote(
 		&self,
 		vote: &CheckpointSignature<H>,
-		finalized: CheckpointNumber,
+		finalized: Epoch,
 		window: u64,
 	) -> Result<&Arc<VoterSet>, VoteRejection> {
 		let voters = self.set_of(&vote.link)?;
@@ -353,7 +353,7 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 	}
 
 	/// The set whose votes may have `source` as their source: what an own vote signs with.
-	pub fn set_for_source(&self, source: CheckpointNumber) -> &Arc<VoterSet> {
+	pub fn set_for_source(&self, source: Epoch) -> &Arc<VoterSet> {
 		self.enacted
 			.iter()
 			.rev()
@@ -391,7 +391,7 @@ impl<H: CheckpointHash> AuthoritySets<H> {
 
 	/// The signalling blocks at or below checkpoint `number` whose ancestry
 	/// [`Self::finalize`] asks for when that checkpoint is finalized.
-	pub fn signals_up_to(&self, number: CheckpointNumber) -> impl Iterator<Item = &H> {
+	pub fn signals_up_to(&self, number: Epoch) -> impl Iterator<Item = &H> {
 		self.pending
 			.iter()
 			.filter(move |p| p.checkpoint.number <= number)
@@ -562,8 +562,8 @@ mod tests {
 		assert_eq!(sets.set_of(&link(1, 3, 4)).unwrap().set_id(), 1);
 		assert!(matches!(sets.set_of(&link(1, 2, 3)), Err(VoteRejection::WrongSet { .. })));
 		assert!(matches!(sets.set_of(&link(2, 3, 4)), Err(VoteRejection::FutureSet { .. })));
-		assert_eq!(sets.set_for_source(CheckpointNumber(2)).set_id(), 0);
-		assert_eq!(sets.set_for_source(CheckpointNumber(3)).set_id(), 1);
+		assert_eq!(sets.set_for_source(Epoch(2)).set_id(), 0);
+		assert_eq!(sets.set_for_source(Epoch(3)).set_id(), 1);
 	}
 
 	#[test]

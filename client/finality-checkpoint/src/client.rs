@@ -10,13 +10,10 @@ use crate::{
 	voter::ChainAncestry,
 	LOG_TARGET,
 };
-use codec::{DecodeAll, Encode};
 use sc_client_api::{backend::Backend, Finalizer};
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::{HeaderBackend, HeaderMetadata};
-use sp_finality_checkpoint::{
-	Checkpoint, CheckpointApi, CheckpointCertificate, CheckpointNumber, ENGINE_ID,
-};
+use sp_finality_checkpoint::{Checkpoint, CheckpointApi, CheckpointCertificate, Epoch, ENGINE_ID};
 use sp_runtime::traits::{Block as BlockT, NumberFor};
 use std::{marker::PhantomData, sync::Arc};
 
@@ -38,10 +35,10 @@ where
 	if client.info().finalized_number >= number {
 		return Ok(false);
 	}
-	client.finalize_block(hash, Some((ENGINE_ID, certificate.encode())), true)?;
+	client.finalize_block(hash, Some((ENGINE_ID, certificate.to_justification())), true)?;
 	log::info!(
 		target: LOG_TARGET,
-		"🏁 Finalized block #{number} ({hash:?}) by checkpoint {}",
+		"🏁 Finalized block #{number} ({hash:?}) by {}",
 		certificate.link.source.number,
 	);
 	Ok(true)
@@ -107,15 +104,15 @@ where
 pub fn import_client_justifications<H: CheckpointHash>(
 	finality: &mut CheckpointFinality<H>,
 	interval: u32,
-	from: CheckpointNumber,
-	to: CheckpointNumber,
+	from: Epoch,
+	to: Epoch,
 	limit: u64,
 	justification_at: impl Fn(u64) -> Option<(H, Option<Vec<u8>>)>,
 ) -> (Progress<H>, bool) {
 	let mut progress = Progress::default();
 	let last = to.0.min(from.0.saturating_add(limit.saturating_sub(1)));
 	for number in from.0..=last {
-		let checkpoint = CheckpointNumber(number);
+		let checkpoint = Epoch(number);
 		if checkpoint <= finality.last_finalized().number {
 			continue;
 		}
@@ -123,7 +120,7 @@ pub fn import_client_justifications<H: CheckpointHash>(
 		else {
 			continue;
 		};
-		let certificate = match CheckpointCertificate::<H>::decode_all(&mut &encoded[..]) {
+		let certificate = match CheckpointCertificate::<H>::from_justification(&encoded) {
 			Ok(c) if c.link.source == Checkpoint::new(number, hash) => c,
 			_ => continue,
 		};
@@ -135,7 +132,7 @@ pub fn import_client_justifications<H: CheckpointHash>(
 			Err(e) => {
 				log::debug!(
 					target: LOG_TARGET,
-					"The client's justification of checkpoint {number} does not import yet: {e}",
+					"The client's justification of epoch {number} does not import yet: {e}",
 				);
 				return (progress, true);
 			}

@@ -117,6 +117,22 @@ pub enum Error {
 		/// Newest version this build understands.
 		supported: u32,
 	},
+	/// The database was written by the one-round checkpoint protocol (protocol version 1,
+	/// schema versions 1 and 2), whose records mean other things than the two-round protocol's:
+	/// it is refused, never migrated, and nothing in it is changed.
+	#[error(
+		"the checkpoint database at {path} (schema version {found}) belongs to a chain of the \
+		 one-round checkpoint protocol; this node runs two-round finality (protocol 2), whose \
+		 chains start afresh. Nothing was changed: start this node on a chain of the new \
+		 protocol with another --base-path, or move the directory aside (`purge-chain`) if its \
+		 chain is being replaced"
+	)]
+	OneRoundDatabase {
+		/// Database directory.
+		path: PathBuf,
+		/// Stored schema version (one of the one-round protocol's).
+		found: u32,
+	},
 	/// A write was attempted before the database was checked against this chain.
 	#[error(
 		"the checkpoint database at {path} was written to before it was checked against the \
@@ -164,6 +180,20 @@ pub enum Error {
 		/// What is wrong with it.
 		reason: String,
 	},
+	/// The own-vote guard file was written by the one-round checkpoint protocol (protocol
+	/// version 1): its checkpoint numbers are not epochs, so it guards nothing of this
+	/// protocol. It is refused and left as it is.
+	#[error(
+		"own-vote guard file {path} was written by the one-round checkpoint protocol (version \
+		 1); this node runs two-round finality (protocol 2), whose chains start afresh. Nothing \
+		 was changed. Use another --base-path for the new chain; remove it with `purge-chain \
+		 --unsafe-reset-own-vote-guard` only once this validator will never vote on the old \
+		 chain again"
+	)]
+	OneRoundGuard {
+		/// Guard file path.
+		path: PathBuf,
+	},
 	/// The own vote breaks the validator's own-vote guard and was not cast.
 	#[error(
 		"not voting {from} -> {to}: it could conflict with an earlier own vote \
@@ -171,13 +201,13 @@ pub enum Error {
 	)]
 	OwnVoteRefused {
 		/// Source of the refused vote.
-		from: sp_finality_checkpoint::CheckpointNumber,
+		from: sp_finality_checkpoint::Epoch,
 		/// Target of the refused vote.
-		to: sp_finality_checkpoint::CheckpointNumber,
+		to: sp_finality_checkpoint::Epoch,
 		/// Highest own source so far.
-		guard_source: sp_finality_checkpoint::CheckpointNumber,
+		guard_source: sp_finality_checkpoint::Epoch,
 		/// Highest own target so far.
-		guard_target: sp_finality_checkpoint::CheckpointNumber,
+		guard_target: sp_finality_checkpoint::Epoch,
 	},
 	/// The node's own vote does not pass the checks every vote must pass.
 	#[error(
@@ -198,7 +228,7 @@ pub enum Error {
 		"checkpoint {0} waits for its block: a set change is signalled below it, and only the \
 		 block tells whether the change is on its chain. It finalizes once the block is imported"
 	)]
-	BlockNotImported(sp_finality_checkpoint::CheckpointNumber),
+	BlockNotImported(sp_finality_checkpoint::Epoch),
 	/// A finality proof cannot be built.
 	#[error(
 		"cannot prove finality: {0}. A node with checkpoint persistence on keeps the \

@@ -22,8 +22,7 @@ use crate::{
 	AuthoritySets, CheckpointHash, LOG_TARGET,
 };
 use sp_finality_checkpoint::{
-	AuthorityId, AuthoritySet, Checkpoint, CheckpointCertificate, CheckpointNumber,
-	CheckpointSignature, Link,
+	AuthorityId, AuthoritySet, Checkpoint, CheckpointCertificate, CheckpointSignature, Epoch, Link,
 };
 use std::{collections::VecDeque, sync::Arc};
 
@@ -223,7 +222,7 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 	}
 
 	/// Whether votes for target `number` split (see [`FinalityState::split_at`]).
-	pub fn split_at(&self, number: CheckpointNumber) -> bool {
+	pub fn split_at(&self, number: Epoch) -> bool {
 		self.state().split_at(number)
 	}
 
@@ -390,7 +389,7 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 			),
 			Write::Certificate(certificate, ..) => log::info!(
 				target: LOG_TARGET,
-				"📜 Stored certificate for checkpoint {} ({} signatures)",
+				"📜 Stored certificate for {} ({} signatures)",
 				certificate.link.source.number,
 				certificate.signatures.len(),
 			),

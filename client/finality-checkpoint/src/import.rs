@@ -38,7 +38,6 @@ use crate::{
 	view::FinalityView,
 	LOG_TARGET,
 };
-use codec::DecodeAll;
 use sc_client_api::{backend::Backend, Finalizer};
 use sc_consensus::{
 	BlockCheckParams, BlockImport, BlockImportParams, ImportResult, JustificationImport, Verifier,
@@ -46,7 +45,7 @@ use sc_consensus::{
 use sp_blockchain::{HeaderBackend, HeaderMetadata};
 use sp_consensus::Error as ConsensusError;
 use sp_finality_checkpoint::{
-	find_forced_change, find_scheduled_change, Checkpoint, CheckpointCertificate, ENGINE_ID,
+	find_forced_change, find_scheduled_change, Checkpoint, CheckpointCertificate, Epoch, ENGINE_ID,
 };
 use sp_runtime::{
 	traits::{Block as BlockT, Header as HeaderT, NumberFor, UniqueSaturatedInto},
@@ -72,8 +71,8 @@ where
 	let mut signals = Vec::new();
 	let number: u64 = (*header.number()).unique_saturated_into();
 	if let Some((delay, set)) = find_forced_change(header) {
-		let base_number = number / u64::from(interval);
-		let base_height = base_number * u64::from(interval);
+		let base_epoch = Epoch::at_or_below(number, interval);
+		let base_height = base_epoch.block_number(interval);
 		let base_hash = if base_height == number {
 			Some(hash)
 		} else {
@@ -81,7 +80,7 @@ where
 		};
 		match base_hash {
 			Some(base_hash) => {
-				let base = Checkpoint::new(base_number, base_hash);
+				let base = Checkpoint { number: base_epoch, hash: base_hash };
 				let block_hash = hash;
 				let signal = ForcedSignal { block_number: number, block_hash, delay, set, base };
 				signals.push(Signal::Forced(signal));
@@ -95,7 +94,7 @@ where
 		}
 	}
 	let Some(set) = find_scheduled_change(header) else { return signals };
-	if !number.is_multiple_of(u64::from(interval)) {
+	let Some(epoch) = Epoch::of_block(number, interval) else {
 		log::error!(
 			target: LOG_TARGET,
 			"❌ Block #{number} ({hash:?}) signals authority set {} outside a checkpoint block; \
@@ -104,8 +103,8 @@ where
 			set.id,
 		);
 		return signals;
-	}
-	signals.push(Signal::Scheduled(Checkpoint::new(number / u64::from(interval), hash), set));
+	};
+	signals.push(Signal::Scheduled(Checkpoint { number: epoch, hash }, set));
 	signals
 }
 
@@ -153,8 +152,7 @@ pub fn verify_justification<B: BlockT>(
 	number: NumberFor<B>,
 	encoded: &[u8],
 ) -> Result<CheckpointCertificate<B::Hash>, CertificateError> {
-	let certificate = CheckpointCertificate::<B::Hash>::decode_all(&mut &encoded[..])
-		.map_err(|_| CertificateError::Malformed)?;
+	let certificate = CheckpointCertificate::<B::Hash>::from_justification(encoded)?;
 	let number: u64 = number.unique_saturated_into();
 	let source = certificate.link.source;
 	if source.hash != hash || source.number.block_number(interval) != number {
@@ -471,7 +469,7 @@ fn early_certificate_is_valid<H: CheckpointHash>(
 	set_id: u64,
 	encoded: &[u8],
 ) -> bool {
-	let Ok(certificate) = CheckpointCertificate::<H>::decode_all(&mut &encoded[..]) else {
+	let Ok(certificate) = CheckpointCertificate::<H>::from_justification(encoded) else {
 		return false;
 	};
 	view.sets
@@ -515,25 +513,28 @@ mod tests {
 	fn a_justification_must_finalize_the_very_block_it_comes_with() {
 		let (_, voters, cert) = setup();
 		let view = view_of(voters);
-		let block = H256::repeat_byte(1);
-		// Checkpoint 1 at interval 5 is block #5.
+		let block = H256::repeat_byte(2);
+		// Epoch 2 at interval 5 is block #5 (its round one; the certificate is round two's).
 		let check = |hash, number, bytes: &[u8]| {
 			verify_justification::<Block>(&view, 5, hash, number, bytes)
 		};
-		assert_eq!(check(block, 5, &cert.encode()), Ok(cert.clone()));
-		assert_eq!(check(block, 6, &cert.encode()), Err(CertificateError::WrongBlock));
+		let justification = cert.to_justification();
+		assert_eq!(check(block, 5, &justification), Ok(cert.clone()));
+		assert_eq!(check(block, 6, &justification), Err(CertificateError::WrongBlock));
 		assert_eq!(
-			check(H256::repeat_byte(7), 5, &cert.encode()),
+			check(H256::repeat_byte(7), 5, &justification),
 			Err(CertificateError::WrongBlock)
 		);
-		assert_eq!(check(block, 5, &[1, 2, 3]), Err(CertificateError::Malformed));
-		let mut trailing = cert.encode();
+		// The one-round protocol's justification: the bare certificate.
+		assert_eq!(check(block, 5, &cert.encode()), Err(CertificateError::OtherProtocol));
+		assert_eq!(check(block, 5, &[1, 2, 3]), Err(CertificateError::OtherProtocol));
+		let mut trailing = justification;
 		trailing.push(0);
 		assert_eq!(check(block, 5, &trailing), Err(CertificateError::Malformed));
 		let mut short = cert;
 		short.signatures.pop();
 		assert!(matches!(
-			check(block, 5, &short.encode()),
+			check(block, 5, &short.to_justification()),
 			Err(CertificateError::TooFewSignatures { .. })
 		));
 	}
@@ -552,8 +553,13 @@ mod tests {
 			let forged = CheckpointCertificate { link, signatures: vec![(0, signature)] };
 			let claimed = VoterSet::new(set_id, vec![AuthorityId::from(sudo.public())]).unwrap();
 			assert_eq!(claimed.verify_certificate(&H256::zero(), &forged), Ok(()));
-			let refused =
-				verify_justification::<Block>(&view, 5, link.source.hash, 5, &forged.encode());
+			let refused = verify_justification::<Block>(
+				&view,
+				5,
+				link.source.hash,
+				5,
+				&forged.to_justification(),
+			);
 			assert!(
 				matches!(
 					refused,
@@ -601,8 +607,8 @@ mod tests {
 		let signed = |set_id, signers: &[ed25519::Pair]| {
 			let link = sp_finality_checkpoint::Link {
 				set_id,
-				source: sp_finality_checkpoint::Checkpoint::new(1, header.hash()),
-				target: testing::cp(2),
+				source: sp_finality_checkpoint::Checkpoint::new(2, header.hash()),
+				target: testing::cp(3),
 			};
 			testing::certificate(signers, signers.len(), link)
 		};
@@ -611,7 +617,7 @@ mod tests {
 				sp_consensus::BlockOrigin::NetworkInitialSync,
 				header.clone(),
 			);
-			block.justifications = Some((ENGINE_ID, certificate.encode()).into());
+			block.justifications = Some((ENGINE_ID, certificate.to_justification()).into());
 			futures::executor::block_on(verifier.verify(block)).map(|mut b| {
 				let kept = b.justifications.as_ref().is_some_and(|j| j.get(ENGINE_ID).is_some());
 				// What block import is handed: the certificate verified, once.
@@ -629,7 +635,7 @@ mod tests {
 			id: 1,
 			authorities: set(1, &keys[2..6]).authorities().to_vec(),
 		};
-		let signal = sp_finality_checkpoint::Checkpoint::new(1, H256::repeat_byte(9));
+		let signal = sp_finality_checkpoint::Checkpoint::new(2, H256::repeat_byte(9));
 		assert!(link.finality_mut().note_signal(signal, next));
 		assert_eq!(verify(signed(1, &keys[2..5])), Ok(false), "early: the block comes without it");
 		assert!(verify(signed(1, &keys[..3])).is_err(), "not the signalled set's signers");

@@ -1,13 +1,19 @@
-//! The voting plan: which checkpoint a validator votes for next, or why it abstains.
+//! The voting plan: which epoch a validator votes for next, or why it abstains.
 //!
-//! Pure: it sees numbers (the checkpoint the best chain has reached, finality, the highest
-//! justified checkpoint, the own-vote guard, the vote window) and answers with a target number
-//! or an [`Abstention`]; [`SourceWait`] says when, given the time it is told. Before the plan,
-//! the [`Gates`]: a key of the set, no sign of that key voting on another machine, no major
-//! sync, and, with a new own-vote guard, a full checkpoint of listening first. The worker asks
-//! them on every import and tick, finds the target block on its best chain and signs.
+//! Pure: it sees epochs (the round-one epoch of the checkpoint block the best chain has
+//! reached, finality, the highest justified epoch, the own-vote guard, the vote window) and
+//! answers with a target epoch or an [`Abstention`]; [`SourceWait`] says when, given the time
+//! it is told. Before the plan, the [`Gates`]: a key of the set, no sign of that key voting on
+//! another machine, no major sync, and, with a new own-vote guard, a full checkpoint of
+//! listening first. The worker asks them on every import and every vote import that moved
+//! something, finds the target block (round one: on its best chain; round two: the justified
+//! block) and signs.
 //!
-//! **When.** A vote whose target is more than one checkpoint above the highest justified one
+//! **Two rounds.** Round two comes first: when the highest justified epoch is a block's round
+//! one `(2k, B)`, the vote `(2k, B) -> (2k + 1, B)` finalizes `B`. Otherwise round one: the
+//! newest checkpoint block within reach, at its epoch `2k`.
+//!
+//! **When.** A vote whose target is more than one epoch above the highest justified one
 //! waits up to [`VOTE_WAIT`] for the justification in between, so that honest votes share one
 //! source (a vote from an older source than its peers' splits the count). Each retry after a
 //! split in a row doubles that wait (up to `VOTE_WAIT * 2^MAX_BACKOFF`), as Tendermint's round
@@ -15,17 +21,18 @@
 //! the retry room below (see "Catch-up"); a growing wait outlasts any bounded delay, so the
 //! votes come to share a source within a few retries.
 //!
-//! **Catch-up.** Votes are only accepted up to `window` checkpoints above the finalized one.
-//! When the best chain is further ahead (after an outage of more than a third of the set, or
-//! a node started long before the others), a validator votes inside the window instead of for
-//! the newest checkpoint: first a jump from the highest justified checkpoint to
-//! `finalized + window / 2`, then, once that is justified, the checkpoint right after it (the
-//! link that finalizes the jump's target, which must fit the window too). Finality then moves
-//! half a window every two rounds until it reaches the tip, instead of stopping for good.
+//! **Catch-up.** Votes are only accepted up to `window` epochs above the finalized one. When
+//! the best chain is further ahead (after an outage of more than a third of the set, or a node
+//! started long before the others), a validator votes inside the window instead of for the
+//! newest checkpoint block: first a jump from the highest justified epoch to the round one at
+//! or below `finalized + window / 2`, then, once that is justified, its round two (the link
+//! that finalizes the jump's block, which must fit the window too). Finality then moves half a
+//! window every two rounds until it reaches the tip, instead of stopping for good.
 //!
 //! Why half a window and not the highest checkpoint inside it: when honest votes split on one
 //! target (different sources, because some validators had not yet seen a justification), the
-//! voters can only try again at a higher target, since an own target never repeats. The other
+//! voters can only try again at a higher target (the next block's round one), since an own
+//! target never repeats. The other
 //! half of the window is room for those retries; a jump to the window's edge would leave none,
 //! and a split there would stop finality for good. A retry is made only on a split (a
 //! supermajority of the set voted for the target, but on different links), never while too
@@ -33,11 +40,11 @@
 //! retry doubles, neither do links that are slow for a while.
 
 use crate::state::{CheckpointHash, FinalityState, OwnVoteGuard};
-use sp_finality_checkpoint::CheckpointNumber;
+use sp_finality_checkpoint::Epoch;
 use std::time::{Duration, Instant};
 
-/// How long a validator waits for the previous checkpoint's justification before voting
-/// from an older source.
+/// How long a validator waits for the justification of the epoch below its target before
+/// voting from an older source.
 pub const VOTE_WAIT: Duration = Duration::from_secs(3);
 
 /// Retries after splits in a row double the wait at most this many times.
@@ -63,8 +70,8 @@ enum Listening {
 	Done,
 	/// Not yet: the node was syncing, or has not looked yet.
 	NotStarted,
-	/// Since the best chain was at this checkpoint, at this time.
-	Since(CheckpointNumber, Instant),
+	/// Since the best chain was at this checkpoint block (its round-one epoch), at this time.
+	Since(Epoch, Instant),
 }
 
 impl Gates {
@@ -81,13 +88,13 @@ impl Gates {
 		!std::mem::replace(&mut self.alarm, true)
 	}
 
-	/// Whether a vote may be planned now, with the best chain at checkpoint `tip`: `has_key`,
+	/// Whether a vote may be planned now, with the best chain at round-one epoch `tip`: `has_key`,
 	/// the node is `syncing`, at `now`.
 	pub fn open(
 		&mut self,
 		has_key: bool,
 		syncing: bool,
-		tip: CheckpointNumber,
+		tip: Epoch,
 		now: Instant,
 	) -> Result<(), Abstention> {
 		if !has_key {
@@ -103,9 +110,10 @@ impl Gates {
 			self.listening = Listening::Since(tip, now);
 		}
 		if let Listening::Since(from, since) = self.listening {
-			// Checkpoint `from + 1` was reached while listening, and its votes had the time of
-			// one checkpoint (and at least `OBSERVE_PERIOD`) to arrive.
-			if tip.0 < from.0 + 2 || now.saturating_duration_since(since) < OBSERVE_PERIOD {
+			// The checkpoint block after `from`'s was reached while listening, and its votes
+			// (both rounds) had the time of one checkpoint (and at least `OBSERVE_PERIOD`) to
+			// arrive: the tip is two blocks, four epochs, on.
+			if tip.0 < from.0 + 4 || now.saturating_duration_since(since) < OBSERVE_PERIOD {
 				return Err(Abstention::Observing);
 			}
 			self.listening = Listening::Done;
@@ -134,8 +142,8 @@ pub enum Abstention {
 	/// Everything inside the vote window is voted for; the best chain is beyond it and the
 	/// node waits for other validators' votes to finalize what it voted for.
 	Window,
-	/// Waiting (a bounded time) for the previous checkpoint's justification, so that honest
-	/// votes share one source.
+	/// Waiting (a bounded time) for the justification of the epoch below the target, so that
+	/// honest votes share one source.
 	WaitingForSource,
 	/// No justified checkpoint is an ancestor of the target on this node's chain.
 	NoSource,
@@ -188,14 +196,17 @@ impl Abstention {
 				"this validator's key votes on another machine; voting is off until restart"
 			}
 			Abstention::Guard => {
-				"the own-vote guard covers the checkpoints reached so far (votes cast before a \
+				"the own-vote guard covers the epochs reached so far (votes cast before a \
 				 restart or purge); waiting for the chain to pass it"
 			}
 			Abstention::Window => {
 				"voted for everything inside the vote window; waiting for more validators' votes \
 				 to finalize it"
 			}
-			Abstention::WaitingForSource => "waiting for the previous checkpoint's justification",
+			Abstention::WaitingForSource => {
+				"waiting for the justification of the epoch below the target (the previous \
+				 block's round two)"
+			}
 			Abstention::NoSource => "no justified checkpoint is an ancestor of the target",
 			Abstention::Failed => "the vote could not be signed or persisted",
 		}
@@ -205,8 +216,9 @@ impl Abstention {
 /// What the plan says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Plan {
-	/// Vote for this checkpoint number (on the best chain).
-	Vote(CheckpointNumber),
+	/// Vote for this epoch: a round one on the best chain, or the round two of the justified
+	/// block.
+	Vote(Epoch),
 	/// Nothing new to vote for: the newest checkpoint is voted for, or none is above finality.
 	Idle,
 	/// Abstain, for this reason.
@@ -216,30 +228,30 @@ pub enum Plan {
 /// Where voting stands, as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VotingView {
-	/// The checkpoint the best chain has reached (its height divided by the interval).
-	pub tip: CheckpointNumber,
-	/// The finalized checkpoint.
-	pub finalized: CheckpointNumber,
-	/// The highest justified checkpoint.
-	pub justified: CheckpointNumber,
+	/// The round-one epoch of the highest checkpoint block the best chain has reached.
+	pub tip: Epoch,
+	/// The finalized epoch.
+	pub finalized: Epoch,
+	/// The highest justified epoch.
+	pub justified: Epoch,
 	/// The own-vote guard.
 	pub guard: OwnVoteGuard,
-	/// Checkpoints above the finalized one that votes may target.
+	/// Epochs above the finalized one that votes may target.
 	pub window: u64,
 	/// The highest target this process voted for itself, if any.
-	pub last_cast: Option<CheckpointNumber>,
+	pub last_cast: Option<Epoch>,
 	/// The votes for the guard's target split: a supermajority of the set voted for it, but no
 	/// link has a supermajority.
 	pub split: bool,
 }
 
 impl VotingView {
-	/// The view of a validator whose best chain reached checkpoint `tip`, with the state
+	/// The view of a validator whose best chain reached round-one epoch `tip`, with the state
 	/// machine `finality`; `last_cast` is the highest target it voted for since it started.
 	pub fn new<H: CheckpointHash>(
 		finality: &FinalityState<H>,
-		tip: CheckpointNumber,
-		last_cast: Option<CheckpointNumber>,
+		tip: Epoch,
+		last_cast: Option<Epoch>,
 	) -> Self {
 		let guard = finality.guard();
 		VotingView {
@@ -254,33 +266,48 @@ impl VotingView {
 	}
 }
 
-/// The highest checkpoint a vote may target now: a jump goes half a window above finality;
-/// once it is justified, the next checkpoint (the link that finalizes it); after a split at
-/// our last target, the one above it. Never beyond the window.
-pub fn catch_up_limit(view: &VotingView) -> CheckpointNumber {
-	let window = view.window.max(1);
+/// The highest epoch a vote may target now: a jump goes half a window above finality; once
+/// it is justified, the epoch after it (its round two, or the next block's round one); after a
+/// split at our last target, the next block's round one. Never beyond the window.
+pub fn catch_up_limit(view: &VotingView) -> Epoch {
+	let window = view.window.max(2);
 	let edge = view.finalized.0.saturating_add(window);
-	let mut limit = view.finalized.0.saturating_add((window / 2).max(1));
+	let mut limit = view.finalized.0.saturating_add(window / 2);
 	if view.justified.0 >= limit {
 		limit = view.justified.0.saturating_add(1);
 	}
 	if view.split {
-		limit = limit.max(view.guard.target.0.saturating_add(1));
+		limit = limit.max(next_round_one(view.guard.target).0);
 	}
-	CheckpointNumber(limit.min(edge))
+	Epoch(limit.min(edge))
 }
 
-/// Which checkpoint to vote for, if any. See the module documentation.
+/// The round-one epoch of the checkpoint block after `epoch`'s.
+fn next_round_one(epoch: Epoch) -> Epoch {
+	Epoch((epoch.0 / 2).saturating_add(1).saturating_mul(2))
+}
+
+/// Which epoch to vote for, if any. See the module documentation.
 pub fn plan(view: &VotingView) -> Plan {
 	let limit = catch_up_limit(view);
-	let target = view.tip.min(limit);
+	let round_two = view.justified.next();
+	if view.justified.is_round_one()
+		&& view.justified > view.finalized
+		&& round_two > view.guard.target
+		&& round_two <= limit
+	{
+		return Plan::Vote(round_two);
+	}
+	let reach = view.tip.min(limit);
+	// Round one targets a block's first epoch.
+	let target = Epoch(reach.0 - reach.0 % 2);
 	if target <= view.finalized {
 		return Plan::Idle;
 	}
 	if target > view.guard.target {
 		return Plan::Vote(target);
 	}
-	if view.tip > limit {
+	if view.tip > reach {
 		Plan::Abstain(Abstention::Window)
 	} else if view.last_cast == Some(view.guard.target) {
 		Plan::Idle
@@ -293,9 +320,9 @@ pub fn plan(view: &VotingView) -> Plan {
 #[derive(Debug, Default)]
 pub struct SourceWait {
 	/// The target held back, since when.
-	waiting: Option<(CheckpointNumber, Instant)>,
+	waiting: Option<(Epoch, Instant)>,
 	/// Retries after a split in a row, and the last target counted as one.
-	retries: Option<(u32, CheckpointNumber)>,
+	retries: Option<(u32, Epoch)>,
 }
 
 impl SourceWait {
@@ -304,7 +331,7 @@ impl SourceWait {
 	pub fn ready(
 		&mut self,
 		view: &VotingView,
-		number: CheckpointNumber,
+		number: Epoch,
 		now: Instant,
 	) -> Result<(), Abstention> {
 		if view.justified.next() >= number {
@@ -336,6 +363,11 @@ impl SourceWait {
 		self.waiting.is_some()
 	}
 
+	/// When the vote held back may go without its source: the worker's timer for it.
+	pub fn deadline(&self) -> Option<Instant> {
+		self.waiting.map(|(_, since)| since + self.wait())
+	}
+
 	/// How long a vote waits for its source now: [`VOTE_WAIT`], doubled for each retry after
 	/// a split in a row.
 	pub fn wait(&self) -> Duration {
@@ -348,8 +380,8 @@ impl SourceWait {
 mod tests {
 	use super::*;
 
-	fn n(x: u64) -> CheckpointNumber {
-		CheckpointNumber(x)
+	fn n(x: u64) -> Epoch {
+		Epoch(x)
 	}
 
 	/// Window 8 (jumps of 4).
@@ -369,33 +401,38 @@ mod tests {
 	fn the_gates_want_a_key_no_twin_no_sync_and_a_checkpoint_of_listening_with_a_new_guard() {
 		let start = Instant::now();
 		let mut gates = Gates::new(true);
-		assert_eq!(gates.open(false, false, n(5), start), Err(Abstention::NoKey));
-		assert_eq!(gates.open(true, true, n(5), start), Err(Abstention::Syncing));
-		// Listening starts once the node has a key and is not syncing: at checkpoint 5.
-		assert_eq!(gates.open(true, false, n(5), start), Err(Abstention::Observing));
+		assert_eq!(gates.open(false, false, n(10), start), Err(Abstention::NoKey));
+		assert_eq!(gates.open(true, true, n(10), start), Err(Abstention::Syncing));
+		// Listening starts once the node has a key and is not syncing: at block 5 (epoch 10).
+		assert_eq!(gates.open(true, false, n(10), start), Err(Abstention::Observing));
 		let later = start + OBSERVE_PERIOD;
 		assert_eq!(
-			gates.open(true, false, n(6), later),
+			gates.open(true, false, n(12), later),
 			Err(Abstention::Observing),
-			"one checkpoint"
+			"one checkpoint block"
 		);
-		assert_eq!(gates.open(true, false, n(7), start), Err(Abstention::Observing), "too soon");
-		assert_eq!(gates.open(true, false, n(7), later), Ok(()));
-		assert_eq!(gates.open(true, false, n(7), later), Ok(()), "listened once");
+		assert_eq!(gates.open(true, false, n(14), start), Err(Abstention::Observing), "too soon");
+		assert_eq!(gates.open(true, false, n(14), later), Ok(()));
+		assert_eq!(gates.open(true, false, n(14), later), Ok(()), "listened once");
 		assert!(gates.alarm(), "news");
 		assert!(!gates.alarm(), "no news");
-		assert_eq!(gates.open(true, false, n(8), later), Err(Abstention::OwnKeyElsewhere));
+		assert_eq!(gates.open(true, false, n(16), later), Err(Abstention::OwnKeyElsewhere));
 
 		let mut known_guard = Gates::new(false);
-		assert_eq!(known_guard.open(true, false, n(5), start), Ok(()), "no listening");
+		assert_eq!(known_guard.open(true, false, n(10), start), Ok(()), "no listening");
 	}
 
 	#[test]
-	fn votes_for_the_newest_checkpoint_inside_the_window() {
-		assert_eq!(plan(&view(3, 1, 2, 2, Some(2))), Plan::Vote(n(3)));
-		assert_eq!(plan(&view(3, 1, 2, 3, Some(3))), Plan::Idle, "already voted");
+	fn round_one_on_a_new_block_round_two_once_it_is_justified() {
+		// Block 2's round two (epoch 5) justified, block 3 arrived: its round one.
+		assert_eq!(plan(&view(6, 4, 5, 5, Some(5))), Plan::Vote(n(6)));
+		// Its round one justified: round two, which finalizes it.
+		assert_eq!(plan(&view(6, 4, 6, 6, Some(6))), Plan::Vote(n(7)));
+		assert_eq!(plan(&view(6, 6, 7, 7, Some(7))), Plan::Idle, "both rounds voted");
+		// Round two comes before the round one of a block that arrived meanwhile.
+		assert_eq!(plan(&view(8, 4, 6, 6, Some(6))), Plan::Vote(n(7)));
 		assert_eq!(plan(&view(0, 0, 0, 0, None)), Plan::Idle, "nothing above genesis yet");
-		assert_eq!(plan(&view(5, 5, 5, 0, None)), Plan::Idle, "tip is finalized");
+		assert_eq!(plan(&view(10, 10, 10, 0, None)), Plan::Idle, "tip is finalized");
 		assert_eq!(plan(&view(4, 0, 0, 0, None)), Plan::Vote(n(4)), "a jump inside the window");
 	}
 
@@ -405,17 +442,19 @@ mod tests {
 		assert_eq!(plan(&view(40, 2, 2, 2, None)), Plan::Vote(n(6)));
 		// Voted for 6, not yet justified: everything in reach is voted for.
 		assert_eq!(plan(&view(40, 2, 2, 6, Some(6))), Plan::Abstain(Abstention::Window));
-		// 6 justified: the link 6 -> 7 fits the window and finalizes 6.
+		// 6 justified: its round two, 6 -> 7, fits the window and finalizes 6.
 		assert_eq!(plan(&view(40, 2, 6, 6, Some(6))), Plan::Vote(n(7)));
 		// 6 finalized, 7 justified: the next jump.
 		assert_eq!(plan(&view(40, 6, 7, 7, Some(7))), Plan::Vote(n(10)));
+		// Half a window from an odd epoch lands on a round one.
+		assert_eq!(plan(&view(40, 7, 7, 7, Some(7))), Plan::Vote(n(10)));
 	}
 
 	#[test]
 	fn catch_up_reaches_the_tip_window_by_window() {
 		// A supermajority that follows the plan: every vote justifies its target, and a link
 		// to the next checkpoint finalizes its source.
-		for window in [2, 3, 8, 32] {
+		for window in [4, 5, 8, 32] {
 			let tip = 200;
 			let (mut finalized, mut justified, mut guard) = (n(2), n(2), n(2));
 			let mut rounds = 0;
@@ -442,8 +481,8 @@ mod tests {
 				guard = target;
 				rounds += 1;
 			}
-			assert_eq!(justified, n(tip), "window {window}: every checkpoint up to the tip");
-			assert!(finalized.0 + window >= tip, "window {window}: finalized {finalized}");
+			assert_eq!(justified, n(tip + 1), "window {window}: both rounds of the tip's block");
+			assert_eq!(finalized, n(tip), "window {window}: the tip's block is final");
 			assert!(
 				rounds <= 2 * tip / (window / 2).max(1) + 2,
 				"window {window}: {rounds} rounds"
@@ -456,10 +495,10 @@ mod tests {
 		// Voted 2 -> 6, nobody else (an outage): wait at the window.
 		let stalled = view(40, 2, 2, 6, Some(6));
 		assert_eq!(plan(&stalled), Plan::Abstain(Abstention::Window));
-		// The same, but a supermajority voted for 6 on different links: try 7, and so on up
-		// to the window's edge, never beyond.
+		// The same, but a supermajority voted for 6 on different links: try the next block's
+		// round one, 8, and so on up to the window's edge, never beyond.
 		let split = VotingView { split: true, ..stalled };
-		assert_eq!(plan(&split), Plan::Vote(n(7)));
+		assert_eq!(plan(&split), Plan::Vote(n(8)));
 		let at_edge = VotingView { guard: OwnVoteGuard { source: n(2), target: n(10) }, ..split };
 		assert_eq!(plan(&at_edge), Plan::Abstain(Abstention::Window));
 	}
@@ -467,8 +506,8 @@ mod tests {
 	#[test]
 	fn a_guard_above_the_chain_is_an_abstention_not_idleness() {
 		// Restarted or purged: the guard says 9, the chain is at 6 again.
-		assert_eq!(plan(&view(6, 3, 3, 9, None)), Plan::Abstain(Abstention::Guard));
-		assert_eq!(plan(&view(10, 3, 3, 5, None)), Plan::Vote(n(7)), "jump limit 3 + 8 / 2");
+		assert_eq!(plan(&view(6, 2, 3, 9, None)), Plan::Abstain(Abstention::Guard));
+		assert_eq!(plan(&view(10, 2, 3, 5, None)), Plan::Vote(n(6)), "jump limit 2 + 8 / 2");
 	}
 
 	#[test]
@@ -482,6 +521,7 @@ mod tests {
 		let behind = view(4, 2, 2, 3, None);
 		assert_eq!(wait.ready(&behind, n(4), start), Err(Abstention::WaitingForSource));
 		assert!(wait.is_waiting());
+		assert_eq!(wait.deadline(), Some(start + VOTE_WAIT));
 		let almost = start + VOTE_WAIT - Duration::from_millis(1);
 		assert_eq!(wait.ready(&behind, n(4), almost), Err(Abstention::WaitingForSource));
 		assert_eq!(wait.ready(&behind, n(4), start + VOTE_WAIT), Ok(()));
@@ -563,7 +603,8 @@ mod tests {
 				guard = target;
 				if wait.wait() >= delay {
 					// Every vote of the round waited for the same source: no split.
-					break guard.0 - (2 + window / 2);
+					// Two epochs a retry: the next block's round one.
+					break (guard.0 - (2 + window / 2)) / 2;
 				}
 			};
 			assert!(rounds <= u64::from(MAX_BACKOFF), "delay {delay_secs}s: {rounds} retries");

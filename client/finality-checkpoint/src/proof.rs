@@ -17,9 +17,7 @@ use crate::{
 };
 use codec::{Decode, Encode};
 use sp_blockchain::HeaderBackend;
-use sp_finality_checkpoint::{
-	find_scheduled_change, Checkpoint, CheckpointCertificate, CheckpointNumber,
-};
+use sp_finality_checkpoint::{find_scheduled_change, Checkpoint, CheckpointCertificate, Epoch};
 use sp_runtime::traits::{Block as BlockT, Header as HeaderT, UniqueSaturatedInto};
 
 /// One authority set change and the certificate that enacted it.
@@ -79,13 +77,11 @@ pub fn verify_finality_proof<Header: HeaderT>(
 where
 	Header::Hash: CheckpointHash,
 {
-	let interval = u64::from(interval.max(1));
 	let mut set = trusted;
 	// Sources of the current set's links lie above the checkpoint that enacted it.
-	let mut enacted_at: Option<CheckpointNumber> = None;
-	let above_enactment = |number: CheckpointNumber, enacted_at: Option<CheckpointNumber>| {
-		enacted_at.is_none_or(|e| number > e)
-	};
+	let mut enacted_at: Option<Epoch> = None;
+	let above_enactment =
+		|number: Epoch, enacted_at: Option<Epoch>| enacted_at.is_none_or(|e| number > e);
 	for (index, change) in proof.changes.iter().enumerate() {
 		let headers = |reason| ProofError::ChangeHeaders { index, reason };
 		let certificate = &change.certificate;
@@ -101,10 +97,9 @@ where
 			return Err(headers("the signalled set is not the next one"));
 		}
 		let signal_number: u64 = (*change.signal.number()).unique_saturated_into();
-		let signal = CheckpointNumber(signal_number / interval);
-		if !signal_number.is_multiple_of(interval)
-			|| signal > enacting.number
-			|| !above_enactment(signal, enacted_at)
+		let signal = Epoch::of_block(signal_number, interval);
+		if signal
+			.is_none_or(|signal| signal > enacting.number || !above_enactment(signal, enacted_at))
 		{
 			return Err(headers(
 				"the signal is not a checkpoint block at or below the enacting one",
@@ -112,7 +107,7 @@ where
 		}
 		// The enacting checkpoint block descends from the signal: a chain of parent hashes.
 		let mut child = enacting.hash;
-		let mut child_number = enacting.number.block_number(interval as u32);
+		let mut child_number = enacting.number.block_number(interval);
 		for header in change.ancestry.iter().chain(std::iter::once(&change.signal)) {
 			let number: u64 = (*header.number()).unique_saturated_into();
 			if header.hash() != child || number != child_number {
@@ -158,7 +153,7 @@ where
 		finality.persistence().ok_or_else(|| Error::NoProof("persistence is off".into()))?;
 	let storage = persistence.storage();
 	let interval = interval.max(1);
-	let first = CheckpointNumber(number.div_ceil(u64::from(interval)));
+	let first = Epoch::at_or_above(number, interval);
 	let Some(certificate) = storage.first_certificate_in(first, view.finalized.number)? else {
 		return Ok(None);
 	};
@@ -167,9 +162,9 @@ where
 		if enacting >= certificate.link.source.number {
 			break;
 		}
-		let change = storage.certificate(enacting)?.ok_or_else(|| {
-			Error::NoProof(format!("the certificate of checkpoint {enacting} is missing"))
-		})?;
+		let change = storage
+			.certificate(enacting)?
+			.ok_or_else(|| Error::NoProof(format!("the certificate of {enacting} is missing")))?;
 		changes.push(set_change_proof::<B, C>(client, interval, change)?);
 	}
 	Ok(Some(FinalityProof { changes, certificate }))
@@ -235,8 +230,9 @@ mod tests {
 		crate::testing::certificate(keys, 3, Link { set_id, source, target })
 	}
 
-	/// Set 0 (seeds 1..5) hands over to set 1 (seeds 2..6) at checkpoint 2 (block 4), enacted
-	/// by checkpoint 3 (block 6, checkpoint 2 skipped); set 1 then finalizes checkpoint 5.
+	/// Set 0 (seeds 1..5) hands over to set 1 (seeds 2..6) signalled in block 4 (epoch 4),
+	/// enacted by block 6's round two (`6 -> 7`; block 4 was never finalized); set 1 then
+	/// finalizes block 8 (`8 -> 9`).
 	fn proof() -> (VoterSet, FinalityProof<Header>) {
 		let (old, new) = (keys(1..5), keys(2..6));
 		let signal = header(4, H256::repeat_byte(3), Some(&set(1, &new)));
@@ -246,8 +242,8 @@ mod tests {
 			certificate: certificate(
 				&old,
 				0,
-				Checkpoint::new(3, enacting.hash()),
-				Checkpoint::new(4, H256::repeat_byte(8)),
+				Checkpoint::new(6, enacting.hash()),
+				Checkpoint::new(7, enacting.hash()),
 			),
 			signal,
 			ancestry: vec![enacting, five],
@@ -255,8 +251,8 @@ mod tests {
 		let last = certificate(
 			&new,
 			1,
-			Checkpoint::new(5, H256::repeat_byte(10)),
-			Checkpoint::new(6, H256::repeat_byte(12)),
+			Checkpoint::new(8, H256::repeat_byte(10)),
+			Checkpoint::new(9, H256::repeat_byte(10)),
 		);
 		(set(0, &old), FinalityProof { changes: vec![change], certificate: last })
 	}
@@ -266,7 +262,7 @@ mod tests {
 		let (genesis, proof) = proof();
 		let (finalized, set) = verify_finality_proof(&H256::zero(), genesis, INTERVAL, &proof)
 			.expect("the proof verifies");
-		assert_eq!(finalized, Checkpoint::new(5, H256::repeat_byte(10)));
+		assert_eq!(finalized, Checkpoint::new(8, H256::repeat_byte(10)));
 		assert_eq!(set.set_id(), 1);
 		// SCALE round trip: what the RPC sends.
 		let decoded = FinalityProof::<Header>::decode(&mut &proof.encode()[..]).unwrap();

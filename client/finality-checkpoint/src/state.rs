@@ -11,10 +11,53 @@
 //! ([`FinalityState::certificate_write`] names the write, [`FinalityState::finalize`] moves
 //! finality once it is stored).
 //!
+//! # The protocol: two vote rounds per checkpoint block
+//!
+//! Votes link checkpoints, and a checkpoint is a (block, [`Epoch`]) pair, as in Gasper: epoch
+//! `e` names the checkpoint block at height `(e / 2) * I` (`I` the interval), in round `e % 2`.
+//! Genesis is epoch 0, justified and finalized.
+//!
+//! - **Round one.** When its best chain reaches checkpoint block `B` at height `k * I`, a
+//!   validator votes `S -> (2k, B)`, `S` the highest justified epoch that is an ancestor of
+//!   `B` (normally `(2k - 1, B')`, the previous block's round two).
+//! - **Round two.** As soon as `(2k, B)` is justified in its view, it votes
+//!   `(2k, B) -> (2k + 1, B)`.
+//! - **Justified:** genesis, or the target of a supermajority link (more than 2/3 of the set)
+//!   from a justified source. **Finalized:** a justified epoch `e` with a supermajority link
+//!   to epoch `e + 1`. So round two's supermajority finalizes `B`, and justifies `(2k + 1, B)`,
+//!   the next block's source; a round-one link `(2k - 1, B') -> (2k, B)` finalizes epoch
+//!   `2k - 1`, whose block `B'` round two finalized already. A block is final two vote rounds
+//!   after its import; nothing waits for the next block.
+//! - **Slashing rules**, in epochs: no two votes of one validator for one target epoch (E1),
+//!   and none whose span `(source, target)` strictly surrounds another's (E2). The own-vote
+//!   guard ([`OwnVoteGuard`]: targets strictly increase, sources never decrease) keeps both;
+//!   round one then round two of one block (`2k - 1 -> 2k`, then `2k -> 2k + 1`) keeps it.
+//!   Evidence, the vote window, catch-up, the sets' source ranges, forced changes, pruning and
+//!   retention all count epochs.
+//!
+//! **Accountable safety with two epochs on one block.** Casper FFG's proof is over epochs; a
+//! block standing at two epochs changes nothing in it. Say `(e, B)` is finalized (by
+//! `(e, B) -> (e + 1, B)`) and `(f, C)` is justified with `f > e` and `C` not a descendant of
+//! `B`. Follow the chain of supermajority links that justified `(f, C)` down to the first
+//! link whose target epoch is above `e`: its source epoch `s` is at most `e` (or it is not the
+//! first). If `s == e`, two blocks are justified at epoch `e`, or the link starts at `B` and
+//! `C` descends from it; if the target epoch is `e + 1`, the link and `B`'s finalizing link
+//! share a target epoch; otherwise `s < e < e + 1 < t`, and it surrounds the finalizing link.
+//! Each case needs a third of the set to break E1 or E2, and the evidence names them. The
+//! argument never uses that the epochs of one block are distinct blocks, only that links go
+//! from an ancestor (or the block itself) to a descendant.
+//!
+//! **When round two does not gather** (validators went down between the rounds, or votes
+//! were late), `(2k, B)` stays justified and unfinalized. The next block's round one then
+//! links `(2k, B) -> (2k + 2, C)` (after a bounded wait for `(2k + 1, B)`, see the planner),
+//! and `C`'s round two finalizes `C` and `B` with it. Two blocks at one checkpoint height
+//! (an Aura fork) can split round one; the voters try the next height, whose round two
+//! finalizes.
+//!
 //! Safety argument for not checking ancestry here: an honest voter signs `S -> T` only with
-//! `S` an ancestor of `T`, and a supermajority link holds more than 2/3 of the weight, so
-//! while less than 1/3 is faulty every counted link contains an honest vote and its
-//! ancestry holds.
+//! `S` an ancestor of `T` (or `T`'s own block, in round two), and a supermajority link holds
+//! more than 2/3 of the weight, so while less than 1/3 is faulty every counted link contains
+//! an honest vote and its ancestry holds.
 
 use crate::authorities::{AuthoritySets, EnactedSet, ForcedSignal, PendingSignals, SignalError};
 pub use crate::types::{
@@ -24,7 +67,7 @@ use crate::types::{room_for, MAX_VOTES_PER_TARGET};
 use codec::{Decode, Encode};
 use sp_finality_checkpoint::{
 	AuthorityId, AuthoritySet, AuthoritySignature, Checkpoint, CheckpointCertificate,
-	CheckpointNumber, CheckpointSignature, Link, SetId, ValidatorIndex,
+	CheckpointSignature, Epoch, Link, SetId, ValidatorIndex,
 };
 use std::{
 	collections::{BTreeMap, HashMap},
@@ -32,7 +75,8 @@ use std::{
 	sync::Arc,
 };
 
-/// Checkpoints ahead of the finalized one for which votes are accepted by default.
+/// Epochs ahead of the finalized one for which votes are accepted by default (16 checkpoint
+/// blocks).
 pub const DEFAULT_VOTE_WINDOW: u64 = 32;
 
 /// The highest source and target this validator ever signed.
@@ -43,9 +87,9 @@ pub const DEFAULT_VOTE_WINDOW: u64 = 32;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode)]
 pub struct OwnVoteGuard {
 	/// Highest own source number.
-	pub source: CheckpointNumber,
+	pub source: Epoch,
 	/// Highest own target number.
-	pub target: CheckpointNumber,
+	pub target: Epoch,
 }
 
 impl OwnVoteGuard {
@@ -153,13 +197,13 @@ pub struct FinalityState<H> {
 	config: FinalityConfig,
 	last_finalized: Checkpoint<H>,
 	/// Justified checkpoints above the finalized one.
-	justified: BTreeMap<CheckpointNumber, H>,
+	justified: BTreeMap<Epoch, H>,
 	/// Votes above finality by target number and validator (set id and index): at most two
 	/// per validator and target (the first and one conflicting vote, kept as evidence).
-	votes: BTreeMap<CheckpointNumber, BTreeMap<Voter, Vec<CheckpointSignature<H>>>>,
+	votes: BTreeMap<Epoch, BTreeMap<Voter, Vec<CheckpointSignature<H>>>>,
 	/// Verified votes of a signalled set that is not enacted yet, by target number: taken
 	/// when the set is enacted, dropped when finality passes them.
-	early: BTreeMap<CheckpointNumber, Vec<CheckpointSignature<H>>>,
+	early: BTreeMap<Epoch, Vec<CheckpointSignature<H>>>,
 	/// Signatures per link.
 	links: HashMap<Link<H>, BTreeMap<ValidatorIndex, AuthoritySignature>>,
 	guard: OwnVoteGuard,
@@ -324,7 +368,7 @@ impl<H: CheckpointHash> FinalityState<H> {
 	/// Whether the votes for target `number` split: a supermajority of the set voted for it,
 	/// but no link to it is a supermajority from a justified source, so it is not justified.
 	/// Those voters can only try again at a higher target.
-	pub fn split_at(&self, number: CheckpointNumber) -> bool {
+	pub fn split_at(&self, number: Epoch) -> bool {
 		let current = self.voters();
 		number > self.last_finalized.number
 			&& !self.justified.contains_key(&number)
@@ -735,7 +779,7 @@ impl<H: CheckpointHash> FinalityState<H> {
 	}
 
 	/// The votes held of validator `voter` for target number `target`.
-	fn votes_at(&self, voter: Voter, target: CheckpointNumber) -> &[CheckpointSignature<H>] {
+	fn votes_at(&self, voter: Voter, target: Epoch) -> &[CheckpointSignature<H>] {
 		self.votes.get(&target).and_then(|by| by.get(&voter)).map_or(&[], Vec::as_slice)
 	}
 
@@ -779,11 +823,12 @@ pub(crate) mod tests {
 	use sp_core::{ed25519, Pair, H256};
 	use sp_finality_checkpoint::signing_payload;
 
-	/// Four validators and a certificate of the first three on `1 -> 2` (genesis zero).
+	/// Four validators and a certificate of the first three on `2 -> 3`, block 1's round two
+	/// (genesis zero).
 	pub(crate) fn signed_certificate() -> (Vec<ed25519::Pair>, VoterSet, CheckpointCertificate<H256>)
 	{
 		let keys = testing::keys(1..5);
-		let certificate = testing::certificate(&keys, 3, testing::link(0, 1, 2));
+		let certificate = testing::certificate(&keys, 3, testing::link(0, 2, 3));
 		(keys.clone(), testing::set(0, &keys), certificate)
 	}
 
@@ -821,7 +866,7 @@ pub(crate) mod tests {
 		);
 
 		let mut skipping = cert.clone();
-		skipping.link.target.number = sp_finality_checkpoint::CheckpointNumber(3);
+		skipping.link.target.number = sp_finality_checkpoint::Epoch(4);
 		assert_eq!(
 			voters.verify_certificate(&H256::zero(), &skipping),
 			Err(CertificateError::NotFinalizing)

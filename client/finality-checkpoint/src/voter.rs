@@ -369,7 +369,7 @@ impl<H: CheckpointHash> Voter<H> {
 					self.counters.persistence_failures += 1;
 					log::error!(
 						target: LOG_TARGET,
-						"❌ Failed to persist the certificate of checkpoint {}; finality waits: {e}",
+						"❌ Failed to persist the certificate of {}; finality waits: {e}",
 						checkpoint.number,
 					);
 					return self.resume(then, Err(e), out);
@@ -388,7 +388,7 @@ impl<H: CheckpointHash> Voter<H> {
 				if let Some(set) = enacted {
 					log::info!(
 						target: LOG_TARGET,
-						"🔀 Authority set {} ({} validators) enacted by checkpoint {}: votes with \
+						"🔀 Authority set {} ({} validators) enacted by {}: votes with \
 						 sources above it are this set's",
 						set.id,
 						set.authorities.len(),
@@ -402,7 +402,7 @@ impl<H: CheckpointHash> Voter<H> {
 					self.counters.own_vote_failures += 1;
 					log::error!(
 						target: LOG_TARGET,
-						"❌ Not voting for checkpoint {}: the vote could not be persisted: {e}",
+						"❌ Not voting for {}: the vote could not be persisted: {e}",
 						vote.link.target.number,
 					);
 					return out.push(Action::Done(Outcome::OwnVote(Err(e))));

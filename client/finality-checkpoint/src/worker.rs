@@ -51,8 +51,8 @@ use sc_telemetry::{telemetry, TelemetryHandle, CONSENSUS_DEBUG, CONSENSUS_INFO};
 use sp_blockchain::{HeaderBackend, HeaderMetadata};
 use sp_consensus::{SelectChain, SyncOracle};
 use sp_finality_checkpoint::{
-	AuthorityId, Checkpoint, CheckpointCertificate, CheckpointNumber, CheckpointSignature,
-	ValidatorIndex, ENGINE_ID,
+	AuthorityId, Checkpoint, CheckpointCertificate, CheckpointSignature, Epoch, ValidatorIndex,
+	ENGINE_ID,
 };
 use sp_keystore::KeystorePtr;
 use sp_runtime::traits::{
@@ -64,8 +64,9 @@ use std::{
 };
 use substrate_prometheus_endpoint::Registry;
 
-/// How often the worker retries what waits (a vote held for its source, client finality of a
-/// block not yet imported).
+/// How often the worker looks again at what no event announces: client finality of a block
+/// not yet imported, a stall to ask peers about, the client's finality moved by sync. Votes
+/// and finality follow imports, votes and certificates as they come, not this tick.
 pub const TICK_PERIOD: Duration = Duration::from_secs(6);
 
 /// Checkpoints whose client justifications one call into the voter imports when it follows
@@ -215,18 +216,18 @@ struct Worker<B: BlockT, BE, C, S, SC> {
 	/// The bounded wait of a vote for its predecessor's justification.
 	source_wait: SourceWait,
 	/// The highest target this process voted for.
-	last_cast: Option<CheckpointNumber>,
+	last_cast: Option<Epoch>,
 	/// The gates before the plan.
 	gates: Gates,
 	/// The current abstention and the checkpoint it was counted for.
-	abstention: Option<(Abstention, CheckpointNumber)>,
+	abstention: Option<(Abstention, Epoch)>,
 	/// The reason last logged; a vote ends it, except a vote after the bounded wait for a
 	/// source, so that waits while finality stalls are logged once, not at every checkpoint.
 	logged: Option<Abstention>,
 	/// The finalized checkpoint seen at the last tick, to tell a stall.
-	stalled_at: Option<CheckpointNumber>,
+	stalled_at: Option<Epoch>,
 	/// The finalized checkpoint above which justifications were asked of peers.
-	requested: Option<CheckpointNumber>,
+	requested: Option<Epoch>,
 	_phantom: std::marker::PhantomData<BE>,
 }
 
@@ -273,12 +274,26 @@ where
 		let mut finality_notifications = self.client.finality_notification_stream().fuse();
 		let mut messages = self.gossip.messages_for(topic::<B>()).fuse();
 		let mut tick = futures_timer::Delay::new(TICK_PERIOD).fuse();
+		// Fires when a vote held back for its source may go without it.
+		let mut source_timer = futures::future::Fuse::terminated();
+		let mut source_deadline = None;
 
 		self.reconcile_with_client().await;
 		self.local = self.local_key();
 		self.regossip_restored();
 		self.maybe_vote().await;
 		loop {
+			let deadline = self.source_wait.deadline();
+			if deadline != source_deadline {
+				source_deadline = deadline;
+				source_timer = match deadline {
+					Some(at) => {
+						futures_timer::Delay::new(at.saturating_duration_since(Instant::now()))
+							.fuse()
+					}
+					None => futures::future::Fuse::terminated(),
+				};
+			}
 			let gossip = &mut self.gossip;
 			futures::select! {
 				_ = gossip.fuse() => {
@@ -313,6 +328,7 @@ where
 					tick = futures_timer::Delay::new(TICK_PERIOD).fuse();
 					self.on_tick().await;
 				},
+				_ = source_timer => self.maybe_vote().await,
 			}
 			if let Some(metrics) = &self.metrics {
 				let pending = self.handle.persistence().map_or(0, |p| p.pending_votes());
@@ -386,7 +402,7 @@ where
 			}
 		};
 		let best_number: u64 = (*best.number()).unique_saturated_into();
-		let tip = CheckpointNumber(best_number / u64::from(self.interval));
+		let tip = Epoch::at_or_below(best_number, self.interval);
 		match self.try_vote(best.hash(), tip).await {
 			Ok(Some(_)) => self.note_abstention(None, tip),
 			Ok(None) => {}
@@ -396,7 +412,7 @@ where
 
 	/// Counts an abstention once per reason and checkpoint and logs it once per change of
 	/// reason; `None` (a vote was cast) ends it.
-	fn note_abstention(&mut self, reason: Option<Abstention>, tip: CheckpointNumber) {
+	fn note_abstention(&mut self, reason: Option<Abstention>, tip: Epoch) {
 		match reason {
 			Some(reason) => {
 				if self.abstention != Some((reason, tip)) {
@@ -409,7 +425,7 @@ where
 					let (finalized, justified) = (view.finalized.number, view.justified.number);
 					log::info!(
 						target: LOG_TARGET,
-						"⏸️ Not voting (best checkpoint {tip}, justified {justified}, finalized \
+						"⏸️ Not voting (best block at {tip}, justified {justified}, finalized \
 						 {finalized}): {}",
 						reason.explain(),
 					);
@@ -436,11 +452,7 @@ where
 
 	/// Votes for the checkpoint the plan names on the chain ending in `best`. `Ok(None)`:
 	/// nothing to vote for.
-	async fn try_vote(
-		&mut self,
-		best: B::Hash,
-		tip: CheckpointNumber,
-	) -> Result<Option<CheckpointNumber>, Abstention> {
+	async fn try_vote(&mut self, best: B::Hash, tip: Epoch) -> Result<Option<Epoch>, Abstention> {
 		self.local = self.local_key();
 		let syncing = self.sync.is_major_syncing();
 		self.gates.open(self.local.is_some(), syncing, tip, Instant::now())?;
@@ -451,8 +463,14 @@ where
 			Plan::Abstain(reason) => return Err(reason),
 		};
 		self.source_wait.ready(&view, number, Instant::now())?;
-		let height = number.block_number(self.interval);
-		let Some(hash) = ancestor_at::<B, _>(&*self.client, best, height) else { return Ok(None) };
+		let hash = if number.is_round_one() {
+			ancestor_at::<B, _>(&*self.client, best, number.block_number(self.interval))
+		} else {
+			// Round two: the block whose round one is justified.
+			let justified = self.finality().state().highest_justified();
+			(justified.number.next() == number).then_some(justified.hash)
+		};
+		let Some(hash) = hash else { return Ok(None) };
 		let target = Checkpoint { number, hash };
 		let client = self.client.clone();
 		// Asked of the target block itself, not of the best chain by number: a reorg while
@@ -682,11 +700,10 @@ where
 	/// verified against the sets tracked, so every set change on the way is enacted), a batch
 	/// at a time, until the gadget is level or a certificate does not import.
 	async fn follow_client_finality(&mut self) {
-		let interval = u64::from(self.interval);
 		let mut from = self.handle.view().finalized.number.next();
 		loop {
 			let client_finalized: u64 = self.client.info().finalized_number.unique_saturated_into();
-			let to = CheckpointNumber(client_finalized / interval);
+			let to = Epoch::at_or_below(client_finalized, self.interval);
 			if from > to || self.handle.view().finalized.number >= to {
 				return;
 			}
@@ -714,8 +731,8 @@ where
 				return;
 			}
 			let finalized = self.handle.view().finalized.number;
-			from = CheckpointNumber(from.0.saturating_add(CLIENT_JUSTIFICATIONS_PER_CALL))
-				.max(finalized.next());
+			from =
+				Epoch(from.0.saturating_add(CLIENT_JUSTIFICATIONS_PER_CALL)).max(finalized.next());
 		}
 	}
 
@@ -774,14 +791,15 @@ where
 		let client_finalized: u64 = info.finalized_number.unique_saturated_into();
 		let best: u64 = info.best_number.unique_saturated_into();
 		let interval = u64::from(self.interval);
-		let last = (best / interval).min(finalized.0.saturating_add(view.window));
-		let lowest = client_finalized.max(finalized.0 * interval) + 1;
+		let last =
+			best.min(Epoch(finalized.0.saturating_add(view.window)).block_number(self.interval));
+		let lowest = client_finalized.max(finalized.block_number(self.interval)) + 1;
 		// One walk down the best chain from the highest checkpoint asked for; the requests go
 		// out lowest first, so that the next checkpoint's is answered first (a justification
 		// answered above it, even one that only waits here, makes the sync layer drop the
 		// requests below it).
 		let mut wanted = Vec::new();
-		let mut at = ancestor_at::<B, _>(&*self.client, info.best_hash, last * interval);
+		let mut at = ancestor_at::<B, _>(&*self.client, info.best_hash, last - last % interval);
 		while let Some(hash) = at {
 			let Ok(header) = self.client.header_metadata(hash) else { break };
 			let height: u64 = header.number.unique_saturated_into();
@@ -800,7 +818,7 @@ where
 		if asked > 0 {
 			log::debug!(
 				target: LOG_TARGET,
-				"Finality stalls at checkpoint {finalized}: asked peers for the justifications of \
+				"Finality stalls at {finalized}: asked peers for the justifications of \
 				 {asked} checkpoint blocks above it",
 			);
 		}

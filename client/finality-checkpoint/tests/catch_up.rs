@@ -8,8 +8,9 @@
 //! engine does while finality stalls: a vote dropped as too far ahead is not lost for good.
 //!
 //! Each case starts from the split that a real outage leaves behind: two validators saw the
-//! justification of checkpoint 1 before the others went down, two did not, so their first
-//! catch-up votes come from different sources and no link has a supermajority.
+//! justification of block 1's round one (epoch 2) before the others went down, two did not, so
+//! the first two vote its round two and the others jump from genesis: no link has a
+//! supermajority.
 
 mod common;
 
@@ -21,7 +22,7 @@ use sc_finality_checkpoint::{
 	CheckpointFinality, FinalityConfig, OwnVoteGuard, Progress,
 };
 use sp_core::{ed25519, H256};
-use sp_finality_checkpoint::CheckpointNumber;
+use sp_finality_checkpoint::Epoch;
 
 type Message = GossipMessage<H256>;
 /// Messages in flight: (recipient, message).
@@ -37,7 +38,7 @@ struct Validator {
 	finality: CheckpointFinality<H256>,
 	key: ed25519::Pair,
 	index: u32,
-	last_cast: Option<CheckpointNumber>,
+	last_cast: Option<Epoch>,
 }
 
 impl Validator {
@@ -45,7 +46,7 @@ impl Validator {
 	/// certificate it made, if any: what the worker gossips.
 	fn vote(&mut self) -> Vec<Message> {
 		let f = &self.finality;
-		let view = VotingView::new(f.state(), CheckpointNumber(TIP), self.last_cast);
+		let view = VotingView::new(f.state(), Epoch(TIP), self.last_cast);
 		let Plan::Vote(number) = plan(&view) else { return Vec::new() };
 		assert!(number.0 <= view.finalized.0 + WINDOW, "a vote outside the window");
 		let Some(link) = f.own_vote_link(cp(0, number.0), |_| true) else { return Vec::new() };
@@ -78,7 +79,7 @@ impl Validator {
 
 /// Finalized, justified and guard of each validator: what a round that moved nothing leaves
 /// as it was.
-fn states(validators: &[Validator]) -> Vec<(CheckpointNumber, CheckpointNumber, OwnVoteGuard)> {
+fn states(validators: &[Validator]) -> Vec<(Epoch, Epoch, OwnVoteGuard)> {
 	validators
 		.iter()
 		.map(|v| {
@@ -118,13 +119,14 @@ fn catch_up(delays: &[u16]) -> Result<(), TestCaseError> {
 			last_cast: None,
 		})
 		.collect();
-	// Before the outage all four voted 0 -> 1; validators 0 and 1 got the votes, 2 and 3
-	// get them only after their first catch-up vote (from source 0, a split).
-	let first: Vec<_> = votes(&keys, N, link(cp(0, 0), cp(0, 1)));
+	// Before the outage all four voted 0 -> 2 (block 1's round one); validators 0 and 1 got
+	// the votes, 2 and 3 get them only after their first catch-up vote (from source 0, a
+	// split).
+	let first: Vec<_> = votes(&keys, N, link(cp(0, 0), cp(0, 2)));
 	let mut late: Inbox = Vec::new();
 	for v in &mut validators {
 		v.finality.record_own_vote(first[v.index as usize].clone()).unwrap();
-		v.last_cast = Some(CheckpointNumber(1));
+		v.last_cast = Some(Epoch(2));
 		for vote in first.iter().filter(|vote| vote.validator_index != v.index) {
 			if v.index < 2 {
 				v.finality.add_checkpoint_signature(vote.clone()).unwrap();
@@ -133,7 +135,7 @@ fn catch_up(delays: &[u16]) -> Result<(), TestCaseError> {
 			}
 		}
 	}
-	prop_assert_eq!(validators[2].finality.highest_justified().number, CheckpointNumber(0));
+	prop_assert_eq!(validators[2].finality.highest_justified().number, Epoch(0));
 
 	let mut rounds = 0;
 	let mut resend = false;

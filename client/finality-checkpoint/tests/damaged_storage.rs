@@ -138,7 +138,8 @@ fn a_database_with_more_columns_than_this_node_knows_is_refused() {
 		)
 		.unwrap();
 		let mut tx = newer.transaction();
-		tx.put(columns::META, b"schema_version", &3u32.to_le_bytes());
+		let newer_schema = sc_finality_checkpoint::store::db::SCHEMA_VERSION + 1;
+		tx.put(columns::META, b"schema_version", &newer_schema.to_le_bytes());
 		tx.put(columns::NUM_COLUMNS, b"new", b"column");
 		newer.write(tx).unwrap();
 	}

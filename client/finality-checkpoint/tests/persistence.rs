@@ -9,7 +9,7 @@ use sc_finality_checkpoint::{
 	FinalityConfig,
 };
 use sp_core::{Pair, H256};
-use sp_finality_checkpoint::{CheckpointCertificate, CheckpointNumber, Link};
+use sp_finality_checkpoint::{CheckpointCertificate, Epoch, Link};
 use std::{
 	path::Path,
 	sync::Arc,
@@ -57,8 +57,7 @@ fn signatures_and_certificates_are_persisted() {
 	let db = CheckpointDB::new(dir.path()).unwrap();
 	assert_eq!(keys_in(&db, columns::SIGNATURES), 9);
 	assert_eq!(keys_in(&db, columns::CERTIFICATES), 2);
-	let certificate: CheckpointCertificate<H256> =
-		db.certificate(CheckpointNumber(2)).unwrap().unwrap();
+	let certificate: CheckpointCertificate<H256> = db.certificate(Epoch(2)).unwrap().unwrap();
 	assert_eq!(certificate.link, link(cp(0, 2), cp(0, 3)));
 	assert_eq!(certificate.signatures.iter().map(|(i, _)| *i).collect::<Vec<_>>(), vec![0, 1, 2]);
 }
@@ -131,7 +130,7 @@ fn the_first_certificate_in_a_range_is_found_by_a_range_read() {
 		db.write_certificate(&at(n), &cp(0, n + 1), None).unwrap();
 	}
 	let first = |from, to| {
-		let found = db.first_certificate_in::<H256>(CheckpointNumber(from), CheckpointNumber(to));
+		let found = db.first_certificate_in::<H256>(Epoch(from), Epoch(to));
 		found.unwrap().map(|c| c.link.source.number.0)
 	};
 	assert_eq!(first(0, 2), None);
@@ -152,7 +151,7 @@ fn pruning_keeps_exactly_retention_checkpoints() {
 	assert_eq!(finality.last_finalized(), cp(0, 20));
 	let persistence = finality.persistence().unwrap().clone();
 	let outcome = persistence.prune_old_checkpoints().unwrap();
-	assert_eq!(outcome.pruned_below, CheckpointNumber(15));
+	assert_eq!(outcome.pruned_below, Epoch(15));
 	assert_eq!(outcome.checkpoints, 15);
 	// A second prune has nothing to do.
 	assert_eq!(persistence.prune_old_checkpoints().unwrap().checkpoints, 0);
@@ -160,7 +159,7 @@ fn pruning_keeps_exactly_retention_checkpoints() {
 
 	let db = CheckpointDB::new(dir.path()).unwrap();
 	for n in 1..=20u64 {
-		let kept = db.certificate::<H256>(CheckpointNumber(n)).unwrap().is_some();
+		let kept = db.certificate::<H256>(Epoch(n)).unwrap().is_some();
 		assert_eq!(kept, n >= 15, "certificate {n}");
 	}
 	// Votes for targets 15..=21 remain: three per checkpoint.
@@ -195,12 +194,11 @@ fn pruning_keeps_certificates_of_set_changes() {
 		db.write_certificate(&cert, &cp(0, n + 1), None).unwrap();
 	}
 	db.prune_old_checkpoints::<H256>(5).unwrap();
-	let kept: Vec<u64> = (1..30)
-		.filter(|n| db.certificate::<H256>(CheckpointNumber(*n)).unwrap().is_some())
-		.collect();
+	let kept: Vec<u64> =
+		(1..30).filter(|n| db.certificate::<H256>(Epoch(*n)).unwrap().is_some()).collect();
 	assert_eq!(kept, vec![3, 24, 25, 26, 27, 28, 29]);
 	assert_eq!(db.load_state::<H256>(8).unwrap().authority_sets, vec![set_1]);
-	assert_eq!(db.set_changes().unwrap(), vec![CheckpointNumber(3)]);
+	assert_eq!(db.set_changes().unwrap(), vec![Epoch(3)]);
 }
 
 #[test]
@@ -241,7 +239,7 @@ fn unflushed_votes_are_lost_but_own_votes_and_guard_are_not() {
 	let mut restored = open(dir.path(), &common::keys(N));
 	assert_eq!(restored.votes_of(&keys[0].public().into()), vec![]);
 	assert_eq!(restored.votes_of(&keys[3].public().into()).len(), 1);
-	assert_eq!(restored.guard().target, CheckpointNumber(1));
+	assert_eq!(restored.guard().target, Epoch(1));
 	// The restored guard forbids a second vote for target 1, on any fork.
 	assert_eq!(restored.own_vote_link(cp(1, 1), |_| true), None);
 	assert!(matches!(
@@ -265,7 +263,7 @@ fn guard_file_is_authoritative_over_the_db_copy() {
 	std::fs::write(dir.path().join(sc_finality_checkpoint::GUARD_FILE_NAME), guard).unwrap();
 
 	let restored = open(dir.path(), &common::keys(N));
-	assert_eq!(restored.guard().target, CheckpointNumber(1));
+	assert_eq!(restored.guard().target, Epoch(1));
 	assert_eq!(restored.own_vote_link(cp(0, 1), |_| true), None);
 }
 
@@ -291,7 +289,7 @@ fn future_schema_version_is_refused() {
 	raw_put(dir.path(), columns::META, b"schema_version", &99u32.to_le_bytes());
 
 	let err = restore(dir.path(), GENESIS).unwrap_err();
-	assert!(matches!(err, Error::UnsupportedSchema { found: 99, supported: 2, .. }), "{err}");
+	assert!(matches!(err, Error::UnsupportedSchema { found: 99, supported: 3, .. }), "{err}");
 	assert!(err.to_string().contains(&dir.path().display().to_string()));
 	assert_eq!(
 		raw_get(dir.path(), columns::META, b"schema_version"),
@@ -299,13 +297,29 @@ fn future_schema_version_is_refused() {
 	);
 }
 
-/// A database as schema version 1 wrote it, byte for byte: finalized checkpoint 7, justified 8,
-/// the guard at 7 -> 8, one vote for target 8, the certificate of 7 and version 1's
-/// `last_certificate_set` (set 0). Version 2 takes it over: the same state, the genesis set, no
-/// `last_certificate_set`, and the version bumped; finality goes on from it.
-#[test]
-fn a_version_1_database_is_migrated_in_place() {
-	let dir = tempfile::tempdir().unwrap();
+/// Every record of the database at `path`, by column, opened raw (no schema check).
+fn raw_records(path: &Path) -> Vec<(u32, Vec<u8>, Vec<u8>)> {
+	let db = kvdb_rocksdb::Database::open(
+		&kvdb_rocksdb::DatabaseConfig::with_columns(columns::NUM_COLUMNS),
+		path,
+	)
+	.unwrap();
+	let mut records = Vec::new();
+	for column in 0..columns::NUM_COLUMNS {
+		for entry in db.iter(column) {
+			let (key, value) = entry.unwrap();
+			records.push((column, key.to_vec(), value));
+		}
+	}
+	records
+}
+
+/// Writes, byte for byte, a database as the one-round protocol's schema `version` (1 or 2)
+/// left it: finalized checkpoint 7, justified 8, the guard at 7 -> 8, one vote for target 8,
+/// the certificate of 7, version 1's `last_certificate_set` or version 2's kept certificates
+/// and prune mark, and a guard file of that protocol in the directory. Returns every record
+/// written.
+fn write_one_round_database(path: &Path, version: u32) -> Vec<(u32, Vec<u8>, Vec<u8>)> {
 	let keys = keys(N);
 	let u64_le = |n: u64| n.to_le_bytes().to_vec();
 	let checkpoint = |n: u64| [u64_le(n), hash(0, n).as_bytes().to_vec()].concat();
@@ -316,56 +330,103 @@ fn a_version_1_database_is_migrated_in_place() {
 			.map(|v| (v.validator_index, v.signature))
 			.collect(),
 	};
-	let vote_8 = vote(&keys[3], 3, link(cp(0, 7), cp(0, 8)));
-	let vote_bytes = codec::Encode::encode(&vote_8);
+	let vote_bytes = codec::Encode::encode(&vote(&keys[3], 3, link(cp(0, 7), cp(0, 8))));
 	let mut vote_key = 8u64.to_be_bytes().to_vec();
 	vote_key.extend_from_slice(&3u32.to_be_bytes());
 	vote_key.extend_from_slice(&sp_crypto_hashing::blake2_256(&vote_bytes));
+	let mut records = vec![
+		(columns::META, b"schema_version".to_vec(), version.to_le_bytes().to_vec()),
+		(columns::META, b"genesis".to_vec(), GENESIS.as_bytes().to_vec()),
+		(columns::META, b"finalized".to_vec(), checkpoint(7)),
+		(columns::META, b"justified".to_vec(), checkpoint(8)),
+		(columns::META, b"own_vote_guard".to_vec(), [u64_le(7), u64_le(8)].concat()),
+		(columns::CERTIFICATES, 7u64.to_be_bytes().to_vec(), codec::Encode::encode(&certificate)),
+		(columns::SIGNATURES, vote_key, vote_bytes),
+	];
+	match version {
+		1 => {
+			records.push((columns::META, b"last_certificate_set".to_vec(), u64_le(0)));
+			records.push((columns::META, b"kept_certificates".to_vec(), vec![0]));
+		}
+		2 => {
+			// One kept certificate (a compact length of 1, then checkpoint 3) and the prune
+			// mark at 2.
+			records.push((
+				columns::META,
+				b"kept_certificates".to_vec(),
+				[vec![4], u64_le(3)].concat(),
+			));
+			records.push((columns::META, b"pruned_below".to_vec(), u64_le(2)));
+		}
+		_ => unreachable!("the one-round protocol wrote schema versions 1 and 2"),
+	}
 	{
 		let db = kvdb_rocksdb::Database::open(
 			&kvdb_rocksdb::DatabaseConfig::with_columns(columns::NUM_COLUMNS),
-			dir.path(),
+			path,
 		)
 		.unwrap();
 		let mut tx = db.transaction();
-		tx.put(columns::META, b"schema_version", &[1, 0, 0, 0]);
-		tx.put(columns::META, b"genesis", GENESIS.as_bytes());
-		tx.put(columns::META, b"finalized", &checkpoint(7));
-		tx.put(columns::META, b"justified", &checkpoint(8));
-		tx.put(columns::META, b"own_vote_guard", &[u64_le(7), u64_le(8)].concat());
-		tx.put(columns::META, b"last_certificate_set", &u64_le(0));
-		// Version 1 kept the first certificate of each new set: none here (one set).
-		tx.put(columns::META, b"kept_certificates", &[0]);
-		tx.put(columns::CERTIFICATES, &7u64.to_be_bytes(), &codec::Encode::encode(&certificate));
-		tx.put(columns::SIGNATURES, &vote_key, &vote_bytes);
+		for (column, key, value) in &records {
+			tx.put(*column, key, value);
+		}
 		db.write(tx).unwrap();
 	}
+	std::fs::write(path.join(sc_finality_checkpoint::GUARD_FILE_NAME), one_round_guard_file())
+		.unwrap();
+	records.sort();
+	records
+}
 
-	let mut finality = open(dir.path(), &common::keys(N));
-	assert_eq!(finality.last_finalized(), cp(0, 7));
-	assert_eq!(finality.highest_justified(), cp(0, 8));
-	assert_eq!(
-		(finality.guard().source, finality.guard().target),
-		(CheckpointNumber(7), CheckpointNumber(8))
-	);
-	assert_eq!(finality.votes_of(&keys[3].public().into()), vec![vote_8]);
-	assert_eq!(finality.voters().set_id(), 0);
-	let storage = finality.persistence().unwrap().storage();
-	assert_eq!(storage.certificate(CheckpointNumber(7)).unwrap(), Some(certificate));
-	// Two more votes finalize checkpoint 8 on the migrated state.
-	for v in votes(&keys, 2, link(cp(0, 8), cp(0, 9))) {
-		finality.add_checkpoint_signature(v).unwrap();
+/// A guard file as the one-round protocol wrote it: `CKPTGRD1`, the SCALE of the genesis hash
+/// and of the guard 7 -> 8, and an 8-byte checksum.
+fn one_round_guard_file() -> Vec<u8> {
+	let mut bytes = b"CKPTGRD1".to_vec();
+	codec::Encode::encode_to(&(GENESIS.as_bytes().to_vec(), 7u64, 8u64), &mut bytes);
+	let checksum = sp_crypto_hashing::blake2_256(&bytes);
+	bytes.extend_from_slice(&checksum[..8]);
+	bytes
+}
+
+/// A database of the one-round protocol (schema versions 1 and 2) is refused on restore with
+/// an error that names the path and the fix, and nothing in it is overwritten: every record
+/// and the guard file are byte-identical afterwards, and no record is added.
+#[test]
+fn a_one_round_database_is_refused_and_nothing_in_it_changes() {
+	for version in [1u32, 2] {
+		let dir = tempfile::tempdir().unwrap();
+		let written = write_one_round_database(dir.path(), version);
+		let guard_path = dir.path().join(sc_finality_checkpoint::GUARD_FILE_NAME);
+
+		// Through the normal start, and on this chain or another: the protocol is checked first.
+		for genesis in [GENESIS, H256::repeat_byte(0x01)] {
+			let err = restore(dir.path(), genesis).unwrap_err();
+			assert!(
+				matches!(&err, Error::OneRoundDatabase { path, found } if path == dir.path() && *found == version),
+				"version {version}: {err}"
+			);
+			let message = err.to_string();
+			assert!(message.contains(&dir.path().display().to_string()), "{message}");
+			assert!(message.contains(&format!("schema version {version}")), "{message}");
+			assert!(message.contains("one-round"), "{message}");
+			assert!(message.contains("--base-path"), "{message}");
+			assert!(message.contains("purge-chain"), "{message}");
+			assert!(message.contains("Nothing was changed"), "{message}");
+		}
+		// And on the database itself.
+		let db = CheckpointDB::new(dir.path()).unwrap();
+		let err = db.initialise(&GENESIS).unwrap_err();
+		assert!(matches!(err, Error::OneRoundDatabase { .. }), "{err}");
+		let v = vote(&keys(N)[0], 0, link(cp(0, 8), cp(0, 9)));
+		assert!(matches!(db.write_votes(&[v]), Err(Error::NotInitialised { .. })));
+		drop(db);
+
+		assert_eq!(raw_records(dir.path()), written, "version {version}: records changed");
+		for (column, key, value) in &written {
+			assert_eq!(raw_get(dir.path(), *column, key).as_ref(), Some(value));
+		}
+		assert_eq!(std::fs::read(&guard_path).unwrap(), one_round_guard_file());
 	}
-	finality.add_checkpoint_signature(vote(&keys[3], 3, link(cp(0, 8), cp(0, 9)))).unwrap();
-	assert_eq!(finality.last_finalized(), cp(0, 8));
-	drop(finality);
-	assert_eq!(raw_get(dir.path(), columns::META, b"schema_version"), Some(vec![2, 0, 0, 0]));
-	assert_eq!(raw_get(dir.path(), columns::META, b"last_certificate_set"), None);
-	assert_eq!(raw_get(dir.path(), columns::META, b"kept_certificates"), None);
-	// The first start on the migrated store keeps the set it was given: the genesis set.
-	let db = CheckpointDB::new(dir.path()).unwrap();
-	let sets = db.load_state::<H256>(8).unwrap().authority_sets;
-	assert_eq!(sets.iter().map(|s| (s.id, s.enacted_by)).collect::<Vec<_>>(), vec![(0, None)]);
 }
 
 #[test]
@@ -423,13 +484,47 @@ fn raw_get(path: &Path, column: u32, key: &[u8]) -> Option<Vec<u8>> {
 /// A state machine on the database in `dir/checkpoints` with the guard beside it, as the node
 /// keeps them.
 fn open_with_guard_outside(dir: &Path) -> CheckpointFinality<H256> {
-	let db = Arc::new(CheckpointDB::new(&dir.join("checkpoints")).unwrap());
+	try_open_with_guard_outside(dir).unwrap()
+}
+
+/// [`open_with_guard_outside`], the error if the state cannot be restored.
+fn try_open_with_guard_outside(
+	dir: &Path,
+) -> sc_finality_checkpoint::Result<CheckpointFinality<H256>> {
+	let db = Arc::new(CheckpointDB::new(&dir.join("checkpoints"))?);
 	let guard = sc_finality_checkpoint::GuardFile::at(dir.join("own-vote-guard"));
 	let adapter = CheckpointStorageAdapter::new(db).with_guard_file(guard);
 	let mut finality = finality(&keys(N));
 	finality.set_storage(Arc::new(adapter), persistence_config());
-	finality.restore_from_storage().unwrap();
-	finality
+	finality.restore_from_storage()?;
+	Ok(finality)
+}
+
+/// A guard file of the one-round protocol (`CKPTGRD1`) beside a new database, where the node
+/// keeps it and `purge-chain` leaves it: the validator does not start, the error names the
+/// file and the fix, and the file is byte-identical afterwards.
+#[test]
+fn a_one_round_guard_file_is_refused_and_left_untouched() {
+	let dir = tempfile::tempdir().unwrap();
+	let guard = dir.path().join("own-vote-guard");
+	for bytes in [one_round_guard_file(), [&b"CKPTGRD1junk"[..], &[0x5a; 8]].concat()] {
+		std::fs::write(&guard, &bytes).unwrap();
+		let err = try_open_with_guard_outside(dir.path()).err().expect("an old guard is refused");
+		assert!(matches!(&err, Error::OneRoundGuard { path } if *path == guard), "{err}");
+		let message = err.to_string();
+		assert!(message.contains(&guard.display().to_string()), "{message}");
+		assert!(message.contains("one-round"), "{message}");
+		assert!(message.contains("--unsafe-reset-own-vote-guard"), "{message}");
+		assert_eq!(std::fs::read(&guard).unwrap(), bytes, "the old guard file was written to");
+	}
+	// The one left in the database directory by an earlier version is refused the same way.
+	std::fs::remove_file(&guard).unwrap();
+	let legacy = dir.path().join("checkpoints").join(sc_finality_checkpoint::GUARD_FILE_NAME);
+	std::fs::write(&legacy, one_round_guard_file()).unwrap();
+	let err = try_open_with_guard_outside(dir.path()).err().expect("an old guard is refused");
+	assert!(matches!(&err, Error::OneRoundGuard { path } if *path == legacy), "{err}");
+	assert_eq!(std::fs::read(&legacy).unwrap(), one_round_guard_file());
+	assert!(!guard.exists(), "no new guard file was written");
 }
 
 #[test]
@@ -448,7 +543,7 @@ fn a_guard_outside_the_database_survives_its_removal() {
 	std::fs::remove_dir_all(dir.path().join("checkpoints")).unwrap();
 	let restored = open_with_guard_outside(dir.path());
 	assert!(restored.state().guard_found());
-	assert_eq!(restored.guard().target, CheckpointNumber(2));
+	assert_eq!(restored.guard().target, Epoch(2));
 	assert_eq!(restored.last_finalized(), cp(0, 0), "the database itself starts over");
 	assert_eq!(restored.own_vote_link(cp(1, 1), |_| true), None, "no vote at or below 2");
 }
@@ -464,13 +559,13 @@ fn a_guard_left_in_the_database_directory_by_an_earlier_version_is_merged() {
 	drop(old);
 
 	let mut new = open_with_guard_outside(dir.path());
-	assert_eq!(new.guard().target, CheckpointNumber(3));
+	assert_eq!(new.guard().target, Epoch(3));
 	// The next own vote writes the new file, and the old one still counts after a purge.
 	let own = new.own_vote_link(cp(0, 4), |_| true).unwrap();
 	new.record_own_vote(vote(&keys[3], 3, own)).unwrap();
 	drop(new);
 	assert!(dir.path().join("own-vote-guard").exists());
-	assert_eq!(open_with_guard_outside(dir.path()).guard().target, CheckpointNumber(4));
+	assert_eq!(open_with_guard_outside(dir.path()).guard().target, Epoch(4));
 }
 
 #[test]
@@ -484,6 +579,6 @@ fn a_vote_of_our_key_cast_elsewhere_raises_the_durable_guard() {
 	drop(finality);
 	std::fs::remove_dir_all(dir.path().join("checkpoints")).unwrap();
 	let restored = open_with_guard_outside(dir.path());
-	assert_eq!(restored.guard().target, CheckpointNumber(5), "durable in the guard file");
+	assert_eq!(restored.guard().target, Epoch(5), "durable in the guard file");
 	assert_eq!(restored.own_vote_link(cp(0, 5), |_| true), None);
 }

@@ -12,7 +12,7 @@ use sc_finality_checkpoint::{
 	CheckpointStorageAdapter, Error, VoteRejection,
 };
 use sp_core::{ed25519, Pair, H256};
-use sp_finality_checkpoint::{AuthorityId, AuthoritySet, Checkpoint, CheckpointNumber, Link};
+use sp_finality_checkpoint::{AuthorityId, AuthoritySet, Checkpoint, Epoch, Link};
 use std::sync::Arc;
 
 /// Set 0 is validators 0..4, set 1 drops validator 0 and adds validator 4.
@@ -109,9 +109,9 @@ fn a_set_change_hands_over_at_the_enacting_checkpoint_and_survives_a_restart() {
 	let persistence = f.persistence().unwrap().clone();
 	persistence.prune_old_checkpoints().unwrap();
 	let storage = persistence.storage();
-	let kept = storage.certificate(CheckpointNumber(2)).unwrap().expect("enacting certificate");
+	let kept = storage.certificate(Epoch(2)).unwrap().expect("enacting certificate");
 	assert_eq!((kept.link.set_id, kept.link.source), (0, cp(0, 2)));
-	assert_eq!(storage.certificate(CheckpointNumber(5)).unwrap(), None, "pruned");
+	assert_eq!(storage.certificate(Epoch(5)).unwrap(), None, "pruned");
 }
 
 /// A chain whose blocks are imported as the test says; every imported block descends from
@@ -152,7 +152,7 @@ fn a_checkpoint_above_a_signal_waits_for_its_block() {
 	}
 	assert_eq!(f.last_finalized(), cp(0, 3), "checkpoint 4 waits for its block");
 	assert!(f.is_waiting());
-	assert!(matches!(f.retry_waiting(), Err(Error::BlockNotImported(CheckpointNumber(4)))));
+	assert!(matches!(f.retry_waiting(), Err(Error::BlockNotImported(Epoch(4)))));
 
 	chain.0.lock().push(cp(0, 4).hash);
 	let progress = f.retry_waiting().unwrap();

@@ -22,8 +22,7 @@ use sc_finality_checkpoint::{
 };
 use sp_core::{ed25519, Pair, H256};
 use sp_finality_checkpoint::{
-	AuthorityId, AuthoritySet, Checkpoint, CheckpointCertificate, CheckpointNumber,
-	CheckpointSignature, Link,
+	AuthorityId, AuthoritySet, Checkpoint, CheckpointCertificate, CheckpointSignature, Epoch, Link,
 };
 use std::{collections::BTreeSet, sync::Arc};
 
@@ -278,7 +277,7 @@ fn finality_waits_for_the_checkpoint_block_even_with_no_signal_known() {
 	}
 	assert_eq!(f.last_finalized(), cp(0, 1), "checkpoint 2 waits for its block");
 	assert!(f.is_waiting());
-	assert!(matches!(f.retry_waiting(), Err(Error::BlockNotImported(CheckpointNumber(2)))));
+	assert!(matches!(f.retry_waiting(), Err(Error::BlockNotImported(Epoch(2)))));
 
 	// Block import notes the signal, then the block is in.
 	assert!(f.note_signal(cp(0, 2), authority_set(1, &keys[1..])));
@@ -337,31 +336,34 @@ fn a_gadget_behind_its_client_catches_up_from_the_clients_justifications() {
 			signatures: votes.into_iter().map(|v| (v.validator_index, v.signature)).collect(),
 		}
 	};
+	// Blocks 1 and 2 (heights 5 and 10, epochs 2 and 4) finalized by their round twos, the
+	// second enacting set 1, which finalizes block 6 (epoch 12). Block `k`'s hash is epoch
+	// `2k`'s.
 	let on_client = [
-		(1, certificate(0, &keys[..4], 1, 2)),
-		(2, certificate(0, &keys[..4], 2, 3)),
-		(6, certificate(1, set_1, 6, 7)),
+		(1, certificate(0, &keys[..4], 2, 3)),
+		(2, certificate(0, &keys[..4], 4, 5)),
+		(6, certificate(1, set_1, 12, 13)),
 	];
 	let interval = 5;
 	let justification_at = |height: u64| {
-		let number = height / u64::from(interval);
-		let found = on_client.iter().find(|(n, _)| *n == number);
-		Some((cp(0, number).hash, found.map(|(_, c)| codec::Encode::encode(c))))
+		let block = height / u64::from(interval);
+		let found = on_client.iter().find(|(n, _)| *n == block);
+		Some((cp(0, 2 * block).hash, found.map(|(_, c)| c.to_justification())))
 	};
 	let mut f = finality(&keys[..4]);
-	assert!(f.note_signal(cp(0, 2), authority_set(1, set_1)));
+	assert!(f.note_signal(cp(0, 4), authority_set(1, set_1)));
 
 	let (progress, stuck) = sc_finality_checkpoint::import_client_justifications(
 		&mut f,
 		interval,
-		CheckpointNumber(1),
-		CheckpointNumber(6),
+		Epoch(1),
+		Epoch(12),
 		64,
 		justification_at,
 	);
 	assert!(!stuck);
-	assert_eq!(progress.finalized.map(|c| c.link.source), Some(cp(0, 6)));
-	assert_eq!((f.last_finalized(), f.voters().set_id()), (cp(0, 6), 1));
+	assert_eq!(progress.finalized.map(|c| c.link.source), Some(cp(0, 12)));
+	assert_eq!((f.last_finalized(), f.voters().set_id()), (cp(0, 12), 1));
 
 	// A batch that ends before the next justification moves nothing and is not stuck; a
 	// forged one stops the walk.
@@ -369,8 +371,8 @@ fn a_gadget_behind_its_client_catches_up_from_the_clients_justifications() {
 	let (progress, stuck) = sc_finality_checkpoint::import_client_justifications(
 		&mut g,
 		interval,
-		CheckpointNumber(3),
-		CheckpointNumber(5),
+		Epoch(6),
+		Epoch(10),
 		64,
 		justification_at,
 	);
@@ -378,8 +380,8 @@ fn a_gadget_behind_its_client_catches_up_from_the_clients_justifications() {
 	let (_, stuck) = sc_finality_checkpoint::import_client_justifications(
 		&mut g,
 		interval,
-		CheckpointNumber(6),
-		CheckpointNumber(6),
+		Epoch(12),
+		Epoch(12),
 		64,
 		justification_at,
 	);

@@ -9,7 +9,7 @@ use sc_finality_checkpoint::{
 };
 use sp_core::{ed25519, Pair, H256};
 use sp_finality_checkpoint::AuthorityId;
-use sp_finality_checkpoint::{CheckpointNumber, Link};
+use sp_finality_checkpoint::{Epoch, Link};
 use std::sync::Arc;
 
 const N: usize = 4;
@@ -106,15 +106,11 @@ fn bad_votes_are_rejected_counted_and_not_stored() {
 		),
 		(
 			vote(&keys[0], 0, link(cp(0, 40), cp(0, 41))),
-			VoteRejection::TooFarAhead {
-				target: CheckpointNumber(41),
-				finalized: CheckpointNumber(0),
-				window: 32,
-			},
+			VoteRejection::TooFarAhead { target: Epoch(41), finalized: Epoch(0), window: 32 },
 		),
 		(
 			vote(&keys[0], 0, link(cp(0, 2), cp(0, 1))),
-			VoteRejection::InvalidLink { from: CheckpointNumber(2), to: CheckpointNumber(1) },
+			VoteRejection::InvalidLink { from: Epoch(2), to: Epoch(1) },
 		),
 	];
 	let count = cases.len() as u64;
@@ -162,7 +158,7 @@ fn equivocations_are_kept_as_evidence_and_bounded() {
 	assert!(e1.equivocation);
 	// A third vote for that height is refused (gossip refuses it too: hostile_peers.rs).
 	let third = vote(&keys[0], 0, link(cp(0, 0), cp(2, 1)));
-	let limit = VoteRejection::EquivocationLimit { validator: 0, target: CheckpointNumber(1) };
+	let limit = VoteRejection::EquivocationLimit { validator: 0, target: Epoch(1) };
 	assert_eq!(f.add_checkpoint_signature(third), Err(limit));
 	// E2: 2 -> 3 then 1 -> 4 surrounds it.
 	f.add_checkpoint_signature(vote(&keys[1], 1, link(cp(0, 2), cp(0, 3)))).unwrap();
@@ -327,13 +323,13 @@ fn a_vote_of_our_key_outside_the_guard_was_cast_elsewhere() {
 	// Forged (another key under our index) or outside the window: not ours, not an alarm.
 	assert!(!f.check_own_key_vote(&vote(&keys[0], me as u32, link(cp(0, 0), cp(0, 3)))).unwrap());
 	assert!(!f.check_own_key_vote(&vote(&keys[me], me as u32, link(cp(0, 0), cp(0, 99)))).unwrap());
-	assert_eq!(f.guard().target, CheckpointNumber(2));
+	assert_eq!(f.guard().target, Epoch(2));
 
 	// A valid vote above our guard: someone else runs our key. The guard covers it at once,
 	// durably, so we can never sign a vote that conflicts with it.
 	let twin = vote(&keys[me], me as u32, link(cp(0, 0), cp(0, 4)));
 	assert!(f.check_own_key_vote(&twin).unwrap());
-	assert_eq!(f.guard().target, CheckpointNumber(4));
+	assert_eq!(f.guard().target, Epoch(4));
 	assert_eq!(f.own_vote_link(cp(0, 4), |_| true), None);
 	assert!(f.own_vote_link(cp(0, 5), |_| true).is_some());
 
@@ -341,7 +337,7 @@ fn a_vote_of_our_key_outside_the_guard_was_cast_elsewhere() {
 	storage.fail_writes(true);
 	let later = vote(&keys[me], me as u32, link(cp(0, 0), cp(0, 6)));
 	assert!(f.check_own_key_vote(&later).is_err());
-	assert_eq!(f.guard().target, CheckpointNumber(6));
+	assert_eq!(f.guard().target, Epoch(6));
 }
 
 #[test]
@@ -377,13 +373,13 @@ fn votes_of_a_supermajority_on_different_links_are_a_split() {
 	for v in votes(&keys, 2, link(cp(0, 0), cp(0, 3))) {
 		f.add_checkpoint_signature(v).unwrap();
 	}
-	assert!(!f.split_at(CheckpointNumber(3)));
+	assert!(!f.split_at(Epoch(3)));
 	// A third votes 1 -> 3 (it counted 1 as justified): three of four voted, no link has three.
 	f.add_checkpoint_signature(vote(&keys[2], 2, link(cp(0, 1), cp(0, 3)))).unwrap();
-	assert!(f.split_at(CheckpointNumber(3)));
-	assert!(!f.split_at(CheckpointNumber(4)), "nobody voted for 4");
+	assert!(f.split_at(Epoch(3)));
+	assert!(!f.split_at(Epoch(4)), "nobody voted for 4");
 	// The fourth joins the first two: 0 -> 3 is a supermajority, 3 is justified, no split.
 	f.add_checkpoint_signature(vote(&keys[3], 3, link(cp(0, 0), cp(0, 3)))).unwrap();
 	assert_eq!(f.highest_justified(), cp(0, 3));
-	assert!(!f.split_at(CheckpointNumber(3)));
+	assert!(!f.split_at(Epoch(3)));
 }

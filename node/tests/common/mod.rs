@@ -268,23 +268,25 @@ impl Node {
 	}
 }
 
-/// The own votes `(source, target)` in a log: its `📝 Stored signature: own vote #s -> #t` lines.
+/// The own votes `(source, target)` in a log: its `📝 Stored signature: own vote epoch s ->
+/// epoch t` lines.
 pub fn own_votes(log: &str) -> Vec<(u64, u64)> {
 	log.lines()
 		.filter_map(|line| line.split("📝 Stored signature: own vote ").nth(1))
 		.map(|vote| {
-			let mut numbers = vote.split("->").map(|n| n.trim().trim_start_matches('#').parse());
+			let mut numbers =
+				vote.split("->").map(|n| n.trim().trim_start_matches("epoch ").parse());
 			(numbers.next().unwrap().unwrap(), numbers.next().unwrap().unwrap())
 		})
 		.collect()
 }
 
 /// The guard target in the first line of `log`, a `✅ Checkpoint state restored successfully
-/// ... own-vote guard #s -> #t` line.
+/// ... own-vote guard epoch s -> epoch t` line.
 pub fn own_vote_guard_target(log: &str) -> u64 {
 	let line = log.lines().next().unwrap();
 	let guard = line.split("own-vote guard").nth(1).expect("guard in restore line");
-	guard.rsplit('#').next().unwrap().trim().parse().unwrap()
+	guard.rsplit("epoch ").next().unwrap().trim().parse().unwrap()
 }
 
 /// Panics if a vote of `before` conflicts with one of `after` (E1 or E2, by the gadget's

@@ -21,8 +21,19 @@ pub const ENGINE_ID: ConsensusEngineId = *b"CKPT";
 /// The key type of checkpoint voting keys (`--key-type ckpt`).
 pub const KEY_TYPE: KeyTypeId = KeyTypeId(*b"ckpt");
 
-/// Domain tag at the start of every signed payload.
-pub const SIGNING_DOMAIN: [u8; 4] = *b"CKPT";
+/// The protocol this crate speaks: 2, two vote rounds per checkpoint block ([`Epoch`]s).
+/// Version 1 voted once per checkpoint; its votes, certificates and databases mean other
+/// things and are refused, so chains of version 1 start afresh.
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// Domain tag at the start of every signed payload; it names the protocol version, so that no
+/// signature of version 1 (tag `CKPT`) counts here.
+pub const SIGNING_DOMAIN: [u8; 4] = *b"CKP2";
+
+/// Tag in front of a certificate's SCALE in a `CKPT` justification (see
+/// [`CheckpointCertificate::to_justification`]). Version 1 had none: its justifications start
+/// with the link's set id, whose low bytes are not this tag for any set of a real chain.
+pub const JUSTIFICATION_TAG: [u8; 4] = *b"CKP2";
 
 mod app {
 	use sp_application_crypto::{app_crypto, ed25519};
@@ -46,7 +57,12 @@ pub type SetId = u64;
 /// Index of a validator in its authority set.
 pub type ValidatorIndex = u32;
 
-/// Checkpoint number `k`: the checkpoint at block height `k * interval`. Genesis is 0.
+/// Epoch `e`: the checkpoint block at height `(e / 2) * interval`, in vote round `e % 2` there.
+///
+/// Every checkpoint block `B` at height `k * interval` stands at two epochs, as Gasper's
+/// checkpoints are (block, epoch) pairs: round one links the highest justified epoch to
+/// `(2k, B)`, round two links `(2k, B)` to `(2k + 1, B)`, which finalizes `B` (adjacent epochs)
+/// and is the next block's source. Genesis is epoch 0, justified and finalized.
 #[derive(
 	Clone,
 	Copy,
@@ -63,32 +79,55 @@ pub type ValidatorIndex = u32;
 	MaxEncodedLen,
 	TypeInfo,
 )]
-pub struct CheckpointNumber(pub u64);
+pub struct Epoch(pub u64);
 
-impl CheckpointNumber {
-	/// The checkpoint with the next number.
+impl Epoch {
+	/// The next epoch.
 	pub fn next(self) -> Self {
 		Self(self.0.saturating_add(1))
 	}
 
-	/// The block height of this checkpoint for a checkpoint `interval` (in blocks).
+	/// The height of this epoch's checkpoint block, checkpoints `interval` blocks apart.
 	pub fn block_number(self, interval: u32) -> u64 {
-		self.0.saturating_mul(interval as u64)
+		(self.0 / 2).saturating_mul(u64::from(interval.max(1)))
 	}
 
-	/// Big-endian bytes: the key prefix that makes storage keys sort by checkpoint number.
+	/// The round-one epoch of the checkpoint block at `height`; `None` if `height` is not a
+	/// multiple of `interval`.
+	pub fn of_block(height: u64, interval: u32) -> Option<Self> {
+		let interval = u64::from(interval.max(1));
+		height.is_multiple_of(interval).then(|| Self::at_or_below(height, interval as u32))
+	}
+
+	/// The round-one epoch of the highest checkpoint block at or below `height`.
+	pub fn at_or_below(height: u64, interval: u32) -> Self {
+		Self((height / u64::from(interval.max(1))).saturating_mul(2))
+	}
+
+	/// The round-one epoch of the lowest checkpoint block at or above `height`.
+	pub fn at_or_above(height: u64, interval: u32) -> Self {
+		Self(height.div_ceil(u64::from(interval.max(1))).saturating_mul(2))
+	}
+
+	/// Whether this is round one at its block (`2k`), the round a new block's votes target;
+	/// round two (`2k + 1`) targets a block whose round one is justified.
+	pub fn is_round_one(self) -> bool {
+		self.0.is_multiple_of(2)
+	}
+
+	/// Big-endian bytes: the key prefix that makes storage keys sort by epoch.
 	pub fn to_be_bytes(self) -> [u8; 8] {
 		self.0.to_be_bytes()
 	}
 }
 
-impl core::fmt::Display for CheckpointNumber {
+impl core::fmt::Display for Epoch {
 	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-		write!(f, "#{}", self.0)
+		write!(f, "epoch {}", self.0)
 	}
 }
 
-/// A checkpoint: its number and the hash of its block.
+/// A checkpoint: an epoch and the hash of its block.
 #[derive(
 	Clone,
 	Copy,
@@ -105,16 +144,16 @@ impl core::fmt::Display for CheckpointNumber {
 	TypeInfo,
 )]
 pub struct Checkpoint<Hash> {
-	/// Checkpoint number.
-	pub number: CheckpointNumber,
+	/// The epoch.
+	pub number: Epoch,
 	/// Hash of the checkpoint block.
 	pub hash: Hash,
 }
 
 impl<Hash> Checkpoint<Hash> {
-	/// A checkpoint from its number and block hash.
+	/// A checkpoint from its epoch and block hash.
 	pub fn new(number: u64, hash: Hash) -> Self {
-		Self { number: CheckpointNumber(number), hash }
+		Self { number: Epoch(number), hash }
 	}
 }
 
@@ -160,6 +199,35 @@ pub struct CheckpointCertificate<Hash> {
 	pub link: Link<Hash>,
 	/// Voters and their signatures, sorted by validator index, no index twice.
 	pub signatures: Vec<(ValidatorIndex, AuthoritySignature)>,
+}
+
+/// Why a `CKPT` justification is not a certificate of this protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JustificationError {
+	/// It does not start with [`JUSTIFICATION_TAG`]: a certificate of protocol version 1, or
+	/// not a certificate at all.
+	OtherProtocol,
+	/// It has the tag, but what follows does not decode as a certificate.
+	Malformed,
+}
+
+impl<Hash: Encode> CheckpointCertificate<Hash> {
+	/// The certificate as a `CKPT` justification: [`JUSTIFICATION_TAG`], then its SCALE.
+	pub fn to_justification(&self) -> Vec<u8> {
+		let mut bytes = JUSTIFICATION_TAG.to_vec();
+		self.encode_to(&mut bytes);
+		bytes
+	}
+}
+
+impl<Hash: Decode> CheckpointCertificate<Hash> {
+	/// The certificate of a `CKPT` justification made by [`Self::to_justification`]; all of
+	/// `bytes` must decode.
+	pub fn from_justification(bytes: &[u8]) -> Result<Self, JustificationError> {
+		let body =
+			bytes.strip_prefix(&JUSTIFICATION_TAG).ok_or(JustificationError::OtherProtocol)?;
+		codec::DecodeAll::decode_all(&mut &body[..]).map_err(|_| JustificationError::Malformed)
+	}
 }
 
 /// An authority set: its id and its voters in validator-index order.
@@ -226,7 +294,7 @@ pub fn find_forced_change<H: HeaderT>(header: &H) -> Option<(u32, AuthoritySet)>
 	})
 }
 
-/// The bytes a voter signs: SCALE of `(b"CKPT", genesis_hash, set_id, source, target)`.
+/// The bytes a voter signs: SCALE of `(b"CKP2", genesis_hash, set_id, source, target)`.
 ///
 /// The domain tag keeps the signature from meaning anything elsewhere; the genesis hash binds it
 /// to one chain; every field of the vote that matters is signed.
@@ -308,10 +376,51 @@ mod tests {
 			target: Checkpoint::new(2, [2u8; 32]),
 		};
 		let base = signing_payload(&[0u8; 32], &link);
-		assert!(base.starts_with(b"CKPT"));
+		assert!(base.starts_with(b"CKP2"));
 		assert_ne!(base, signing_payload(&[9u8; 32], &link));
 		assert_ne!(base, signing_payload(&[0u8; 32], &Link { set_id: 2, ..link }));
 		let other_target = Link { target: Checkpoint::new(2, [3u8; 32]), ..link };
 		assert_ne!(base, signing_payload(&[0u8; 32], &other_target));
+	}
+
+	#[test]
+	fn epochs_name_each_checkpoint_block_twice() {
+		let heights: Vec<u64> = (0..6).map(|e| Epoch(e).block_number(5)).collect();
+		assert_eq!(heights, [0, 0, 5, 5, 10, 10]);
+		assert_eq!(Epoch::of_block(10, 5), Some(Epoch(4)));
+		assert_eq!(Epoch::of_block(11, 5), None);
+		assert_eq!(Epoch::at_or_below(14, 5), Epoch(4));
+		assert_eq!(Epoch::at_or_below(7, 1), Epoch(14));
+		assert_eq!((Epoch::at_or_above(11, 5), Epoch::at_or_above(10, 5)), (Epoch(6), Epoch(4)));
+		assert!(Epoch(4).is_round_one() && !Epoch(5).is_round_one());
+	}
+
+	#[test]
+	fn justifications_of_another_protocol_version_are_refused() {
+		let link = Link {
+			set_id: 0,
+			source: Checkpoint::new(2, [1u8; 32]),
+			target: Checkpoint::new(3, [1u8; 32]),
+		};
+		let certificate = CheckpointCertificate::<[u8; 32]> { link, signatures: Vec::new() };
+		let justification = certificate.to_justification();
+		assert_eq!(
+			CheckpointCertificate::from_justification(&justification),
+			Ok(certificate.clone())
+		);
+		// Version 1 wrote the bare SCALE: refused as another protocol's.
+		assert_eq!(
+			CheckpointCertificate::<[u8; 32]>::from_justification(&certificate.encode()),
+			Err(JustificationError::OtherProtocol)
+		);
+		let mut long = justification.clone();
+		long.push(0);
+		assert_eq!(
+			CheckpointCertificate::<[u8; 32]>::from_justification(&long),
+			Err(JustificationError::Malformed)
+		);
+		// A version 1 node reads the tag as the low bytes of the set id: no set it tracks.
+		let old = CheckpointCertificate::<[u8; 32]>::decode(&mut &justification[..]);
+		assert!(old.map_or(true, |c| c.link.set_id >= u64::from(u32::from_le_bytes(*b"CKP2"))));
 	}
 }

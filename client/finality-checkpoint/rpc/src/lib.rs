@@ -1,8 +1,10 @@
 //! JSON-RPC of checkpoint finality:
 //!
-//! - `checkpoint_status`: finalized and justified checkpoints, own-vote guard, counters;
-//! - `checkpoint_certificate(number)`: the stored certificate that finalized checkpoint
-//!   `number` (signers and SCALE bytes), if retained;
+//! - `checkpoint_status`: finalized and justified checkpoints (epochs and block hashes),
+//!   own-vote guard, counters;
+//! - `checkpoint_certificate(epoch)`: the stored certificate that finalized epoch `epoch`
+//!   (signers and SCALE bytes), if retained; block `n`'s epochs are `2 * n / interval` and
+//!   the one after;
 //! - `checkpoint_subscribeFinalized`: the status each time the finalized checkpoint moves;
 //! - `checkpoint_proveFinality(block)`: a SCALE-encoded
 //!   [`FinalityProof`](sc_finality_checkpoint::FinalityProof) of the block (the set changes
@@ -24,7 +26,7 @@ use sc_finality_checkpoint::{prove_finality, CheckpointHash, FinalityHandle};
 use serde::{Deserialize, Serialize};
 use sp_blockchain::HeaderBackend;
 use sp_core::Bytes;
-use sp_finality_checkpoint::{Checkpoint, CheckpointNumber};
+use sp_finality_checkpoint::{Checkpoint, Epoch};
 use sp_runtime::traits::Block as BlockT;
 use std::{marker::PhantomData, sync::Arc};
 
@@ -91,7 +93,8 @@ pub trait CheckpointApi<Hash> {
 	#[method(name = "checkpoint_status")]
 	fn status(&self) -> RpcResult<CheckpointStatus<Hash>>;
 
-	/// The stored certificate that finalized checkpoint `number`.
+	/// The stored certificate that finalized epoch `number` (block `n`'s round one is epoch
+	/// `2 * n / interval`).
 	#[method(name = "checkpoint_certificate")]
 	async fn certificate(&self, number: u64) -> RpcResult<Option<CertificateInfo<Hash>>>;
 
@@ -162,12 +165,11 @@ where
 		let Some(persistence) = self.finality.persistence() else {
 			return Err(internal("checkpoint persistence is off on this node"));
 		};
-		let certificate = tokio::task::spawn_blocking(move || {
-			persistence.storage().certificate(CheckpointNumber(number))
-		})
-		.await
-		.map_err(internal)?
-		.map_err(internal)?;
+		let certificate =
+			tokio::task::spawn_blocking(move || persistence.storage().certificate(Epoch(number)))
+				.await
+				.map_err(internal)?
+				.map_err(internal)?;
 		Ok(certificate.map(|c| CertificateInfo {
 			set_id: c.link.set_id,
 			source: c.link.source.into(),

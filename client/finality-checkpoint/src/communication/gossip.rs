@@ -25,7 +25,7 @@ use futures::channel::mpsc;
 use parking_lot::Mutex;
 use sc_network::{PeerId, ReputationChange};
 use sc_network_gossip::{MessageIntent, ValidationResult, Validator, ValidatorContext};
-use sp_finality_checkpoint::{CheckpointNumber, CheckpointSignature, Link, SetId, ValidatorIndex};
+use sp_finality_checkpoint::{CheckpointSignature, Epoch, Link, SetId, ValidatorIndex};
 use sp_runtime::traits::Block as BlockT;
 use std::{
 	collections::{BTreeMap, HashMap},
@@ -90,8 +90,8 @@ pub struct GossipValidator<B: BlockT> {
 /// already is not kept again, nor a third variant of one validator's target (the state
 /// machine's own bound), so a faulty validator cannot flood the gossip.
 struct KnownVotes<H> {
-	finalized: CheckpointNumber,
-	links: BTreeMap<CheckpointNumber, HashMap<Signer, Vec<Link<H>>>>,
+	finalized: Epoch,
+	links: BTreeMap<Epoch, HashMap<Signer, Vec<Link<H>>>>,
 }
 
 /// A vote's signer: its set and its index in that set.
@@ -99,7 +99,7 @@ type Signer = (SetId, ValidatorIndex);
 
 impl<H: CheckpointHash> KnownVotes<H> {
 	/// Forgets the votes finality at `finalized` made useless.
-	fn prune(&mut self, finalized: CheckpointNumber) {
+	fn prune(&mut self, finalized: Epoch) {
 		if finalized > self.finalized {
 			self.links = self.links.split_off(&finalized.next());
 			self.finalized = finalized;
@@ -132,7 +132,7 @@ impl<H: CheckpointHash> KnownVotes<H> {
 
 /// When finality last moved and when stored messages were last sent again.
 struct ResendClock {
-	finalized: CheckpointNumber,
+	finalized: Epoch,
 	last: Instant,
 }
 
@@ -214,7 +214,7 @@ where
 
 	/// Whether the engine's periodic pass may send known messages again now: finality at
 	/// `finalized` has not moved for [`RESEND_PERIOD`], nor have they been re-sent within it.
-	fn resend_due(&self, finalized: CheckpointNumber) -> bool {
+	fn resend_due(&self, finalized: Epoch) -> bool {
 		let mut clock = self.resend.lock();
 		let now = Instant::now();
 		if clock.finalized != finalized {
@@ -230,7 +230,7 @@ where
 
 	/// Whether a stored message is of no use any more, given finality at `finalized`: the
 	/// same rule as the state machine's for expired votes.
-	fn is_expired(data: &[u8], finalized: CheckpointNumber) -> bool {
+	fn is_expired(data: &[u8], finalized: Epoch) -> bool {
 		match GossipMessage::<B::Hash>::decode_all(&mut &data[..]) {
 			Ok(GossipMessage::Vote(vote)) => link_expired(&vote.link, finalized),
 			// The latest certificate stays, for peers that join late.

@@ -34,12 +34,12 @@ pub fn topic<B: BlockT>() -> B::Hash {
 	<<B::Header as HeaderT>::Hashing as HashT>::hash(b"checkpoint")
 }
 
-/// The notification protocol name: `/<genesis hash hex>[/<fork id>]/checkpoint/1`.
+/// The notification protocol name: `/<genesis hash hex>[/<fork id>]/checkpoint/2`.
 pub fn protocol_name<H: AsRef<[u8]>>(genesis_hash: H, fork_id: Option<&str>) -> ProtocolName {
 	let genesis = array_bytes::bytes2hex("", genesis_hash.as_ref());
 	match fork_id {
-		Some(fork) => format!("/{genesis}/{fork}/checkpoint/1").into(),
-		None => format!("/{genesis}/checkpoint/1").into(),
+		Some(fork) => format!("/{genesis}/{fork}/checkpoint/2").into(),
+		None => format!("/{genesis}/checkpoint/2").into(),
 	}
 }
 

@@ -2,14 +2,20 @@
 //!
 //! Owns the column and key layout, the schema version and the chain check (genesis hash in
 //! META), and turns each state change into one atomic `DBTransaction`. Values are SCALE;
-//! every numeric key part is big-endian, so keys sort by checkpoint number:
+//! every numeric key part is big-endian, so keys sort by epoch:
 //!
 //! | column         | key                                              | value                    |
 //! |----------------|--------------------------------------------------|--------------------------|
 //! | `META`         | `schema_version`, `genesis`, `finalized`, ...    | SCALE                    |
-//! | `SIGNATURES`   | target number ++ validator index ++ vote hash    | `CheckpointSignature`    |
-//! | `CERTIFICATES` | finalized checkpoint number                      | `CheckpointCertificate`  |
-//! | `EVIDENCE`     | target number ++ validator index ++ pair hash    | `(vote, vote)`           |
+//! | `SIGNATURES`   | target epoch ++ validator index ++ vote hash     | `CheckpointSignature`    |
+//! | `CERTIFICATES` | finalized epoch                                  | `CheckpointCertificate`  |
+//! | `EVIDENCE`     | target epoch ++ validator index ++ pair hash     | `(vote, vote)`           |
+//!
+//! There is no migration: a database of another schema is refused, nothing in it changed. One
+//! of the one-round protocol (schema versions 1 and 2) numbers its records by checkpoint, not
+//! by epoch, and its chain starts afresh under the two-round protocol
+//! ([`Error::OneRoundDatabase`]); one of a newer schema needs the newer node
+//! ([`Error::UnsupportedSchema`]).
 //!
 //! The module knows nothing of gossip or of the vote rules; it stores what it is given and
 //! refuses only what would corrupt the store (a finality watermark moving backwards).
@@ -28,9 +34,7 @@ use kvdb::{DBTransaction, KeyValueDB};
 use kvdb_rocksdb::{Database, DatabaseConfig};
 use parking_lot::Mutex;
 use sp_crypto_hashing::blake2_256;
-use sp_finality_checkpoint::{
-	Checkpoint, CheckpointCertificate, CheckpointNumber, CheckpointSignature,
-};
+use sp_finality_checkpoint::{Checkpoint, CheckpointCertificate, CheckpointSignature, Epoch};
 use std::{
 	path::{Path, PathBuf},
 	sync::{Arc, OnceLock},
@@ -40,9 +44,9 @@ use std::{
 pub mod columns {
 	/// Schema version, genesis hash, watermarks, own-vote guard copy, prune bookkeeping.
 	pub const META: u32 = 0;
-	/// Votes, by target number, validator index and vote hash.
+	/// Votes, by target epoch, validator index and vote hash.
 	pub const SIGNATURES: u32 = 1;
-	/// Certificates, by the number of the checkpoint they finalize.
+	/// Certificates, by the epoch they finalize.
 	pub const CERTIFICATES: u32 = 2;
 	/// Pairs of conflicting votes of one validator.
 	pub const EVIDENCE: u32 = 3;
@@ -53,16 +57,21 @@ pub mod columns {
 		["META", "SIGNATURES", "CERTIFICATES", "EVIDENCE"];
 }
 
-/// The schema version this build writes. Older versions are migrated on open.
+/// The schema version this build writes and the only one it opens.
 ///
-/// - 1: the first.
-/// - 2: the enacted authority sets (`authority_sets` in META), written with the finality that
-///   enacts a change; the certificate of every set-enacting checkpoint is kept by pruning
-///   (`kept_certificates`). Version 1 kept the first certificate of every new set instead,
-///   with `last_certificate_set`, which version 2 drops. `pending_signals` (the set changes
-///   signalled and not enacted) came later within version 2: a store without it holds none,
-///   as it would have been read before.
-pub const SCHEMA_VERSION: u32 = 2;
+/// - 1, 2: the one-round protocol (one vote round per checkpoint), numbered by checkpoint.
+///   Refused with [`Error::OneRoundDatabase`], nothing in them changed: their chains do not
+///   carry over to the two-round protocol (see [`ONE_ROUND_SCHEMA_VERSIONS`]).
+/// - 3: the two-round protocol (`sp_finality_checkpoint::PROTOCOL_VERSION` 2): epochs instead
+///   of checkpoint numbers in every key and record. META holds the enacted authority sets
+///   (`authority_sets`), written with the finality that enacts a change, the set changes
+///   signalled and not enacted (`pending_signals`; none when absent), and the epochs whose
+///   certificates pruning keeps (`kept_certificates`, the set-enacting ones).
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// The schema versions the one-round protocol wrote. A database of one of them is refused
+/// with [`Error::OneRoundDatabase`], never migrated.
+pub const ONE_ROUND_SCHEMA_VERSIONS: std::ops::RangeInclusive<u32> = 1..=2;
 
 mod meta {
 	pub const SCHEMA_VERSION: &[u8] = b"schema_version";
@@ -71,8 +80,6 @@ mod meta {
 	pub const JUSTIFIED: &[u8] = b"justified";
 	pub const OWN_VOTE_GUARD: &[u8] = b"own_vote_guard";
 	pub const PRUNED_BELOW: &[u8] = b"pruned_below";
-	/// Version 1 only.
-	pub const LAST_CERTIFICATE_SET: &[u8] = b"last_certificate_set";
 	pub const KEPT_CERTIFICATES: &[u8] = b"kept_certificates";
 	pub const AUTHORITY_SETS: &[u8] = b"authority_sets";
 	/// The set changes signalled and not yet enacted (`PendingSignals`); none when absent.
@@ -133,8 +140,8 @@ impl CheckpointDB {
 	}
 
 	/// Checks the database against the chain with `genesis_hash`: a new database is stamped
-	/// with the schema version and genesis; an older schema is migrated; a newer schema or
-	/// another chain's database is refused without touching it.
+	/// with the schema version and genesis; a database of the one-round protocol (schema
+	/// versions 1 and 2), of a newer schema or of another chain is refused without touching it.
 	pub fn initialise<H: Encode>(&self, genesis_hash: &H) -> Result<()> {
 		let genesis = genesis_hash.encode();
 		let _lock = self.write_lock.lock();
@@ -152,6 +159,9 @@ impl CheckpointDB {
 				tx.put(columns::META, meta::GENESIS, &genesis);
 				self.write(tx)?;
 			}
+			Some(found) if ONE_ROUND_SCHEMA_VERSIONS.contains(&found) => {
+				return Err(Error::OneRoundDatabase { path: self.path.clone(), found })
+			}
 			Some(found) if found > SCHEMA_VERSION => {
 				return Err(Error::UnsupportedSchema {
 					path: self.path.clone(),
@@ -159,7 +169,14 @@ impl CheckpointDB {
 					supported: SCHEMA_VERSION,
 				})
 			}
-			Some(found) => {
+			Some(found) if found != SCHEMA_VERSION => {
+				return Err(self.corrupt(
+					columns::META,
+					meta::SCHEMA_VERSION,
+					&format!("schema version {found} was never written by any node"),
+				))
+			}
+			Some(_) => {
 				let stored = self.read(columns::META, meta::GENESIS)?.ok_or_else(|| {
 					self.corrupt(columns::META, meta::GENESIS, "no genesis hash stored")
 				})?;
@@ -170,35 +187,9 @@ impl CheckpointDB {
 						found: array_bytes::bytes2hex("", &stored),
 					});
 				}
-				self.migrate(found)?;
 			}
 		}
 		let _ = self.genesis.set(genesis);
-		Ok(())
-	}
-
-	/// Brings a database of an older schema `version` to [`SCHEMA_VERSION`], one version at a
-	/// time, each step in one transaction with its version bump.
-	fn migrate(&self, mut version: u32) -> Result<()> {
-		debug_assert!(version <= SCHEMA_VERSION);
-		while version < SCHEMA_VERSION {
-			let mut tx = DBTransaction::new();
-			if version == 1 {
-				// Version 1 never saw an enacted set change (the set was fixed at genesis), so
-				// no `authority_sets` means the genesis set. Its kept certificates were the
-				// first of each new set, not set-enacting ones: they are pruned as any other.
-				tx.delete(columns::META, meta::LAST_CERTIFICATE_SET);
-				tx.delete(columns::META, meta::KEPT_CERTIFICATES);
-			}
-			version += 1;
-			tx.put(columns::META, meta::SCHEMA_VERSION, &version.encode());
-			self.write(tx)?;
-			log::info!(
-				target: crate::LOG_TARGET,
-				"💾 Checkpoint database at {} migrated to schema version {version}",
-				self.path.display(),
-			);
-		}
 		Ok(())
 	}
 
@@ -303,8 +294,7 @@ impl CheckpointDB {
 		if let Some(sets) = sets {
 			// The certificate of a set-enacting checkpoint is kept by pruning: a syncing node
 			// and a light client follow the set change by it.
-			let mut kept: Vec<CheckpointNumber> =
-				self.get_meta(meta::KEPT_CERTIFICATES)?.unwrap_or_default();
+			let mut kept: Vec<Epoch> = self.get_meta(meta::KEPT_CERTIFICATES)?.unwrap_or_default();
 			kept.push(finalized.number);
 			tx.put(columns::META, meta::KEPT_CERTIFICATES, &kept.encode());
 			tx.put(columns::META, meta::AUTHORITY_SETS, &sets.encode());
@@ -369,7 +359,7 @@ impl CheckpointDB {
 	/// The certificate that finalized checkpoint `number`, if stored.
 	pub fn certificate<H: Decode>(
 		&self,
-		number: CheckpointNumber,
+		number: Epoch,
 	) -> Result<Option<CheckpointCertificate<H>>> {
 		let key = number.to_be_bytes();
 		self.read(columns::CERTIFICATES, &key)?
@@ -381,8 +371,8 @@ impl CheckpointDB {
 	/// read over big-endian key prefixes.
 	pub fn first_certificate_in<H: Decode>(
 		&self,
-		from: CheckpointNumber,
-		to: CheckpointNumber,
+		from: Epoch,
+		to: Epoch,
 	) -> Result<Option<CheckpointCertificate<H>>> {
 		for prefix in prefix_cover(from.0, to.0.saturating_add(1)) {
 			if let Some(entry) = self.db.iter_with_prefix(columns::CERTIFICATES, &prefix).next() {
@@ -394,7 +384,7 @@ impl CheckpointDB {
 	}
 
 	/// The set-enacting checkpoints whose certificates are kept, lowest first.
-	pub fn set_changes(&self) -> Result<Vec<CheckpointNumber>> {
+	pub fn set_changes(&self) -> Result<Vec<Epoch>> {
 		Ok(self.get_meta(meta::KEPT_CERTIFICATES)?.unwrap_or_default())
 	}
 
@@ -408,13 +398,12 @@ impl CheckpointDB {
 		self.ensure_initialised()?;
 		let _lock = self.write_lock.lock();
 		let finalized = self.get_meta::<Checkpoint<H>>(meta::FINALIZED)?.map_or(0, |f| f.number.0);
-		let from: CheckpointNumber = self.get_meta(meta::PRUNED_BELOW)?.unwrap_or_default();
-		let cutoff = CheckpointNumber(finalized.saturating_sub(keep));
+		let from: Epoch = self.get_meta(meta::PRUNED_BELOW)?.unwrap_or_default();
+		let cutoff = Epoch(finalized.saturating_sub(keep));
 		if cutoff <= from {
 			return Ok(PruneOutcome { pruned_below: from, checkpoints: 0, range_deletes: 0 });
 		}
-		let kept: Vec<CheckpointNumber> =
-			self.get_meta(meta::KEPT_CERTIFICATES)?.unwrap_or_default();
+		let kept: Vec<Epoch> = self.get_meta(meta::KEPT_CERTIFICATES)?.unwrap_or_default();
 		let mut tx = DBTransaction::new();
 		let mut range_deletes = 0;
 		for prefix in prefix_cover(from.0, cutoff.0) {
@@ -507,7 +496,7 @@ impl CheckpointDB {
 	}
 }
 
-/// `target number ++ validator index ++ blake2_256(vote)`: votes sort by target, then voter.
+/// `target epoch ++ validator index ++ blake2_256(vote)`: votes sort by target, then voter.
 fn signature_key<H>(vote: &CheckpointSignature<H>, encoded: &[u8]) -> [u8; 44] {
 	let mut key = [0u8; 44];
 	key[..8].copy_from_slice(&vote.link.target.number.to_be_bytes());
@@ -638,19 +627,19 @@ impl<H: Encode + Decode + Send + Sync> CheckpointStorage<H> for CheckpointStorag
 		self.db.write_evidence(first, second)
 	}
 
-	fn certificate(&self, number: CheckpointNumber) -> Result<Option<CheckpointCertificate<H>>> {
+	fn certificate(&self, number: Epoch) -> Result<Option<CheckpointCertificate<H>>> {
 		self.db.certificate(number)
 	}
 
 	fn first_certificate_in(
 		&self,
-		from: CheckpointNumber,
-		to: CheckpointNumber,
+		from: Epoch,
+		to: Epoch,
 	) -> Result<Option<CheckpointCertificate<H>>> {
 		self.db.first_certificate_in(from, to)
 	}
 
-	fn set_changes(&self) -> Result<Vec<CheckpointNumber>> {
+	fn set_changes(&self) -> Result<Vec<Epoch>> {
 		self.db.set_changes()
 	}
 

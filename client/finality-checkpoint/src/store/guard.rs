@@ -6,6 +6,10 @@
 //! directory), as CometBFT keeps its last-signed state. The file also names the chain
 //! (genesis hash), and a checksum catches a damaged file.
 //!
+//! The file starts with a magic naming its format: `CKPTGRD2`, the two-round protocol's guard
+//! of epochs. A `CKPTGRD1` file, the one-round protocol's guard of checkpoint numbers, is
+//! refused ([`Error::OneRoundGuard`]) and left as it is, never read as a guard of epochs.
+//!
 //! The state's one owner writes it (an own vote, the own-key alarm); still, writes to one file
 //! go one at a time, through a temporary file of this process's own, and each writes the
 //! component-wise maximum of its guard and the highest one written before, so the guard on
@@ -31,7 +35,10 @@ use std::{
 /// `purge-chain --unsafe-reset-own-vote-guard` removes it.
 pub const GUARD_FILE_NAME: &str = "own-vote-guard";
 
-const MAGIC: &[u8; 8] = b"CKPTGRD1";
+/// The magic of the two-round protocol's guard file (epochs).
+const MAGIC: &[u8; 8] = b"CKPTGRD2";
+/// The magic of the one-round protocol's guard file (checkpoint numbers): refused.
+const ONE_ROUND_MAGIC: &[u8; 8] = b"CKPTGRD1";
 const CHECKSUM_LEN: usize = 8;
 
 /// The fsynced own-vote guard file of one chain. Clones share the writer's lock.
@@ -58,8 +65,8 @@ impl GuardFile {
 		&self.path
 	}
 
-	/// Reads the guard; `None` if no file exists. A file of another chain or a damaged file is
-	/// an error: the validator must not vote on a guess.
+	/// Reads the guard; `None` if no file exists. A file of another chain, of the one-round
+	/// protocol or a damaged file is an error: the validator must not vote on a guess.
 	pub fn read(&self, genesis: &[u8]) -> Result<Option<OwnVoteGuard>> {
 		let bytes = match fs::read(&self.path) {
 			Ok(bytes) => bytes,
@@ -70,6 +77,9 @@ impl GuardFile {
 			path: self.path.clone(),
 			reason: reason.to_string(),
 		};
+		if bytes.starts_with(ONE_ROUND_MAGIC) {
+			return Err(Error::OneRoundGuard { path: self.path.clone() });
+		}
 		if bytes.len() < MAGIC.len() + CHECKSUM_LEN || !bytes.starts_with(MAGIC) {
 			return Err(corrupt("not a checkpoint own-vote guard file"));
 		}
@@ -128,10 +138,10 @@ impl GuardFile {
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use sp_finality_checkpoint::CheckpointNumber;
+	use sp_finality_checkpoint::Epoch;
 
 	fn guard(source: u64, target: u64) -> OwnVoteGuard {
-		OwnVoteGuard { source: CheckpointNumber(source), target: CheckpointNumber(target) }
+		OwnVoteGuard { source: Epoch(source), target: Epoch(target) }
 	}
 
 	#[test]
@@ -188,5 +198,36 @@ mod tests {
 
 		fs::write(file.path(), b"junk").unwrap();
 		assert!(matches!(file.read(b"chain-a"), Err(Error::GuardCorrupt { .. })));
+	}
+
+	#[test]
+	fn the_file_is_written_with_the_two_round_magic() {
+		let dir = tempfile::tempdir().unwrap();
+		let file = GuardFile::in_dir(dir.path());
+		file.write(b"g", &guard(1, 2)).unwrap();
+		assert!(fs::read(file.path()).unwrap().starts_with(b"CKPTGRD2"));
+	}
+
+	/// A guard file of the one-round protocol, byte for byte as it wrote one (magic, SCALE of
+	/// genesis and guard, checksum), and one cut short: both refused with the one-round error,
+	/// neither read nor changed.
+	#[test]
+	fn a_one_round_guard_file_is_refused_and_left_untouched() {
+		let dir = tempfile::tempdir().unwrap();
+		let file = GuardFile::in_dir(dir.path());
+		let mut old = b"CKPTGRD1".to_vec();
+		(b"g".to_vec(), 7u64, 8u64).encode_to(&mut old);
+		let checksum = blake2_256(&old);
+		old.extend_from_slice(&checksum[..CHECKSUM_LEN]);
+		for bytes in [old.clone(), [&b"CKPTGRD1"[..], &[0xab; 8]].concat()] {
+			fs::write(file.path(), &bytes).unwrap();
+			let err = file.read(b"g").unwrap_err();
+			assert!(matches!(err, Error::OneRoundGuard { .. }), "{err}");
+			let message = err.to_string();
+			assert!(message.contains(&file.path().display().to_string()), "{message}");
+			assert!(message.contains("one-round"), "{message}");
+			assert!(message.contains("--unsafe-reset-own-vote-guard"), "{message}");
+			assert_eq!(fs::read(file.path()).unwrap(), bytes, "the old guard file was written to");
+		}
 	}
 }

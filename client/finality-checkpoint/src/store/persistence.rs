@@ -23,9 +23,7 @@ use crate::{
 };
 use codec::Encode;
 use parking_lot::Mutex;
-use sp_finality_checkpoint::{
-	Checkpoint, CheckpointCertificate, CheckpointNumber, CheckpointSignature,
-};
+use sp_finality_checkpoint::{Checkpoint, CheckpointCertificate, CheckpointSignature, Epoch};
 use std::{
 	sync::Arc,
 	time::{Duration, Instant},
@@ -81,7 +79,7 @@ pub struct StoredState<H> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PruneOutcome {
 	/// Everything below this checkpoint number is gone (but kept certificates).
-	pub pruned_below: CheckpointNumber,
+	pub pruned_below: Epoch,
 	/// Checkpoint numbers this run removed (`[from, pruned_below)`).
 	pub checkpoints: u64,
 	/// Range deletions issued; grows with the log of the pruned span, not with the DB's size.
@@ -125,23 +123,23 @@ pub trait CheckpointStorage<H>: Send + Sync {
 		second: &CheckpointSignature<H>,
 	) -> Result<()>;
 	/// The certificate that finalized checkpoint `number`, if kept.
-	fn certificate(&self, number: CheckpointNumber) -> Result<Option<CheckpointCertificate<H>>>;
+	fn certificate(&self, number: Epoch) -> Result<Option<CheckpointCertificate<H>>>;
 	/// The certificate of the lowest checkpoint in `from..=to` that has one kept. By default
 	/// one [`Self::certificate`] look-up a checkpoint; a store with ordered keys reads a range.
 	fn first_certificate_in(
 		&self,
-		from: CheckpointNumber,
-		to: CheckpointNumber,
+		from: Epoch,
+		to: Epoch,
 	) -> Result<Option<CheckpointCertificate<H>>> {
 		for number in from.0..=to.0 {
-			if let Some(certificate) = self.certificate(CheckpointNumber(number))? {
+			if let Some(certificate) = self.certificate(Epoch(number))? {
 				return Ok(Some(certificate));
 			}
 		}
 		Ok(None)
 	}
 	/// The set-enacting checkpoints whose certificates are kept, lowest first.
-	fn set_changes(&self) -> Result<Vec<CheckpointNumber>>;
+	fn set_changes(&self) -> Result<Vec<Epoch>>;
 	/// Deletes what lies more than `keep` checkpoints below the finalized one.
 	fn prune(&self, keep: u64) -> Result<PruneOutcome>;
 }

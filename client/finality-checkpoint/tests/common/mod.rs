@@ -11,8 +11,8 @@ use sc_finality_checkpoint::{
 };
 use sp_core::{ed25519, Pair, H256};
 use sp_finality_checkpoint::{
-	signing_payload, AuthorityId, Checkpoint, CheckpointCertificate, CheckpointNumber,
-	CheckpointSignature, Link, ValidatorIndex,
+	signing_payload, AuthorityId, Checkpoint, CheckpointCertificate, CheckpointSignature, Epoch,
+	Link, ValidatorIndex,
 };
 use std::{
 	collections::BTreeMap,
@@ -103,8 +103,8 @@ struct Durable {
 	finalized: Option<Checkpoint<H256>>,
 	justified: Option<Checkpoint<H256>>,
 	guard: Option<OwnVoteGuard>,
-	votes: BTreeMap<(CheckpointNumber, ValidatorIndex, Vec<u8>), CheckpointSignature<H256>>,
-	certificates: BTreeMap<CheckpointNumber, CheckpointCertificate<H256>>,
+	votes: BTreeMap<(Epoch, ValidatorIndex, Vec<u8>), CheckpointSignature<H256>>,
+	certificates: BTreeMap<Epoch, CheckpointCertificate<H256>>,
 	authority_sets: Vec<EnactedSet<H256>>,
 	signals: PendingSignals<H256>,
 	evidence: usize,
@@ -250,7 +250,7 @@ impl CheckpointStorage<H256> for MemoryStorage {
 		Ok(())
 	}
 
-	fn certificate(&self, number: CheckpointNumber) -> Result<Option<CheckpointCertificate<H256>>> {
+	fn certificate(&self, number: Epoch) -> Result<Option<CheckpointCertificate<H256>>> {
 		Ok(self.state.lock().certificates.get(&number).cloned())
 	}
 
@@ -266,7 +266,7 @@ impl CheckpointStorage<H256> for MemoryStorage {
 		Ok(())
 	}
 
-	fn set_changes(&self) -> Result<Vec<CheckpointNumber>> {
+	fn set_changes(&self) -> Result<Vec<Epoch>> {
 		let state = self.state.lock();
 		Ok(state.authority_sets.iter().filter_map(|s| s.enacted_by.map(|c| c.number)).collect())
 	}

@@ -40,8 +40,9 @@ mod mock;
 #[cfg(test)]
 mod tests;
 
-/// Blocks between two checkpoints when the genesis config does not say otherwise.
-pub const DEFAULT_CHECKPOINT_INTERVAL: u32 = 5;
+/// Blocks between two checkpoints when the genesis config does not say otherwise: every block
+/// is a checkpoint, final two vote rounds after its import.
+pub const DEFAULT_CHECKPOINT_INTERVAL: u32 = 1;
 
 /// Why a [`GenesisConfig`] is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,7 +201,8 @@ pub mod pallet {
 	pub type QueuedSet<T: Config> =
 		StorageValue<_, BoundedVec<AuthorityId, T::MaxAuthorities>, OptionQuery>;
 
-	/// Blocks between two checkpoints (at least 1): checkpoint `k` is the block at `k * interval`.
+	/// Blocks between two checkpoints (at least 1): the checkpoint blocks are those at multiples
+	/// of the interval.
 	#[pallet::storage]
 	pub type CheckpointInterval<T> =
 		StorageValue<_, u32, ValueQuery, ConstU32<DEFAULT_CHECKPOINT_INTERVAL>>;
