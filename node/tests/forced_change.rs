@@ -51,8 +51,7 @@ fn root_forces_a_new_set_when_half_of_the_old_one_is_gone_for_good() {
 	let (resumed, hash) = nodes[0].wait_finalized(still + 3 * INTERVAL, LONG);
 	nodes[1].wait_finalized(resumed, LONG);
 	let bytes = nodes[0].ckpt_justification(&hash).expect("a certificate");
-	let certificate =
-		<CheckpointCertificate<sp_core::H256> as codec::Decode>::decode(&mut &bytes[..]).unwrap();
+	let certificate = CheckpointCertificate::<sp_core::H256>::from_justification(&bytes).unwrap();
 	assert_eq!(certificate.link.set_id, forced.id);
 	assert_eq!(certificate.signatures.len(), 2);
 }

@@ -14,8 +14,8 @@
 //! newest checkpoint block within reach, at its epoch `2k`.
 //!
 //! **When.** A vote whose target is more than one epoch above the highest justified one
-//! waits up to [`VOTE_WAIT`] for the justification in between, so that honest votes share one
-//! source (a vote from an older source than its peers' splits the count). Each retry after a
+//! waits up to [`VOTE_WAIT`] for the justification in between (none is awaited for genesis's
+//! round two, which no one casts), so that honest votes share one source (a vote from an older source than its peers' splits the count). Each retry after a
 //! split in a row doubles that wait (up to `VOTE_WAIT * 2^MAX_BACKOFF`), as Tendermint's round
 //! timeouts grow: links slower than `VOTE_WAIT` would otherwise split every round and use up
 //! the retry room below (see "Catch-up"); a growing wait outlasts any bounded delay, so the
@@ -316,6 +316,19 @@ pub fn plan(view: &VotingView) -> Plan {
 	}
 }
 
+/// The highest epoch a vote's source may still come to: the one after the highest justified
+/// epoch, or the one after that when the justified epoch is a finalized block's round one
+/// (genesis), whose round two no one casts.
+fn awaited(view: &VotingView) -> Epoch {
+	let settled = view.justified == view.finalized && view.justified.is_round_one();
+	let next = view.justified.next();
+	if settled {
+		next.next()
+	} else {
+		next
+	}
+}
+
 /// The bounded wait for a vote's source (see the module documentation).
 #[derive(Debug, Default)]
 pub struct SourceWait {
@@ -334,7 +347,7 @@ impl SourceWait {
 		number: Epoch,
 		now: Instant,
 	) -> Result<(), Abstention> {
-		if view.justified.next() >= number {
+		if awaited(view) >= number {
 			self.waiting = None;
 			self.retries = None;
 			return Ok(());
@@ -517,8 +530,8 @@ mod tests {
 		// Checkpoint 3 justified: the vote for 4 goes at once.
 		assert_eq!(wait.ready(&view(4, 2, 3, 3, None), n(4), start), Ok(()));
 		assert!(!wait.is_waiting());
-		// Only 2 justified: the vote for 4 waits for 3, at most VOTE_WAIT.
-		let behind = view(4, 2, 2, 3, None);
+		// Only 2 justified (1 finalized): the vote for 4 waits for 3, at most VOTE_WAIT.
+		let behind = view(4, 1, 2, 3, None);
 		assert_eq!(wait.ready(&behind, n(4), start), Err(Abstention::WaitingForSource));
 		assert!(wait.is_waiting());
 		assert_eq!(wait.deadline(), Some(start + VOTE_WAIT));
@@ -529,10 +542,19 @@ mod tests {
 	}
 
 	#[test]
+	fn round_one_of_the_first_block_does_not_wait_for_the_round_two_of_genesis() {
+		let mut wait = SourceWait::default();
+		assert_eq!(wait.ready(&view(2, 0, 0, 0, None), n(2), Instant::now()), Ok(()));
+		// Above it, a vote from genesis waits as any other.
+		let behind = view(4, 0, 0, 2, None);
+		assert_eq!(wait.ready(&behind, n(4), Instant::now()), Err(Abstention::WaitingForSource));
+	}
+
+	#[test]
 	fn a_new_target_or_a_justification_ends_the_wait() {
 		let start = Instant::now();
 		let mut wait = SourceWait::default();
-		let behind = view(5, 2, 2, 3, None);
+		let behind = view(5, 1, 2, 3, None);
 		assert_eq!(wait.ready(&behind, n(4), start), Err(Abstention::WaitingForSource));
 		// The chain moved on: the wait starts again for the new target.
 		let later = start + VOTE_WAIT;

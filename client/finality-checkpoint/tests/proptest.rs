@@ -31,9 +31,7 @@ use proptest::{
 	strategy::{Union, W},
 	test_runner::TestCaseError,
 };
-use sc_finality_checkpoint::{
-	votes_conflict, CheckpointFinality, CheckpointPersistenceConfig, Progress, VoteRejection,
-};
+use sc_finality_checkpoint::{votes_conflict, CheckpointFinality, Progress, VoteRejection};
 use sp_core::{ed25519, H256};
 use sp_finality_checkpoint::{
 	signing_payload, Checkpoint, CheckpointCertificate, CheckpointSignature, Link, ValidatorIndex,
@@ -341,14 +339,6 @@ struct Node {
 	crashes: usize,
 }
 
-/// A state machine restarted from `storage`, as a node does after a crash.
-fn start(keys: &[ed25519::Pair], storage: Arc<MemoryStorage>) -> CheckpointFinality<H256> {
-	let mut finality = finality(keys);
-	finality.set_storage(storage, CheckpointPersistenceConfig::default());
-	finality.restore_from_storage().expect("restore from memory storage");
-	finality
-}
-
 struct Sim<'a> {
 	scenario: &'a Scenario,
 	keys: &'a [ed25519::Pair],
@@ -373,7 +363,7 @@ impl<'a> Sim<'a> {
 				let storage = Arc::new(MemoryStorage::default());
 				Node {
 					index: i as ValidatorIndex,
-					finality: start(keys, storage.clone()),
+					finality: in_memory(keys, storage.clone()),
 					storage,
 					inbox: Vec::new(),
 					own: Vec::new(),
@@ -590,7 +580,7 @@ impl<'a> Sim<'a> {
 	fn crash(&mut self, node: usize) -> Result<(), TestCaseError> {
 		let n = &mut self.nodes[node];
 		let (finalized, guard) = (n.finality.last_finalized(), n.finality.guard());
-		let restarted = start(self.keys, n.storage.clone());
+		let restarted = in_memory(self.keys, n.storage.clone());
 		prop_assert_eq!(restarted.last_finalized(), finalized, "finality lost in a crash");
 		prop_assert_eq!(restarted.guard(), guard, "own-vote guard lost in a crash");
 		let restored = restarted.votes_of(&restarted.voters().authorities()[n.index as usize]);
@@ -731,11 +721,11 @@ fn safety_checker_catches_conflicting_finality_beyond_the_fault_bound() {
 fn own_vote_checker_catches_a_validator_that_forgot_its_votes() {
 	let keys = keys(4);
 	let storage = Arc::new(MemoryStorage::default());
-	let mut node = start(&keys, storage.clone());
+	let mut node = in_memory(&keys, storage.clone());
 	let first = node.own_vote_link(cp(0, 1), |_| true).unwrap();
 	node.record_own_vote(vote(&keys[0], 0, first)).unwrap();
 
-	assert_eq!(start(&keys, storage).own_vote_link(cp(1, 1), |_| true), None);
+	assert_eq!(in_memory(&keys, storage).own_vote_link(cp(1, 1), |_| true), None);
 
 	let mut amnesiac = finality(&keys);
 	let second = amnesiac.own_vote_link(cp(1, 1), |_| true).unwrap();

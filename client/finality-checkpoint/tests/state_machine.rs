@@ -4,9 +4,7 @@
 mod common;
 
 use common::*;
-use sc_finality_checkpoint::{
-	CheckpointFinality, CheckpointPersistenceConfig, Error, FinalityConfig, VoteRejection,
-};
+use sc_finality_checkpoint::{CheckpointFinality, Error, FinalityConfig, VoteRejection};
 use sp_core::{ed25519, Pair, H256};
 use sp_finality_checkpoint::AuthorityId;
 use sp_finality_checkpoint::{Epoch, Link};
@@ -16,10 +14,7 @@ const N: usize = 4;
 
 fn with_storage(keys: &[ed25519::Pair]) -> (CheckpointFinality<H256>, Arc<MemoryStorage>) {
 	let storage = Arc::new(MemoryStorage::default());
-	let mut finality = finality(keys);
-	finality.set_storage(storage.clone(), CheckpointPersistenceConfig::default());
-	finality.restore_from_storage().unwrap();
-	(finality, storage)
+	(in_memory(keys, storage.clone()), storage)
 }
 
 #[test]

@@ -544,3 +544,25 @@ pub fn wait_for_signal(
 		None
 	})
 }
+
+/// The line in `node`'s log after byte `from` that says set `set` was enacted, up to and with
+/// the epoch that enacted it, waiting up to `timeout`. After an outage the first checkpoint
+/// finalized at or above the signal may be a later one than the signal's own, so tests read
+/// the enacting epoch off one node and expect the same line on the others.
+pub fn wait_enactment(
+	node: &Node,
+	from: usize,
+	set: &sp_finality_checkpoint::AuthoritySet,
+	timeout: Duration,
+) -> String {
+	let prefix = format!(
+		"🔀 Authority set {} ({} validators) enacted by epoch ",
+		set.id,
+		set.authorities.len()
+	);
+	let log = node.wait_log(from, &prefix, timeout);
+	let start = log.find(&prefix).unwrap();
+	let epoch: String =
+		log[start + prefix.len()..].chars().take_while(char::is_ascii_digit).collect();
+	format!("{prefix}{epoch}:")
+}

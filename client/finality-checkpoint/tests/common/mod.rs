@@ -48,6 +48,18 @@ pub fn finality(keys: &[ed25519::Pair]) -> CheckpointFinality<H256> {
 	CheckpointFinality::new(GENESIS, voter_set(keys, 0), FinalityConfig::default())
 }
 
+/// A state machine of `keys` (set 0) on `storage`, restored from it: a node's start, or its
+/// restart after a crash that lost the write-behind buffer.
+pub fn in_memory(
+	keys: &[ed25519::Pair],
+	storage: std::sync::Arc<MemoryStorage>,
+) -> CheckpointFinality<H256> {
+	let mut finality = finality(keys);
+	finality.set_storage(storage, CheckpointPersistenceConfig::default());
+	finality.restore_from_storage().expect("restore from memory storage");
+	finality
+}
+
 /// A state machine of `keys` (set 0) on the kvdb-rocksdb database at `path`, with the
 /// database tests' persistence, restored from it.
 pub fn open(path: &std::path::Path, keys: &[ed25519::Pair]) -> CheckpointFinality<H256> {
