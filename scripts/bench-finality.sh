@@ -14,13 +14,14 @@
 # finalized block over time on alice), which it builds before the nodes start.
 #
 #   scripts/bench-finality.sh [-s SECONDS] [-w WARMUP] [-n VALIDATORS] [-i INTERVAL]
-#                             [-p release|debug] [-o DIR] [-b PORT_BASE] [-g]
+#                             [-p release|debug] [-x NODE_BINARY] [-o DIR] [-b PORT_BASE] [-g]
 #     -s  seconds the validators run (default 120)
 #     -w  warm-up: blocks imported in the first WARMUP seconds are not counted (default 30;
 #         start-up: new validators listen for a checkpoint of votes before their first)
 #     -n  validators, 3 or 4 (default 4)
 #     -i  checkpoint interval in blocks (default: the chain spec's)
 #     -p  release or debug build of the node (default release)
+#     -x  run this checkpoint-node binary as it is, building none (the figures then say so)
 #     -o  output directory (default: a new directory under /tmp)
 #     -b  port base (default 41333: P2P BASE+i, RPC BASE+100+i, Prometheus BASE+200+i)
 #     -g  no pictures: neither builds nor runs scripts/plot-finality (nor installs its font)
@@ -35,14 +36,16 @@ profile=release
 out=
 base=41333
 pictures=1
-usage() { echo "usage: $0 [-s SECONDS] [-w WARMUP] [-n VALIDATORS] [-i INTERVAL] [-p release|debug] [-o DIR] [-b PORT_BASE] [-g]" >&2; exit 2; }
-while getopts "s:w:n:i:p:o:b:gh" opt; do
+binary=
+usage() { echo "usage: $0 [-s SECONDS] [-w WARMUP] [-n VALIDATORS] [-i INTERVAL] [-p release|debug] [-x NODE_BINARY] [-o DIR] [-b PORT_BASE] [-g]" >&2; exit 2; }
+while getopts "s:w:n:i:p:x:o:b:gh" opt; do
   case "$opt" in
     s) seconds="$OPTARG" ;;
     w) warmup="$OPTARG" ;;
     n) validators="$OPTARG" ;;
     i) interval="$OPTARG" ;;
     p) profile="$OPTARG" ;;
+    x) binary="$OPTARG" ;;
     o) out="$OPTARG" ;;
     b) base="$OPTARG" ;;
     g) pictures=0 ;;
@@ -60,9 +63,15 @@ if [ -z "$out" ]; then out=$(mktemp -d /tmp/bench-finality.XXXXXX); else mkdir -
 scripts/setup.sh
 target_dir=$(cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-bin="$target_dir/$profile/checkpoint-node"
-echo "bench-finality: building checkpoint-node ($profile)"
-cargo build "${flags[@]}" --locked -p checkpoint-node
+if [ -n "$binary" ]; then
+  [ -x "$binary" ] || { echo "bench-finality: -x $binary is not an executable" >&2; exit 2; }
+  bin="$binary"
+  echo "bench-finality: running $bin as it is (no build)"
+else
+  bin="$target_dir/$profile/checkpoint-node"
+  echo "bench-finality: building checkpoint-node ($profile)"
+  cargo build "${flags[@]}" --locked -p checkpoint-node
+fi
 
 # The plotter (a workspace of its own) and its font, before the run rather than after it, so
 # that a broken build costs no run.
