@@ -6,15 +6,15 @@
 # past the best block of the restart. Stops every node it started.
 #
 #   scripts/outage.sh [-i INTERVAL] [-m MINUTES] [-w WINDOW] [-p release|debug]
-#     -i  checkpoint interval in blocks (default 5; blocks every 3 s)
+#     -i  checkpoint interval in blocks (default 1, the chain's default; blocks every 3 s)
 #     -m  minutes charlie and dave stay down (default 20: with two of four authoring, a block
-#         every 6 s, so 200 blocks, 40 checkpoints, more than one window)
-#     -w  --checkpoint-vote-window of every node (default 32)
+#         every 6 s, so 200 blocks, 400 epochs, more than twelve windows)
+#     -w  --checkpoint-vote-window of every node, in epochs (default 32)
 #     -p  build profile of checkpoint-node (default release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-interval=5
+interval=1
 minutes=20
 window=32
 profile=release
@@ -70,7 +70,7 @@ PY
 best() { rpc "$1" chain_getHeader | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["number"], 16))' 2>/dev/null || echo 0; }
 finalized() {
   rpc "$1" checkpoint_status |
-    python3 -c "import json,sys; print(json.load(sys.stdin)['finalized']['number'] * $interval)" 2>/dev/null || echo 0
+    python3 -c "import json,sys; print(json.load(sys.stdin)['finalized']['number'] // 2 * $interval)" 2>/dev/null || echo 0
 }
 port() { echo $((19944 + $1)); }
 

@@ -60,11 +60,10 @@
 //! an honest vote and its ancestry holds.
 
 use crate::authorities::{AuthoritySets, EnactedSet, ForcedSignal, PendingSignals, SignalError};
-use crate::types::room_for;
 pub use crate::types::{
 	link_expired, CertificateError, CheckpointHash, OwnVoteRejection, VoteRejection, VoterSet,
-	MAX_VOTES_PER_TARGET,
 };
+use crate::types::{room_for, MAX_VOTES_PER_TARGET};
 use codec::{Decode, Encode};
 use sp_finality_checkpoint::{
 	AuthorityId, AuthoritySet, AuthoritySignature, Checkpoint, CheckpointCertificate,

@@ -329,7 +329,7 @@ pub fn link_expired<H>(link: &Link<H>, finalized: Epoch) -> bool {
 
 /// Votes kept per validator and target number: one, and a conflicting second as evidence.
 /// Further variants are refused, so a faulty validator cannot grow memory or flood gossip.
-pub const MAX_VOTES_PER_TARGET: usize = 2;
+pub(crate) const MAX_VOTES_PER_TARGET: usize = 2;
 
 /// Whether a validator's votes held for `vote`'s target (`held` of them, `known` if `vote` is
 /// among them) leave room for it: not known already, and not beyond

@@ -34,7 +34,7 @@ use std::{marker::PhantomData, sync::Arc};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckpointInfo<Hash> {
-	/// Checkpoint number.
+	/// Epoch (the block at height `(number / 2) * interval`, round `number % 2`).
 	pub number: u64,
 	/// Block hash.
 	pub hash: Hash,
