@@ -31,21 +31,16 @@ use proptest::{
 	strategy::{Union, W},
 	test_runner::TestCaseError,
 };
-use sc_finality_checkpoint::{votes_conflict, CheckpointFinality, Progress, VoteRejection};
+use sc_finality_checkpoint::{CheckpointFinality, Progress, VoteRejection};
 use sp_core::{ed25519, H256};
 use sp_finality_checkpoint::{
 	signing_payload, Checkpoint, CheckpointCertificate, CheckpointSignature, Link, ValidatorIndex,
 };
 use sp_runtime::RuntimeAppPublic;
-use std::{
-	collections::BTreeSet,
-	sync::{Arc, OnceLock},
-};
+use std::{collections::BTreeSet, sync::Arc};
 
 /// Highest checkpoint number of the tree.
 const H: u64 = 8;
-/// Most validators in a case.
-const MAX_N: usize = 7;
 /// Most forks in the tree (fork numbers are taken modulo the tree's forks).
 const MAX_FORKS: u8 = 3;
 /// Echoing faulty validators copy one of this many latest votes.
@@ -56,16 +51,6 @@ const FINAL_ROUNDS: u64 = 3;
 
 fn config() -> ProptestConfig {
 	ProptestConfig { cases: 64, max_shrink_iters: 2048, ..ProptestConfig::default() }
-}
-
-/// The keys of validators `0..MAX_N`; `keys(n)` is a prefix of them.
-fn all_keys() -> &'static [ed25519::Pair] {
-	static KEYS: OnceLock<Vec<ed25519::Pair>> = OnceLock::new();
-	KEYS.get_or_init(|| keys(MAX_N))
-}
-
-fn fail(message: impl Into<String>) -> TestCaseError {
-	TestCaseError::fail(message.into())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -144,16 +129,6 @@ fn check_justified(
 		}
 		if let Some(f) = finalized.iter().find(|f| f.number < a.number && !tree.is_ancestor(f, a)) {
 			return Err(format!("justified {a:?} conflicts with finalized {f:?}"));
-		}
-	}
-	Ok(())
-}
-
-/// No two of one validator's votes are slashable.
-fn check_own_votes(own: &[Link<H256>]) -> Result<(), String> {
-	for (i, a) in own.iter().enumerate() {
-		if let Some(b) = own[i + 1..].iter().find(|b| votes_conflict(a, b)) {
-			return Err(format!("own votes {a:?} and {b:?} break E1/E2"));
 		}
 	}
 	Ok(())

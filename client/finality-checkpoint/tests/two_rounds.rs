@@ -22,17 +22,12 @@ use common::*;
 use proptest::{prelude::*, sample::Index, test_runner::TestCaseError};
 use sc_finality_checkpoint::{
 	planner::{plan, Plan, SourceWait, VotingView},
-	votes_conflict, CheckpointFinality, Progress, VoteRejection,
+	CheckpointFinality, Progress, VoteRejection,
 };
 use sp_core::{ed25519, H256};
 use sp_finality_checkpoint::{Checkpoint, CheckpointSignature, Epoch, Link, ValidatorIndex};
-use std::{
-	sync::{Arc, OnceLock},
-	time::Instant,
-};
+use std::{sync::Arc, time::Instant};
 
-/// Most validators in a case.
-const MAX_N: usize = 7;
 /// Most blocks authored while the network misbehaves (the window, 16 blocks at interval 1,
 /// is never the limit).
 const MAX_BLOCKS: usize = 10;
@@ -41,16 +36,6 @@ const CALM_BLOCKS: usize = 3;
 /// Most calm rounds before a calm network must have come to rest: enough for the catch-up's
 /// jumps from the lowest finality a case can leave.
 const SETTLE_ROUNDS: usize = 16;
-
-/// The keys of validators `0..MAX_N`; `keys(n)` is a prefix of them.
-fn all_keys() -> &'static [ed25519::Pair] {
-	static KEYS: OnceLock<Vec<ed25519::Pair>> = OnceLock::new();
-	KEYS.get_or_init(|| keys(MAX_N))
-}
-
-fn fail(message: impl Into<String>) -> TestCaseError {
-	TestCaseError::fail(message.into())
-}
 
 // ---------------------------------------------------------------------------------------------
 // The block tree.
@@ -348,14 +333,9 @@ impl Net {
 
 	fn check_own_votes(&self) -> Result<(), TestCaseError> {
 		for node in &self.nodes {
-			for (i, a) in node.own.iter().enumerate() {
-				if let Some(b) = node.own[i + 1..].iter().find(|b| votes_conflict(a, b)) {
-					return Err(fail(format!(
-						"validator {} ({} crashes): own votes {a:?} and {b:?} break E1/E2",
-						node.index, node.crashes
-					)));
-				}
-			}
+			check_own_votes(&node.own).map_err(|e| {
+				fail(format!("validator {} ({} crashes): {e}", node.index, node.crashes))
+			})?;
 		}
 		Ok(())
 	}

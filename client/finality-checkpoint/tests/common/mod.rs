@@ -23,6 +23,31 @@ use std::{
 /// The genesis hash of the test chain.
 pub const GENESIS: H256 = H256::repeat_byte(0xaa);
 
+/// Most validators in a case of the property tests.
+pub const MAX_N: usize = 7;
+
+/// The keys of validators `0..MAX_N`, made once; `keys(n)` is a prefix of them.
+pub fn all_keys() -> &'static [ed25519::Pair] {
+	static KEYS: std::sync::OnceLock<Vec<ed25519::Pair>> = std::sync::OnceLock::new();
+	KEYS.get_or_init(|| keys(MAX_N))
+}
+
+/// A property test's failure with `message`.
+pub fn fail(message: impl Into<String>) -> proptest::test_runner::TestCaseError {
+	proptest::test_runner::TestCaseError::fail(message.into())
+}
+
+/// No two of one validator's votes `own` are slashable (E1 or E2).
+pub fn check_own_votes(own: &[Link<H256>]) -> std::result::Result<(), String> {
+	for (i, a) in own.iter().enumerate() {
+		if let Some(b) = own[i + 1..].iter().find(|b| sc_finality_checkpoint::votes_conflict(a, b))
+		{
+			return Err(format!("own votes {a:?} and {b:?} break E1/E2"));
+		}
+	}
+	Ok(())
+}
+
 /// `n` deterministic validator key pairs.
 pub fn keys(n: usize) -> Vec<ed25519::Pair> {
 	(0..n).map(|i| ed25519::Pair::from_seed(&[i as u8 + 1; 32])).collect()
