@@ -21,6 +21,14 @@
 //! the retry room below (see "Catch-up"); a growing wait outlasts any bounded delay, so the
 //! votes come to share a source within a few retries.
 //!
+//! **A round two that cannot gather.** A validator that voted for a higher target before it
+//! saw a block's round one `J` justified cannot cast `J + 1` any more (its own-vote guard
+//! forbids it). If too many are in that place, `J + 1` never gathers. Such a validator, and
+//! every validator once a supermajority voted from `J` without justifying `J + 1`, retries at
+//! the round one of the block after the highest target voted from another source than `J`.
+//! Votes from `J` do not move that epoch, so all who see the same votes retry at the same
+//! one, from the same source.
+//!
 //! **Catch-up.** Votes are only accepted up to `window` epochs above the finalized one. When
 //! the best chain is further ahead (after an outage of more than a third of the set, or a node
 //! started long before the others), a validator votes inside the window instead of for the
@@ -39,7 +47,7 @@
 //! few validators are up, so an outage does not use the room up; and since the wait before a
 //! retry doubles, neither do links that are slow for a while.
 
-use crate::state::{CheckpointHash, FinalityState, OwnVoteGuard};
+use crate::state::{CheckpointHash, FinalityState, OwnVoteGuard, RoundTwoOutlook};
 use sp_finality_checkpoint::Epoch;
 use std::time::{Duration, Instant};
 
@@ -243,6 +251,9 @@ pub struct VotingView {
 	/// The votes for the guard's target split: a supermajority of the set voted for it, but no
 	/// link has a supermajority.
 	pub split: bool,
+	/// While the highest justified epoch is an unfinalized round one: what keeps its round
+	/// two from gathering (see [`FinalityState::round_two_outlook`]).
+	pub round_two: Option<RoundTwoOutlook>,
 }
 
 impl VotingView {
@@ -262,13 +273,15 @@ impl VotingView {
 			window: finality.window(),
 			last_cast,
 			split: finality.split_at(guard.target),
+			round_two: finality.round_two_outlook(),
 		}
 	}
 }
 
 /// The highest epoch a vote may target now: a jump goes half a window above finality; once
 /// it is justified, the epoch after it (its round two, or the next block's round one); after a
-/// split at our last target, the next block's round one. Never beyond the window.
+/// split at our last target, the next block's round one; when the justified round one's
+/// round two cannot gather, the retry above it. Never beyond the window.
 pub fn catch_up_limit(view: &VotingView) -> Epoch {
 	let window = view.window.max(2);
 	let edge = view.finalized.0.saturating_add(window);
@@ -279,7 +292,24 @@ pub fn catch_up_limit(view: &VotingView) -> Epoch {
 	if view.split {
 		limit = limit.max(next_round_one(view.guard.target).0);
 	}
+	if let Some(retry) = round_two_retry(view) {
+		limit = limit.max(retry.0);
+	}
 	Epoch(limit.min(edge))
+}
+
+/// When the highest justified epoch `J` is an unfinalized round one whose round two cannot
+/// gather, the round one to retry at: the next block's above every target voted from another
+/// source. It cannot gather when our own last vote came from below `J` and targets above
+/// `J + 1` (we cannot cast `J + 1`), or when a supermajority voted from `J` without
+/// justifying it (its voters cannot all cast it). Votes from `J` do not move the retry, so
+/// every validator that sees the same votes retries at the same epoch, from `J`.
+fn round_two_retry(view: &VotingView) -> Option<Epoch> {
+	let outlook = view.round_two?;
+	let justified = view.justified;
+	let barred = view.guard.source < justified && view.guard.target > justified.next();
+	(barred || outlook.scattered)
+		.then(|| next_round_one(outlook.highest_elsewhere.max(justified.next())))
 }
 
 /// The round-one epoch of the checkpoint block after `epoch`'s.
@@ -407,6 +437,7 @@ mod tests {
 			window: 8,
 			last_cast: last.map(n),
 			split: false,
+			round_two: None,
 		}
 	}
 
@@ -480,6 +511,7 @@ mod tests {
 					window,
 					last_cast: Some(guard),
 					split: false,
+					round_two: None,
 				};
 				let target = match plan(&v) {
 					Plan::Vote(target) => target,
@@ -514,6 +546,44 @@ mod tests {
 		assert_eq!(plan(&split), Plan::Vote(n(8)));
 		let at_edge = VotingView { guard: OwnVoteGuard { source: n(2), target: n(10) }, ..split };
 		assert_eq!(plan(&at_edge), Plan::Abstain(Abstention::Window));
+	}
+
+	/// Block 4's round one (epoch 8) justified, its round two (9) not: a validator that voted
+	/// 4 -> 10 before it saw 8 justified cannot cast 9, and the catch-up limit (9) would keep
+	/// it from anything else for good.
+	#[test]
+	fn a_round_two_that_cannot_gather_is_retried_above_every_stale_vote() {
+		let outlook = |scattered, highest_elsewhere| {
+			Some(RoundTwoOutlook { scattered, highest_elsewhere: n(highest_elsewhere) })
+		};
+		let barred = VotingView { round_two: outlook(false, 10), ..view(12, 4, 8, 10, Some(10)) };
+		assert_eq!(
+			plan(&VotingView { round_two: None, ..barred }),
+			Plan::Abstain(Abstention::Window)
+		);
+		assert_eq!(plan(&barred), Plan::Vote(n(12)), "the round one above its own stale vote");
+		// A validator that cast 9 waits for it while it can still gather ...
+		let cast = VotingView {
+			guard: OwnVoteGuard { source: n(8), target: n(9) },
+			last_cast: Some(n(9)),
+			..barred
+		};
+		assert_eq!(plan(&cast), Plan::Abstain(Abstention::Window));
+		// ... and once a supermajority voted from 8 without justifying 9, it retries at the
+		// same epoch, whoever voted from 8 for what.
+		let scattered = VotingView { round_two: outlook(true, 10), ..cast };
+		assert_eq!(plan(&scattered), Plan::Vote(n(12)));
+		// The retry does not march on: the barred validator's vote from 8 leaves it where it is.
+		let moved = VotingView {
+			guard: OwnVoteGuard { source: n(8), target: n(12) },
+			last_cast: Some(n(12)),
+			round_two: outlook(true, 10),
+			..barred
+		};
+		assert_eq!(plan(&moved), Plan::Idle);
+		// Never beyond the window's edge (finalized 4 + window 8).
+		let at_edge = VotingView { round_two: outlook(true, 12), ..moved };
+		assert_eq!(plan(&at_edge), Plan::Idle);
 	}
 
 	#[test]
@@ -616,6 +686,7 @@ mod tests {
 					window,
 					last_cast: Some(guard),
 					split: true,
+					round_two: None,
 				};
 				let target = match plan(&v) {
 					Plan::Vote(target) => target,

@@ -70,7 +70,7 @@ use sp_finality_checkpoint::{
 	CheckpointSignature, Epoch, Link, SetId, ValidatorIndex,
 };
 use std::{
-	collections::{BTreeMap, HashMap},
+	collections::{BTreeMap, BTreeSet, HashMap},
 	fmt::Debug,
 	sync::Arc,
 };
@@ -209,6 +209,18 @@ pub struct FinalityState<H> {
 	guard: OwnVoteGuard,
 	guard_found: bool,
 	latest_certificate: Option<CheckpointCertificate<H>>,
+}
+
+/// Votes above the highest justified epoch `J`, a round one, while its round two (`J + 1`)
+/// is not justified: what the planner needs to tell that the round two can no longer gather.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoundTwoOutlook {
+	/// A supermajority of the current set voted from `J`, yet `J + 1` is not justified: some
+	/// of them voted for other targets, and cannot cast `J + 1` any more.
+	pub scattered: bool,
+	/// The highest target voted from a source other than `J` (`J` if none). Its voters
+	/// cannot move to `J`'s round two either; a retry goes above it.
+	pub highest_elsewhere: Epoch,
 }
 
 /// A validator: its set and its index there.
@@ -375,6 +387,35 @@ impl<H: CheckpointHash> FinalityState<H> {
 			&& self.votes.get(&number).is_some_and(|by| {
 				by.keys().filter(|(set, _)| *set == current.set_id()).count() >= current.threshold()
 			})
+	}
+
+	/// What keeps the round two of the highest justified epoch from gathering, while that
+	/// epoch is an unfinalized block's round one; `None` at other times.
+	pub fn round_two_outlook(&self) -> Option<RoundTwoOutlook> {
+		let justified = self.highest_justified();
+		if !justified.number.is_round_one() || justified.number <= self.last_finalized.number {
+			return None;
+		}
+		let current = self.voters();
+		let mut from_justified = BTreeSet::new();
+		let mut elsewhere = justified.number;
+		for (target, by) in self.votes.range(justified.number.next()..) {
+			for ((set, index), votes) in by {
+				for vote in votes {
+					if vote.link.source == justified {
+						if *set == current.set_id() {
+							from_justified.insert(*index);
+						}
+					} else {
+						elsewhere = elsewhere.max(*target);
+					}
+				}
+			}
+		}
+		Some(RoundTwoOutlook {
+			scattered: from_justified.len() >= current.threshold(),
+			highest_elsewhere: elsewhere,
+		})
 	}
 
 	/// The certificate of the latest finality step taken.

@@ -4,7 +4,9 @@
 mod common;
 
 use common::*;
-use sc_finality_checkpoint::{CheckpointFinality, Error, FinalityConfig, VoteRejection};
+use sc_finality_checkpoint::{
+	state::RoundTwoOutlook, CheckpointFinality, Error, FinalityConfig, VoteRejection,
+};
 use sp_core::{ed25519, Pair, H256};
 use sp_finality_checkpoint::AuthorityId;
 use sp_finality_checkpoint::{Epoch, Link};
@@ -377,4 +379,44 @@ fn votes_of_a_supermajority_on_different_links_are_a_split() {
 	f.add_checkpoint_signature(vote(&keys[3], 3, link(cp(0, 0), cp(0, 3)))).unwrap();
 	assert_eq!(f.highest_justified(), cp(0, 3));
 	assert!(!f.split_at(Epoch(3)));
+}
+
+/// What the planner is told about a justified round one's round two: who voted from it, and
+/// the highest target voted from elsewhere (see `planner::round_two_retry`).
+#[test]
+fn the_round_two_outlook_tells_when_a_round_two_can_no_longer_gather() {
+	let keys = keys(N);
+	let mut f = finality(&keys);
+	assert_eq!(f.state().round_two_outlook(), None, "genesis is finalized");
+	// Validator 3 votes 0 -> 4 before it sees epoch 2 justified by the others.
+	f.add_checkpoint_signature(vote(&keys[3], 3, link(cp(0, 0), cp(0, 4)))).unwrap();
+	for v in votes(&keys, 3, link(cp(0, 0), cp(0, 2))) {
+		f.add_checkpoint_signature(v).unwrap();
+	}
+	assert_eq!(f.highest_justified(), cp(0, 2));
+	let outlook = |f: &CheckpointFinality<H256>| f.state().round_two_outlook().unwrap();
+	assert_eq!(
+		outlook(&f),
+		RoundTwoOutlook { scattered: false, highest_elsewhere: Epoch(4) },
+		"validator 3 cannot cast 2 -> 3"
+	);
+	// Two cast round two, one retries from 2 at 6: a supermajority voted from 2, and 3 is not
+	// justified. The retry from 2 does not move the highest target voted from elsewhere.
+	let round_two = link(cp(0, 2), cp(0, 3));
+	f.add_checkpoint_signature(vote(&keys[0], 0, round_two)).unwrap();
+	f.add_checkpoint_signature(vote(&keys[1], 1, link(cp(0, 2), cp(0, 6)))).unwrap();
+	assert!(!outlook(&f).scattered, "two of four");
+	f.add_checkpoint_signature(vote(&keys[2], 2, round_two)).unwrap();
+	assert_eq!(outlook(&f), RoundTwoOutlook { scattered: true, highest_elsewhere: Epoch(4) });
+	// Once a round two is justified, there is no outlook to give.
+	for i in [0, 2] {
+		f.add_checkpoint_signature(vote(&keys[i], i as u32, link(cp(0, 2), cp(0, 6)))).unwrap();
+	}
+	assert_eq!(f.highest_justified(), cp(0, 6));
+	assert!(f.state().round_two_outlook().is_some(), "6 is an unfinalized round one");
+	for v in votes(&keys, 3, link(cp(0, 6), cp(0, 7))) {
+		f.add_checkpoint_signature(v).unwrap();
+	}
+	assert_eq!(f.last_finalized(), cp(0, 6));
+	assert_eq!(f.state().round_two_outlook(), None, "7 is a round two");
 }
