@@ -14,12 +14,14 @@
 # finalized block over time on alice), which it builds before the nodes start.
 #
 #   scripts/bench-finality.sh [-s SECONDS] [-w WARMUP] [-n VALIDATORS] [-i INTERVAL]
-#                             [-p release|debug] [-x NODE_BINARY] [-o DIR] [-b PORT_BASE] [-g]
+#                             [-r RETENTION] [-p release|debug] [-x NODE_BINARY] [-o DIR]
+#                             [-b PORT_BASE] [-g]
 #     -s  seconds the validators run (default 120)
 #     -w  warm-up: blocks imported in the first WARMUP seconds are not counted (default 30;
 #         start-up: new validators listen for a checkpoint of votes before their first)
 #     -n  validators, 3 or 4 (default 4)
 #     -i  checkpoint interval in blocks (default: the chain spec's)
+#     -r  the nodes' --checkpoint-retention (default: the node's, 1000)
 #     -p  release or debug build of the node (default release)
 #     -x  run this checkpoint-node binary as it is, building none (the figures then say so)
 #     -o  output directory (default: a new directory under /tmp)
@@ -37,13 +39,15 @@ out=
 base=41333
 pictures=1
 binary=
-usage() { echo "usage: $0 [-s SECONDS] [-w WARMUP] [-n VALIDATORS] [-i INTERVAL] [-p release|debug] [-x NODE_BINARY] [-o DIR] [-b PORT_BASE] [-g]" >&2; exit 2; }
-while getopts "s:w:n:i:p:x:o:b:gh" opt; do
+retention=
+usage() { echo "usage: $0 [-s SECONDS] [-w WARMUP] [-n VALIDATORS] [-i INTERVAL] [-r RETENTION] [-p release|debug] [-x NODE_BINARY] [-o DIR] [-b PORT_BASE] [-g]" >&2; exit 2; }
+while getopts "s:w:n:i:r:p:x:o:b:gh" opt; do
   case "$opt" in
     s) seconds="$OPTARG" ;;
     w) warmup="$OPTARG" ;;
     n) validators="$OPTARG" ;;
     i) interval="$OPTARG" ;;
+    r) retention="$OPTARG" ;;
     p) profile="$OPTARG" ;;
     x) binary="$OPTARG" ;;
     o) out="$OPTARG" ;;
@@ -56,6 +60,7 @@ done
 [[ "$warmup" =~ ^[0-9]+$ ]] && [ "$warmup" -lt "$seconds" ] || { echo "bench-finality: -w must be a number of seconds below -s" >&2; exit 2; }
 case "$validators" in 3|4) ;; *) echo "bench-finality: -n must be 3 or 4 (finality needs 3 of the 4)" >&2; exit 2 ;; esac
 [ -z "$interval" ] || [[ "$interval" =~ ^[1-9][0-9]*$ ]] || { echo "bench-finality: -i must be a number of blocks" >&2; exit 2; }
+[ -z "$retention" ] || [[ "$retention" =~ ^[0-9]+$ ]] || { echo "bench-finality: -r must be a number of checkpoints" >&2; exit 2; }
 case "$profile" in release) flags=(--release) ;; debug) flags=() ;;
   *) echo "bench-finality: -p must be release or debug" >&2; exit 2 ;; esac
 if [ -z "$out" ]; then out=$(mktemp -d /tmp/bench-finality.XXXXXX); else mkdir -p "$out"; fi
@@ -135,6 +140,7 @@ for i in $(seq 0 $((validators - 1))); do
     --node-key "$(printf '%064x' $((i + 1)))" --no-mdns --no-telemetry --detailed-log-output
     --name "$name")
   [ -n "$boot" ] && args+=(--bootnodes "$boot")
+  [ -n "$retention" ] && args+=(--checkpoint-retention "$retention")
   "$bin" "${args[@]}" > /dev/null 2> "$out/$name.log" &
   pids+=($!)
   if [ -z "$boot" ]; then
