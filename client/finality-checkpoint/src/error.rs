@@ -229,6 +229,21 @@ pub enum Error {
 		 block tells whether the change is on its chain. It finalizes once the block is imported"
 	)]
 	BlockNotImported(sp_finality_checkpoint::Epoch),
+	/// A verified certificate finalizes a block that is not a descendant of the finalized
+	/// one: more than a third of the set signed for two chains. Finality stays where it is.
+	#[error(
+		"refusing to finalize checkpoint {source_number} ({source_hash}): it conflicts with the 		 finalized checkpoint {finalized_number} ({finalized_hash}), so more than a third of 		 the validators signed for two chains. Finality stops here: compare the evidence 		 (`substrate_checkpoint_equivocations_total`, the logs) with the other operators and 		 decide on a forced set change"
+	)]
+	ConflictingFinality {
+		/// The finalized checkpoint.
+		finalized_number: sp_finality_checkpoint::Epoch,
+		/// Its block.
+		finalized_hash: String,
+		/// The checkpoint the certificate would finalize.
+		source_number: sp_finality_checkpoint::Epoch,
+		/// Its block.
+		source_hash: String,
+	},
 	/// A finality proof cannot be built.
 	#[error(
 		"cannot prove finality: {0}. A node with checkpoint persistence on keeps the \

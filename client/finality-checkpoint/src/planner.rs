@@ -15,7 +15,10 @@
 //!
 //! **When.** A vote whose target is more than one epoch above the highest justified one
 //! waits up to [`VOTE_WAIT`] for the justification in between (none is awaited for genesis's
-//! round two, which no one casts), so that honest votes share one source (a vote from an older source than its peers' splits the count). Each retry after a
+//! round two, which no one casts), so that honest votes share one source (a vote from an older
+//! source than its peers' splits the count). The wait is for that justification, not for a
+//! target: a chain that moves on meanwhile does not start it again, so blocks that come
+//! faster than the wait do not hold the vote back for good. Each retry after a
 //! split in a row doubles that wait (up to `VOTE_WAIT * 2^MAX_BACKOFF`), as Tendermint's round
 //! timeouts grow: links slower than `VOTE_WAIT` would otherwise split every round and use up
 //! the retry room below (see "Catch-up"); a growing wait outlasts any bounded delay, so the
@@ -362,7 +365,9 @@ fn awaited(view: &VotingView) -> Epoch {
 /// The bounded wait for a vote's source (see the module documentation).
 #[derive(Debug, Default)]
 pub struct SourceWait {
-	/// The target held back, since when.
+	/// The epoch whose justification a held-back vote waits for, since when. Keyed by the
+	/// source, not the target: a chain that moves on during the wait does not start it again
+	/// (with blocks as frequent as the wait, it would never end).
 	waiting: Option<(Epoch, Instant)>,
 	/// Retries after a split in a row, and the last target counted as one.
 	retries: Option<(u32, Epoch)>,
@@ -377,17 +382,14 @@ impl SourceWait {
 		number: Epoch,
 		now: Instant,
 	) -> Result<(), Abstention> {
-		if awaited(view) >= number {
+		let awaited = awaited(view);
+		if awaited >= number {
 			self.waiting = None;
 			self.retries = None;
 			return Ok(());
 		}
-		if view.split && self.retries.is_none_or(|(_, last)| last < number) {
-			let count = self.retries.map_or(1, |(count, _)| count.saturating_add(1));
-			self.retries = Some((count, number));
-		}
 		match self.waiting {
-			Some((held, since)) if held == number => {
+			Some((held, since)) if held == awaited => {
 				if now.saturating_duration_since(since) < self.wait() {
 					return Err(Abstention::WaitingForSource);
 				}
@@ -395,7 +397,12 @@ impl SourceWait {
 				Ok(())
 			}
 			_ => {
-				self.waiting = Some((number, now));
+				// A new wait: after a split, it is the next retry of a row.
+				if view.split && self.retries.is_none_or(|(_, last)| last < number) {
+					let count = self.retries.map_or(1, |(count, _)| count.saturating_add(1));
+					self.retries = Some((count, number));
+				}
+				self.waiting = Some((awaited, now));
 				Err(Abstention::WaitingForSource)
 			}
 		}
@@ -621,23 +628,23 @@ mod tests {
 	}
 
 	#[test]
-	fn a_new_target_or_a_justification_ends_the_wait() {
+	fn a_wait_is_for_a_source_and_a_justification_ends_it() {
 		let start = Instant::now();
 		let mut wait = SourceWait::default();
 		let behind = view(5, 1, 2, 3, None);
 		assert_eq!(wait.ready(&behind, n(4), start), Err(Abstention::WaitingForSource));
-		// The chain moved on: the wait starts again for the new target.
+		// The chain moved on: the wait for the same source goes on, not again from the start
+		// (with a block every VOTE_WAIT it would never end), and the vote for 5 goes at its end.
+		let almost = start + VOTE_WAIT - Duration::from_millis(1);
+		assert_eq!(wait.ready(&behind, n(5), almost), Err(Abstention::WaitingForSource));
+		assert_eq!(wait.deadline(), Some(start + VOTE_WAIT));
+		assert_eq!(wait.ready(&behind, n(5), start + VOTE_WAIT), Ok(()));
+		// The next vote from that old source waits again.
 		let later = start + VOTE_WAIT;
-		assert_eq!(wait.ready(&behind, n(5), later), Err(Abstention::WaitingForSource));
-		assert_eq!(
-			wait.ready(&behind, n(5), later + Duration::from_secs(1)),
-			Err(Abstention::WaitingForSource)
-		);
-		// The justification of 4 arrives: the vote for 5 goes.
-		assert_eq!(
-			wait.ready(&view(5, 2, 4, 3, None), n(5), later + Duration::from_secs(1)),
-			Ok(())
-		);
+		assert_eq!(wait.ready(&behind, n(6), later), Err(Abstention::WaitingForSource));
+		// The justifications of 4 and 5 arrive: the vote for 6 goes at once.
+		assert_eq!(wait.ready(&view(6, 2, 5, 3, None), n(6), later), Ok(()));
+		assert!(!wait.is_waiting());
 	}
 
 	#[test]
@@ -655,8 +662,13 @@ mod tests {
 		// 7 split too: four times; and so on, up to the cap.
 		assert_eq!(wait.ready(&split(7, 8), n(8), start), Err(Abstention::WaitingForSource));
 		assert_eq!(wait.wait(), VOTE_WAIT * 4);
+		// A chain that moves on during one wait is no retry.
+		assert_eq!(wait.ready(&split(7, 9), n(9), start), Err(Abstention::WaitingForSource));
+		assert_eq!(wait.wait(), VOTE_WAIT * 4);
 		for (guard, target) in (8..20).map(|g| (g, g + 1)) {
 			let _ = wait.ready(&split(guard, target), n(target), start);
+			let released = start + wait.wait();
+			assert_eq!(wait.ready(&split(guard, target), n(target), released), Ok(()));
 		}
 		assert_eq!(wait.wait(), VOTE_WAIT * (1 << MAX_BACKOFF));
 		// A vote whose source is there resets it.
@@ -694,7 +706,11 @@ mod tests {
 				};
 				assert_eq!(wait.ready(&v, target, start), Err(Abstention::WaitingForSource));
 				guard = target;
-				if wait.wait() >= delay {
+				if wait.wait() < delay {
+					// The wait ends before the justification arrives: the vote leaves from
+					// the old source, and the round splits.
+					assert_eq!(wait.ready(&v, target, start + wait.wait()), Ok(()));
+				} else {
 					// Every vote of the round waited for the same source: no split.
 					// Two epochs a retry: the next block's round one.
 					break (guard.0 - (2 + window / 2)) / 2;

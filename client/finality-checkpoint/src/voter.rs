@@ -476,13 +476,18 @@ impl<H: CheckpointHash> Voter<H> {
 
 	/// Finalizes the source of a verified certificate once it is stored with the set change
 	/// its finality enacts. Until the checkpoint's block is imported, it waits
-	/// ([`Error::BlockNotImported`]).
+	/// ([`Error::BlockNotImported`]); a block off the finalized chain is refused
+	/// ([`Error::ConflictingFinality`]).
 	fn finalize(
 		&mut self,
 		certificate: CheckpointCertificate<H>,
 		then: Then<H>,
 		out: &mut Vec<Action<H>>,
 	) {
+		if let Err(e) = self.on_finalized_chain(&certificate.link.source) {
+			log::error!(target: crate::LOG_TARGET, "❌ {e}");
+			return self.resume(then, Err(e), out);
+		}
 		let on_chain = match self.signals_on_chain(&certificate.link.source) {
 			Ok(on_chain) => on_chain,
 			Err(e) => {
@@ -498,6 +503,25 @@ impl<H: CheckpointHash> Voter<H> {
 			)),
 			None => self.resume(then, Ok(None), out),
 		}
+	}
+
+	/// Whether `checkpoint` descends from the finalized checkpoint, as far as the chain can
+	/// tell (a block it has not imported is not refused here).
+	fn on_finalized_chain(&self, checkpoint: &Checkpoint<H>) -> Result<()> {
+		let finalized = self.state.last_finalized();
+		let Some(chain) = &self.chain else { return Ok(()) };
+		if checkpoint.number <= finalized.number
+			|| !chain.is_imported(&finalized.hash)
+			|| chain.is_ancestor(&finalized.hash, &checkpoint.hash) != Some(false)
+		{
+			return Ok(());
+		}
+		Err(Error::ConflictingFinality {
+			finalized_number: finalized.number,
+			finalized_hash: format!("{:?}", finalized.hash),
+			source_number: checkpoint.number,
+			source_hash: format!("{:?}", checkpoint.hash),
+		})
 	}
 
 	/// The signalling blocks at or below `checkpoint` that lie on its chain. Until the

@@ -287,6 +287,34 @@ fn finality_waits_for_the_checkpoint_block_even_with_no_signal_known() {
 	assert_eq!(f.voters().set_id(), 1, "enacted");
 }
 
+/// More than a third signed for two chains: a valid certificate for a block off the finalized
+/// chain is refused with an error that says so, and finality stays on its chain.
+#[test]
+fn a_certificate_off_the_finalized_chain_is_refused() {
+	let keys = keys(4);
+	let mut f = finality(&keys);
+	let chain = Tree::new(2);
+	f.set_chain(chain.clone());
+	chain.import(&[cp(0, 1), cp(0, 2), cp(0, 3), cp(0, 4), cp(1, 3), cp(1, 4), cp(1, 5)]);
+	for k in 1..=4 {
+		for v in votes(&keys, 3, link(cp(0, k - 1), cp(0, k))) {
+			f.add_checkpoint_signature(v).unwrap();
+		}
+	}
+	assert_eq!(f.last_finalized(), cp(0, 3));
+	let l = link(cp(1, 4), cp(1, 5));
+	let other = CheckpointCertificate {
+		link: l,
+		signatures: votes(&keys, 3, l)
+			.into_iter()
+			.map(|v| (v.validator_index, v.signature))
+			.collect(),
+	};
+	let refused = f.import_certificate(other);
+	assert!(matches!(refused, Err(Error::ConflictingFinality { .. })), "{refused:?}");
+	assert_eq!(f.last_finalized(), cp(0, 3), "finality stays on its chain");
+}
+
 /// Finding 4. Two changes are signalled (set 1 at 2, set 2 at 4) and finality jumps to 5: set
 /// 1 is enacted, set 2 waits for the next finalization, its signal below finality. Before the
 /// fix, a restart lost it (signals were not stored, and headers are scanned only above

@@ -164,15 +164,10 @@ fn draw_histogram(
 		p50 as f64 / block_time,
 		p99 as f64 / block_time,
 	);
-	// Ticks on the block-time axis with as many decimals as its span needs.
+	// Ticks on the block-time axis about a tenth of its span apart, with the decimals that
+	// tell them apart.
 	let span = (hi - lo) / block_time;
-	let decimals = if span >= 10.0 {
-		0
-	} else if span >= 1.0 {
-		1
-	} else {
-		2
-	};
+	let decimals = (-(span / 10.0).log10()).ceil().clamp(0.0, 6.0) as usize;
 	let mut chart = ChartBuilder::on(&root)
 		.caption(caption, ("sans-serif", 22))
 		.margin(15)

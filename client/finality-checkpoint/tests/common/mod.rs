@@ -1,13 +1,15 @@
-//! Shared test fixtures: validator keys, signed votes and an in-memory `CheckpointStorage`
-//! that keeps what a real store makes durable (so a "crash" drops only the write-behind buffer).
+//! Shared test fixtures: validator keys, signed votes, a block tree with the link an honest
+//! validator votes for on it, and an in-memory `CheckpointStorage` that keeps what a real
+//! store makes durable (so a "crash" drops only the write-behind buffer).
 
 #![allow(dead_code)]
 
 use parking_lot::Mutex;
 use sc_finality_checkpoint::{
-	authorities::PendingSignals, CheckpointFinality, CheckpointPersistenceConfig,
-	CheckpointStorage, EnactedSet, Error, FinalityConfig, OwnVoteGuard, PruneOutcome, Result,
-	StoredState, VoterSet,
+	authorities::PendingSignals,
+	planner::{plan, Plan, SourceWait, VotingView},
+	CheckpointFinality, CheckpointPersistenceConfig, CheckpointStorage, EnactedSet, Error,
+	FinalityConfig, OwnVoteGuard, PruneOutcome, Result, StoredState, VoterSet,
 };
 use sp_core::{ed25519, Pair, H256};
 use sp_finality_checkpoint::{
@@ -17,7 +19,7 @@ use sp_finality_checkpoint::{
 use std::{
 	collections::BTreeMap,
 	sync::atomic::{AtomicBool, Ordering},
-	time::Duration,
+	time::{Duration, Instant},
 };
 
 /// The genesis hash of the test chain.
@@ -48,9 +50,19 @@ pub fn check_own_votes(own: &[Link<H256>]) -> std::result::Result<(), String> {
 	Ok(())
 }
 
-/// `n` deterministic validator key pairs.
+/// `n` deterministic validator key pairs, distinct for any `n` (the first 255 are seeded
+/// `[i + 1; 32]`, as they always were).
 pub fn keys(n: usize) -> Vec<ed25519::Pair> {
-	(0..n).map(|i| ed25519::Pair::from_seed(&[i as u8 + 1; 32])).collect()
+	(0..n)
+		.map(|i| {
+			let mut seed = [i as u8 + 1; 32];
+			if i >= 255 {
+				seed = [0xff; 32];
+				seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
+			}
+			ed25519::Pair::from_seed(&seed)
+		})
+		.collect()
 }
 
 /// The voter set of `keys` with id `set_id`.
@@ -135,6 +147,124 @@ pub fn votes(
 	keys.iter().take(count).enumerate().map(|(i, k)| vote(k, i as u32, link)).collect()
 }
 
+// ---------------------------------------------------------------------------------------------
+// The block tree.
+
+/// A block tree as Aura grows it, at interval 1 (epoch `e` names the block at height `e / 2`).
+/// Block 0 is genesis; every other block has a parent one lower.
+#[derive(Debug, Default)]
+pub struct Blocks {
+	/// Each block's parent (genesis its own).
+	pub parent: Vec<usize>,
+	/// Each block's height.
+	pub height: Vec<u64>,
+}
+
+impl Blocks {
+	pub fn new() -> Self {
+		Self { parent: vec![0], height: vec![0] }
+	}
+
+	pub fn hash(block: usize) -> H256 {
+		if block == 0 {
+			GENESIS
+		} else {
+			H256::from_low_u64_be(block as u64)
+		}
+	}
+
+	pub fn block(hash: &H256) -> usize {
+		if *hash == GENESIS {
+			0
+		} else {
+			hash.to_low_u64_be() as usize
+		}
+	}
+
+	/// A new block on `parent`.
+	pub fn author(&mut self, parent: usize) -> usize {
+		self.parent.push(parent);
+		self.height.push(self.height[parent] + 1);
+		self.parent.len() - 1
+	}
+
+	/// `block`'s ancestor (or itself) at `height`.
+	pub fn at_height(&self, mut block: usize, height: u64) -> usize {
+		while self.height[block] > height {
+			block = self.parent[block];
+		}
+		block
+	}
+
+	/// Whether `a` is `b` or an ancestor of `b`.
+	pub fn is_ancestor(&self, a: usize, b: usize) -> bool {
+		self.height[a] <= self.height[b] && self.at_height(b, self.height[a]) == a
+	}
+
+	/// Epoch `epoch` of `block` (its round one or round two, whichever `epoch` is).
+	pub fn checkpoint(&self, epoch: Epoch, block: usize) -> Checkpoint<H256> {
+		assert_eq!(epoch.0 / 2, self.height[block], "epoch {epoch} is not of block {block}");
+		Checkpoint::new(epoch.0, Self::hash(block))
+	}
+
+	/// The highest block that holds `base` (ties: the first authored), the fork choice of a
+	/// node whose highest justified block is `base`.
+	pub fn best(&self, base: usize) -> usize {
+		(0..self.parent.len())
+			.filter(|b| self.is_ancestor(base, *b))
+			.max_by_key(|b| (self.height[*b], std::cmp::Reverse(*b)))
+			.expect("base holds itself")
+	}
+}
+
+/// The link an honest validator votes for now, as the worker's `try_vote` picks it: the
+/// planner's epoch for a best block `best` ([`plan`]), with `wait` the bounded wait for its
+/// source ([`SourceWait`], at the given time; without it the wait is over), round one's block
+/// the ancestor of `best` at the epoch's height, round two's the justified block, and the
+/// source that `own_vote_link` picks. `None` to abstain; `Err` names a link no honest node may
+/// sign (a target other than the plan's, a source not below it or not justified).
+pub fn honest_link(
+	blocks: &Blocks,
+	finality: &CheckpointFinality<H256>,
+	best: usize,
+	last_cast: Option<Epoch>,
+	wait: Option<(&mut SourceWait, Instant)>,
+) -> std::result::Result<Option<Link<H256>>, String> {
+	let tip = Epoch(2 * blocks.height[best]);
+	let view = VotingView::new(finality.state(), tip, last_cast);
+	let Plan::Vote(epoch) = plan(&view) else { return Ok(None) };
+	if let Some((wait, now)) = wait {
+		if wait.ready(&view, epoch, now).is_err() {
+			return Ok(None);
+		}
+	}
+	let block = if epoch.is_round_one() {
+		blocks.at_height(best, epoch.0 / 2)
+	} else {
+		let justified = finality.highest_justified();
+		if justified.number.next() != epoch {
+			return Err(format!("round two {epoch} is not of the justified block {justified:?}"));
+		}
+		Blocks::block(&justified.hash)
+	};
+	let target = blocks.checkpoint(epoch, block);
+	let below = |c: &Checkpoint<H256>| blocks.is_ancestor(Blocks::block(&c.hash), block);
+	let Some(l) = finality.own_vote_link(target, below) else { return Ok(None) };
+	if l.target != target {
+		return Err(format!("link {l:?} for target {target:?}"));
+	}
+	if !below(&l.source) {
+		return Err(format!("source of {l:?} is not below its target"));
+	}
+	if !finality.state().is_justified(&l.source) {
+		return Err(format!("source of {l:?} unjustified"));
+	}
+	Ok(Some(l))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Storage.
+
 #[derive(Default)]
 struct Durable {
 	finalized: Option<Checkpoint<H256>>,
@@ -144,7 +274,7 @@ struct Durable {
 	certificates: BTreeMap<Epoch, CheckpointCertificate<H256>>,
 	authority_sets: Vec<EnactedSet<H256>>,
 	signals: PendingSignals<H256>,
-	evidence: usize,
+	evidence: Vec<(CheckpointSignature<H256>, CheckpointSignature<H256>)>,
 }
 
 /// A store in memory, for the pure property tests: no disk, same durability contract.
@@ -156,9 +286,20 @@ pub struct MemoryStorage {
 	own_vote_delay: Mutex<Duration>,
 	/// An own-vote write is under way.
 	writing_own_vote: AtomicBool,
+	/// Other validators' votes are not kept (see [`Self::forgetting_votes`]).
+	forget_votes: AtomicBool,
 }
 
 impl MemoryStorage {
+	/// A store that keeps everything but other validators' votes (the flushed write-behind
+	/// buffer): a thousand simulated nodes would otherwise hold every vote of the run. Fine
+	/// for nodes that never restart.
+	pub fn forgetting_votes() -> Self {
+		let storage = Self::default();
+		storage.forget_votes.store(true, Ordering::SeqCst);
+		storage
+	}
+
 	/// Makes every later write fail (as a full disk would) or succeed again.
 	pub fn fail_writes(&self, fail: bool) {
 		self.fail_writes.store(fail, Ordering::SeqCst);
@@ -186,7 +327,12 @@ impl MemoryStorage {
 
 	/// Evidence pairs stored.
 	pub fn evidence(&self) -> usize {
-		self.state.lock().evidence
+		self.state.lock().evidence.len()
+	}
+
+	/// The evidence pairs stored, in the order they were.
+	pub fn evidence_pairs(&self) -> Vec<(CheckpointSignature<H256>, CheckpointSignature<H256>)> {
+		self.state.lock().evidence.clone()
 	}
 
 	/// Votes stored.
@@ -221,10 +367,8 @@ impl CheckpointStorage<H256> for MemoryStorage {
 
 	fn store_votes(&self, votes: &[CheckpointSignature<H256>]) -> Result<()> {
 		self.check_write()?;
-		let mut state = self.state.lock();
-		for v in votes {
-			let key = (v.link.target.number, v.validator_index, codec::Encode::encode(v));
-			state.votes.insert(key, v.clone());
+		if !self.forget_votes.load(Ordering::SeqCst) {
+			keep_votes(&mut self.state.lock(), votes);
 		}
 		Ok(())
 	}
@@ -234,8 +378,9 @@ impl CheckpointStorage<H256> for MemoryStorage {
 		std::thread::sleep(*self.own_vote_delay.lock());
 		self.writing_own_vote.store(false, Ordering::SeqCst);
 		self.check_write()?;
-		self.store_votes(std::slice::from_ref(vote))?;
-		self.state.lock().guard = Some(*guard);
+		let mut state = self.state.lock();
+		keep_votes(&mut state, std::slice::from_ref(vote));
+		state.guard = Some(*guard);
 		Ok(())
 	}
 
@@ -279,11 +424,11 @@ impl CheckpointStorage<H256> for MemoryStorage {
 
 	fn store_evidence(
 		&self,
-		_first: &CheckpointSignature<H256>,
-		_second: &CheckpointSignature<H256>,
+		first: &CheckpointSignature<H256>,
+		second: &CheckpointSignature<H256>,
 	) -> Result<()> {
 		self.check_write()?;
-		self.state.lock().evidence += 1;
+		self.state.lock().evidence.push((first.clone(), second.clone()));
 		Ok(())
 	}
 
@@ -310,6 +455,14 @@ impl CheckpointStorage<H256> for MemoryStorage {
 
 	fn prune(&self, _keep: u64) -> Result<PruneOutcome> {
 		Ok(PruneOutcome::default())
+	}
+}
+
+/// Adds `votes` to what the store keeps.
+fn keep_votes(state: &mut Durable, votes: &[CheckpointSignature<H256>]) {
+	for v in votes {
+		let key = (v.link.target.number, v.validator_index, codec::Encode::encode(v));
+		state.votes.insert(key, v.clone());
 	}
 }
 
