@@ -55,11 +55,14 @@ pub fn check_own_votes(own: &[Link<H256>]) -> std::result::Result<(), String> {
 pub fn keys(n: usize) -> Vec<ed25519::Pair> {
 	(0..n)
 		.map(|i| {
-			let mut seed = [i as u8 + 1; 32];
-			if i >= 255 {
-				seed = [0xff; 32];
-				seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
-			}
+			let seed = match u8::try_from(i + 1) {
+				Ok(byte) => [byte; 32],
+				Err(_) => {
+					let mut seed = [0xff; 32];
+					seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
+					seed
+				}
+			};
 			ed25519::Pair::from_seed(&seed)
 		})
 		.collect()
