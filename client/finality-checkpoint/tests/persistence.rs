@@ -582,3 +582,37 @@ fn a_vote_of_our_key_cast_elsewhere_raises_the_durable_guard() {
 	assert_eq!(restored.guard().target, Epoch(5), "durable in the guard file");
 	assert_eq!(restored.own_vote_link(cp(0, 5), |_| true), None);
 }
+
+/// The files follow the retention, not the writes: after thousands of checkpoints more than
+/// the retention, pruned as the node prunes, the directory holds a fraction of what was
+/// written. With kvdb-rocksdb's default memory budget (128 MiB a column) the memtables never
+/// filled, so the write-ahead log kept every write and the directory grew with time.
+#[test]
+fn the_files_follow_the_retention_not_the_writes() {
+	const CHECKPOINTS: u64 = 30_000;
+	let dir = tempfile::tempdir().unwrap();
+	let keys = keys(N);
+	let mut finality = open(dir.path(), &keys);
+	let persistence = finality.persistence().unwrap().clone();
+	let mut written = 0;
+	for k in 1..=CHECKPOINTS {
+		for v in votes(&keys, 3, link(cp(0, k - 1), cp(0, k))) {
+			written += codec::Encode::encoded_size(&v);
+			finality.add_checkpoint_signature(v).unwrap();
+		}
+		if k % 500 == 0 {
+			flush(&finality);
+			persistence.prune_old_checkpoints().unwrap();
+		}
+	}
+	assert_eq!(finality.last_finalized(), cp(0, CHECKPOINTS - 1));
+	let files: u64 = std::fs::read_dir(dir.path())
+		.unwrap()
+		.map(|entry| entry.unwrap().metadata().unwrap().len())
+		.sum();
+	println!("{written} bytes of votes written, {files} bytes in the directory");
+	assert!(
+		files < written as u64 / 3,
+		"{files} bytes in the directory after {written} bytes of votes, retention 5"
+	);
+}

@@ -97,6 +97,17 @@ pub struct ColumnStats {
 	pub bytes: u64,
 }
 
+/// RocksDB's memory budget of each column, in MiB (its memtables, a quarter of it each, and a
+/// share of the block cache). The store holds a retention of checkpoints, a few MiB even at a
+/// hundred validators: with kvdb-rocksdb's default of 128 MiB a column, the memtables did not
+/// fill in hours, so the write-ahead log kept every write, pruning's deletions too, and the
+/// files grew with time instead of following the retention.
+const COLUMN_MEMORY_BUDGET_MIB: usize = 4;
+
+/// The write-ahead log size at which RocksDB flushes the memtables it holds, so that
+/// compaction can drop what pruning deleted.
+const MAX_WAL_BYTES: u64 = 1 << 20;
+
 /// The checkpoint database. See the module documentation for the layout.
 pub struct CheckpointDB {
 	db: Database,
@@ -115,7 +126,10 @@ impl CheckpointDB {
 	pub fn new(path: &Path) -> Result<Self> {
 		let open_err = |source| Error::Open { path: path.to_path_buf(), source };
 		std::fs::create_dir_all(path).map_err(open_err)?;
-		let config = DatabaseConfig::with_columns(columns::NUM_COLUMNS);
+		let mut config = DatabaseConfig::with_columns(columns::NUM_COLUMNS);
+		config.memory_budget =
+			(0..columns::NUM_COLUMNS).map(|column| (column, COLUMN_MEMORY_BUDGET_MIB)).collect();
+		config.max_total_wal_size = Some(MAX_WAL_BYTES);
 		let db = Database::open(&config, path).map_err(|source| {
 			// RocksDB's status text tells damage (a file it cannot parse, column families of a
 			// newer schema) from a directory it cannot use.
