@@ -232,7 +232,11 @@ pub enum Error {
 	/// A verified certificate finalizes a block that is not a descendant of the finalized
 	/// one: more than a third of the set signed for two chains. Finality stays where it is.
 	#[error(
-		"refusing to finalize checkpoint {source_number} ({source_hash}): it conflicts with the 		 finalized checkpoint {finalized_number} ({finalized_hash}), so more than a third of 		 the validators signed for two chains. Finality stops here: compare the evidence 		 (`substrate_checkpoint_equivocations_total`, the logs) with the other operators and 		 decide on a forced set change"
+		"refusing to finalize checkpoint {source_number} ({source_hash}): it conflicts with the \
+		 finalized checkpoint {finalized_number} ({finalized_hash}), so more than a third of \
+		 the validators signed for two chains. Finality stops here: compare the evidence \
+		 (`substrate_checkpoint_equivocations_total`, the logs) with the other operators and \
+		 decide on a forced set change"
 	)]
 	ConflictingFinality {
 		/// The finalized checkpoint.
