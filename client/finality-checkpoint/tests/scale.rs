@@ -530,12 +530,8 @@ impl Sim {
 
 	/// The base delay of the link from validator `from` to validator `to`, drawn from the seed.
 	fn link_delay(&self, from: ValidatorIndex, to: ValidatorIndex) -> Ms {
-		let mut z = self.sc.seed ^ ((u64::from(from) << 32) | u64::from(to));
-		z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-		z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-		z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-		z ^= z >> 31;
-		MIN_DELAY_MS + z % (MAX_DELAY_MS - MIN_DELAY_MS + 1)
+		let mut seed = self.sc.seed ^ ((u64::from(from) << 32) | u64::from(to));
+		MIN_DELAY_MS + splitmix64(&mut seed) % (MAX_DELAY_MS - MIN_DELAY_MS + 1)
 	}
 
 	/// Whether the partition separates `from` and `to` at `at`.

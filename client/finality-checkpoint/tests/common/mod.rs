@@ -469,14 +469,19 @@ fn keep_votes(state: &mut Durable, votes: &[CheckpointSignature<H256>]) {
 	}
 }
 
-/// Fisher-Yates with splitmix64: a reproducible order from a generated seed.
+/// splitmix64: moves `seed` on and returns the next reproducible pseudo-random number.
+pub fn splitmix64(seed: &mut u64) -> u64 {
+	*seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+	let mut z = *seed;
+	z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+	z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+	z ^ (z >> 31)
+}
+
+/// Fisher-Yates with [`splitmix64`]: a reproducible order from a generated seed.
 pub fn shuffle<T>(items: &mut [T], seed: &mut u64) {
 	for i in (1..items.len()).rev() {
-		*seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-		let mut z = *seed;
-		z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-		z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-		z ^= z >> 31;
+		let z = splitmix64(seed);
 		items.swap(i, (z % (i as u64 + 1)) as usize);
 	}
 }
