@@ -10,9 +10,10 @@ use sc_consensus_aura::{BuildVerifierParams, SlotProportion, StartAuraParams};
 use sc_finality_checkpoint::{
 	note_signals_above_finality, CheckpointBlockImport, CheckpointDB, CheckpointFinality,
 	CheckpointLink, CheckpointPersistenceConfig, CheckpointSelectChain, CheckpointStorageAdapter,
-	CheckpointVerifier, CheckpointWorkerParams, ClientAncestry, FinalityConfig, GuardFile,
-	GUARD_FILE_NAME, LOG_TARGET as CHECKPOINT_LOG_TARGET,
+	CheckpointVerifier, CheckpointWarpSyncProvider, CheckpointWorkerParams, ClientAncestry,
+	FinalityConfig, GuardFile, GUARD_FILE_NAME, LOG_TARGET as CHECKPOINT_LOG_TARGET,
 };
+use sc_network_sync::strategy::warp::WarpSyncConfig;
 use sc_service::{error::Error as ServiceError, Configuration, TaskManager};
 use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
@@ -262,9 +263,10 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 			spawn_essential_handle: task_manager.spawn_essential_handle(),
 			import_queue,
 			block_announce_validator_builder: None,
-			// No warp sync: it needs finality proofs from a warp sync provider (GRANDPA's is
-			// the only one); `--sync warp` fails with a clear error.
-			warp_sync_config: None,
+			// `--sync warp`: set-change proofs from the checkpoint store.
+			warp_sync_config: Some(WarpSyncConfig::WithProvider(Arc::new(
+				CheckpointWarpSyncProvider::new(client.clone(), finality.clone(), interval),
+			))),
 			block_relay: None,
 			metrics,
 			gap_sync_body_policy: None,

@@ -176,7 +176,7 @@ pub enum SignalError {
 }
 
 /// The sets the chain has had, and the changes signalled but not enacted.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthoritySets<H> {
 	/// Enacted sets, oldest first; ids increase by one.
 	enacted: Vec<(EnactedSet<H>, Arc<VoterSet>)>,

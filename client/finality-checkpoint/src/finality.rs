@@ -12,7 +12,7 @@ use crate::{
 	authorities::{ForcedSignal, Signal},
 	error::Result,
 	state::{
-		FinalityConfig, FinalityState, OwnVoteGuard, Progress, VoteRejection, VoterSet, Write,
+		FinalityConfig, FinalityState, OwnVoteGuard, Progress, VoteRejection, VoterSet, Warp, Write,
 	},
 	store::persistence::{
 		CheckpointFinalityPersistence, CheckpointPersistenceConfig, CheckpointStorage,
@@ -295,6 +295,13 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		outcome!(self, Event::BlockImported(number, hash), Forced)
 	}
 
+	/// Jumps to what a warp sync proof proved: stores its certificates and the sets they
+	/// enacted, then finalizes its checkpoint with the proof's sets in force. Returns what that
+	/// finalized, `None` when finality is at or above the proof's already.
+	pub fn warp(&mut self, warp: Warp<H>) -> Result<Option<Progress<H>>> {
+		outcome!(self, Event::Warp(warp), Finality)
+	}
+
 	/// Whether a certificate waits for its block to be imported ([`Self::retry_waiting`]).
 	pub fn is_waiting(&self) -> bool {
 		self.voter.is_waiting()
@@ -372,6 +379,19 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 			}
 			Write::Sets(sets) => storage.store_sets(sets),
 			Write::Signals(signals) => storage.store_signals(signals),
+			// One transaction a certificate, in order: a crash between two leaves the store at
+			// an enacting checkpoint with its sets, a state this node could have reached by
+			// finality. The latest is stored on its own unless it is the last change's.
+			Write::Warp(warp) => {
+				for (certificate, sets) in &warp.changes {
+					storage.store_certificate(certificate, &certificate.link.target, Some(sets))?;
+				}
+				let last = warp.changes.last().map(|(c, _)| c.link.source.number);
+				if last.is_none_or(|last| warp.latest.link.source.number > last) {
+					storage.store_certificate(&warp.latest, &warp.latest.link.target, None)?;
+				}
+				Ok(())
+			}
 		}
 	}
 
@@ -414,5 +434,6 @@ fn write_name<H>(write: &Write<H>) -> &'static str {
 		Write::Certificate(..) => "a certificate",
 		Write::Sets(_) => "the authority sets",
 		Write::Signals(_) => "the signalled set changes",
+		Write::Warp(_) => "a warp sync proof's certificates",
 	}
 }

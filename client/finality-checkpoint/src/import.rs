@@ -43,7 +43,7 @@ use sc_consensus::{
 	BlockCheckParams, BlockImport, BlockImportParams, ImportResult, JustificationImport, Verifier,
 };
 use sp_blockchain::{HeaderBackend, HeaderMetadata};
-use sp_consensus::Error as ConsensusError;
+use sp_consensus::{BlockOrigin, Error as ConsensusError};
 use sp_finality_checkpoint::{
 	find_forced_change, find_scheduled_change, Checkpoint, CheckpointCertificate, Epoch, ENGINE_ID,
 };
@@ -244,6 +244,25 @@ where
 		self
 	}
 
+	/// The target block of a warp sync, with its state: the gadget jumps to the finality the
+	/// proof proved for it (stored first), before the block is imported as finalized. A state
+	/// that no warp proof proved final is refused: the gadget could not follow it.
+	async fn warp_to(&self, hash: B::Hash, number: NumberFor<B>) -> Result<(), ConsensusError> {
+		let warped = self
+			.finality
+			.ask(|done| Request::ApplyWarp(hash, done))
+			.await
+			.ok_or_else(|| ConsensusError::ClientImport("the checkpoint worker has ended".into()))?
+			.map_err(|e| ConsensusError::ClientImport(e.to_string()))?;
+		if !warped {
+			return Err(ConsensusError::ClientImport(format!(
+				"the state of block #{number} ({hash:?}) comes without a warp sync proof of its \
+				 finality: checkpoint finality supports `--sync warp` and `--sync full` only"
+			)));
+		}
+		Ok(())
+	}
+
 	/// Verifies the `CKPT` justification `encoded` of block `hash` against the published view
 	/// (unless the verifier did, against the sets the view still holds: `verified`), has the
 	/// worker import it into the gadget (it is stored, with an fsync), then finalizes the block
@@ -325,6 +344,16 @@ where
 	) -> Result<ImportResult, Self::Error> {
 		let hash = block.post_hash();
 		let number = *block.header.number();
+		if block.with_state() {
+			self.warp_to(hash, number).await?;
+			block.finalized = true;
+			return self.inner.import_block(block).await.map_err(Into::into);
+		}
+		if block.origin == BlockOrigin::WarpSync {
+			// A block of a warp sync proof, without its state: the proof's reader verified its
+			// certificate, which the client keeps as the block's justification.
+			return self.inner.import_block(block).await.map_err(Into::into);
+		}
 		// Before the block is in the client, so that no checkpoint above it is finalized
 		// without its signal (finality waits for the checkpoint's block to be imported, and
 		// then this block is in); forgotten again if the import fails. Only a block that
@@ -422,6 +451,11 @@ where
 	async fn verify(&self, block: BlockImportParams<B>) -> Result<BlockImportParams<B>, String> {
 		let block = self.inner.verify(block).await?;
 		let mut block = block;
+		if block.with_state() || block.origin == BlockOrigin::WarpSync {
+			// Warp sync's: the proof's reader verified their certificates against the sets it
+			// carried through the proof, which this node does not hold yet.
+			return Ok(block);
+		}
 		if let Some(encoded) = block.justifications.as_ref().and_then(|j| j.get(ENGINE_ID)) {
 			let (hash, number) = (block.post_hash(), *block.header.number());
 			let view = self.finality.view();

@@ -38,7 +38,9 @@
 //! - `fork_choice`: [`CheckpointSelectChain`], which keeps to the highest justified
 //!   checkpoint.
 //! - [`proof`]: [`FinalityProof`], the set changes from genesis to a block's certificate:
-//!   built from the store and the headers, verified knowing the genesis set alone.
+//!   built from the store and the headers, verified knowing the genesis set alone; and the
+//!   [`WarpProof`]s warp sync fetches, read by a [`WarpReader`] with the gadget's rules.
+//! - `warp`: [`CheckpointWarpSyncProvider`], the node's warp sync provider on those proofs.
 //! - [`store`]: the storage. [`store::persistence`]: the interface [`CheckpointStorage`] with
 //!   what it loads and prunes, the write-behind buffer and its timing, and the maintenance
 //!   task; [`store::db`]: [`CheckpointDB`], the columns and key layout on disk, and
@@ -93,6 +95,7 @@ mod testing;
 mod types;
 mod view;
 mod voter;
+mod warp;
 mod worker;
 
 pub use authorities::{AuthoritySets, EnactedSet, PendingSignals, SignalledChange};
@@ -105,10 +108,13 @@ pub use finality::{CheckpointFinality, RestoreSummary};
 pub use fork_choice::CheckpointSelectChain;
 pub use import::{note_signals_above_finality, CheckpointBlockImport, CheckpointVerifier};
 pub use link::{CheckpointLink, FinalityHandle};
-pub use proof::{prove_finality, verify_finality_proof, FinalityProof, ProofError, SetChangeProof};
+pub use proof::{
+	prove_finality, prove_warp, verify_finality_proof, FinalityProof, ProofError, ProofReader,
+	SetChangeProof, WarpProof, WarpProofEnd, WarpReader, WarpStep,
+};
 pub use state::{
 	votes_conflict, CertificateError, CheckpointHash, FinalityConfig, OwnVoteGuard, Progress,
-	VoteRejection, VoterSet,
+	VoteRejection, VoterSet, Warp,
 };
 pub use store::{
 	run_maintenance, CheckpointDB, CheckpointFinalityPersistence, CheckpointPersistenceConfig,
@@ -117,6 +123,7 @@ pub use store::{
 };
 pub use view::{FinalityCounters, FinalityView};
 pub use voter::{ChainAncestry, VoteImport};
+pub use warp::{CheckpointWarpSyncProvider, MAX_WARP_PROOF_SIZE};
 pub use worker::{run_checkpoint_worker, CheckpointWorkerParams};
 
 /// Log target of the gadget.

@@ -12,7 +12,7 @@ use crate::{
 	authorities::{AuthoritySets, Signal},
 	error::Result,
 	finality::CheckpointFinality,
-	state::Progress,
+	state::{Progress, Warp},
 	store::persistence::CheckpointFinalityPersistence,
 	view::{FinalityView, Published},
 	CheckpointHash,
@@ -37,6 +37,11 @@ pub(crate) enum Request<H> {
 		Arc<AuthoritySets<H>>,
 		oneshot::Sender<Result<Progress<H>>>,
 	),
+	/// Hold what a complete warp sync proof proved, until its target block's state comes.
+	WarpProven(Warp<H>),
+	/// The state of this block is being imported: jump to the warp proof held for it, and
+	/// answer once that is stored (`false`: no proof held for this block).
+	ApplyWarp(H, oneshot::Sender<Result<bool>>),
 }
 
 /// A handle on the gadget's state: its published view, its store, and the worker's inbox.

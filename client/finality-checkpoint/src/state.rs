@@ -166,6 +166,24 @@ pub enum Write<H> {
 	Sets(Vec<EnactedSet<H>>),
 	/// The set changes signalled and not yet enacted, after one was noted or forgotten.
 	Signals(PendingSignals<H>),
+	/// What a warp sync proof proved: each change's certificate with the sets held after it,
+	/// then the latest certificate, each stored as [`Write::Certificate`] is, in order; durable
+	/// before finality jumps.
+	Warp(Warp<H>),
+}
+
+/// What a warp sync proof proved above this node's finality: the certificates that enacted
+/// its set changes, each with the enacted sets held after it, the certificate of the
+/// checkpoint it finalizes, and the sets in force there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warp<H> {
+	/// Each change's enacting certificate and the enacted sets held after it, oldest first.
+	pub changes: Vec<(CheckpointCertificate<H>, Vec<EnactedSet<H>>)>,
+	/// The certificate of the checkpoint the proof finalizes: its source. The certificate of
+	/// the last change when that is the latest finality.
+	pub latest: CheckpointCertificate<H>,
+	/// The sets in force at the latest certificate, signals of none pending.
+	pub sets: AuthoritySets<H>,
 }
 
 /// What a vote or a tally changed, and what to persist for it.
@@ -686,6 +704,43 @@ impl<H: CheckpointHash> FinalityState<H> {
 		self.latest_certificate = Some(certificate);
 		let step = if enacted.is_some() { self.after_enactment() } else { self.tally() };
 		Some((enacted, step))
+	}
+
+	/// First half of a warp to what a warp sync proof proved: the certificates to store, those
+	/// at or below the finalized checkpoint left out. `None` when finality is at or above the
+	/// proof's.
+	pub fn warp_write(&self, warp: &Warp<H>) -> Option<Write<H>> {
+		let finalized = self.last_finalized.number;
+		(warp.latest.link.source.number > finalized).then(|| {
+			let mut above = warp.clone();
+			above.changes.retain(|(certificate, _)| certificate.link.source.number > finalized);
+			Write::Warp(above)
+		})
+	}
+
+	/// Second half, once stored: the proof's sets in force (signals noted here dropped: they
+	/// were of blocks the proof passed), its checkpoint finalized and the latest certificate's
+	/// target justified, what lies below dropped. The own-vote guard stays as it is: a
+	/// validator that warp-syncs still signs only above it. Returns the step the votes held
+	/// make, `None` (and changes nothing) when finality is at or above the proof's.
+	pub fn warp(&mut self, warp: Warp<H>) -> Option<Step<H>> {
+		let latest = warp.latest;
+		if latest.link.source.number <= self.last_finalized.number {
+			return None;
+		}
+		self.sets = Arc::new(warp.sets);
+		self.justified.clear();
+		self.early.clear();
+		self.set_finalized(latest.link.source);
+		self.justified.insert(latest.link.target.number, latest.link.target.hash);
+		self.latest_certificate = Some(latest);
+		let sets = self.sets.clone();
+		self.links.retain(|link, _| sets.set_of(link).is_ok());
+		self.votes.retain(|_, by| {
+			by.retain(|&(set_id, _), _| sets.by_id(set_id).is_some());
+			!by.is_empty()
+		});
+		Some(self.tally())
 	}
 
 	/// First half of a forced change that the imported block at height `block_number` puts in

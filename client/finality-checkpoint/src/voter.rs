@@ -17,7 +17,7 @@
 use crate::{
 	authorities::{AuthoritySets, Signal, SignalError},
 	error::{Error, Result},
-	state::{FinalityConfig, FinalityState, Progress, Step, VoteRejection, VoterSet, Write},
+	state::{FinalityConfig, FinalityState, Progress, Step, VoteRejection, VoterSet, Warp, Write},
 	store::StoredState,
 	view::FinalityCounters,
 	CheckpointHash, LOG_TARGET,
@@ -67,6 +67,8 @@ pub(crate) enum Event<H> {
 	ForgetSignals(H),
 	/// A block imported at this height, which may make a forced change due.
 	BlockImported(u64, H),
+	/// What a warp sync proof proved: finality jumps there once it is stored.
+	Warp(Warp<H>),
 	/// What the store kept, read at start-up.
 	Restore(StoredState<H>),
 	/// An [`Action::Store`] was performed, with this result.
@@ -122,6 +124,8 @@ enum Pending<H> {
 	Guard,
 	/// Put the forced set in force at this height.
 	Forced(u64, HashSet<H>),
+	/// Jump to what the warp sync proof proved.
+	Warp(Warp<H>),
 }
 
 /// Where the outcome of a step goes: `Ok(None)` finalized nothing (finality was at or above
@@ -220,6 +224,10 @@ impl<H: CheckpointHash> Voter<H> {
 				out.push(Action::Done(Outcome::Nothing));
 			}
 			Event::BlockImported(number, hash) => self.on_block(number, hash, &mut out),
+			Event::Warp(warp) => match self.state.warp_write(&warp) {
+				Some(write) => out.push(Action::Store(write, Resume(Pending::Warp(warp)))),
+				None => out.push(Action::Done(Outcome::Finality(Ok(None)))),
+			},
 			Event::Restore(stored) => self.on_restore(stored, &mut out),
 			Event::Stored(Resume(pending), result) => self.on_stored(pending, result, &mut out),
 			Event::RecordFailed(what, e) => {
@@ -442,6 +450,35 @@ impl<H: CheckpointHash> Voter<H> {
 					self.state.last_finalized().hash,
 				);
 				self.apply(step, Then::Report(Report::Forced), out)
+			}
+			Pending::Warp(warp) => {
+				if let Err(e) = result {
+					self.counters.persistence_failures += 1;
+					log::error!(
+						target: LOG_TARGET,
+						"❌ Failed to persist what the warp sync proof proved; finality stays at \
+						 {}: {e}",
+						self.state.last_finalized().number,
+					);
+					return out.push(Action::Done(Outcome::Finality(Err(e))));
+				}
+				let (changes, latest) = (warp.changes.len(), warp.latest.clone());
+				let Some(step) = self.state.warp(warp) else {
+					return out.push(Action::Done(Outcome::Finality(Ok(None))));
+				};
+				self.counters.total_certificates += 1;
+				let source = latest.link.source;
+				log::info!(
+					target: LOG_TARGET,
+					"⏩ Warp sync: checkpoint {} ({:?}) finalized by the proof, {changes} set \
+					 changes on the way; authority set {} ({} validators) in force",
+					source.number,
+					source.hash,
+					self.state.voters().set_id(),
+					self.state.voters().authorities().len(),
+				);
+				let then = Then::Finalized(latest, Box::new(Then::Report(Report::Certificate)));
+				self.apply(step, then, out)
 			}
 		}
 	}

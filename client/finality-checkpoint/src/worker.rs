@@ -35,7 +35,7 @@ use crate::{
 	link::{CheckpointLink, FinalityHandle, Request},
 	metrics::Metrics,
 	planner::{plan, Abstention, Gates, Plan, SourceWait, VotingView},
-	state::{CheckpointHash, Progress, VoterSet},
+	state::{CheckpointHash, Progress, VoterSet, Warp},
 	LOG_TARGET,
 };
 use codec::{DecodeAll, Encode};
@@ -182,6 +182,7 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 		logged: None,
 		stalled_at: None,
 		requested: None,
+		warp: None,
 		_phantom: std::marker::PhantomData,
 	};
 	worker.run().await
@@ -228,6 +229,9 @@ struct Worker<B: BlockT, BE, C, S, SC> {
 	stalled_at: Option<Epoch>,
 	/// The finalized checkpoint above which justifications were asked of peers.
 	requested: Option<Epoch>,
+	/// What a complete warp sync proof proved, held until its target block's state is
+	/// imported.
+	warp: Option<Warp<B::Hash>>,
 	_phantom: std::marker::PhantomData<BE>,
 }
 
@@ -600,6 +604,24 @@ where
 				});
 				let _ = done.send(result);
 				progress
+			}
+			Request::WarpProven(warp) => {
+				self.warp = Some(warp);
+				None
+			}
+			Request::ApplyWarp(hash, done) => {
+				// Block import finalizes the target block with its state; nothing to gossip or
+				// finalize here.
+				match self.warp.take_if(|warp| warp.latest.link.source.hash == hash) {
+					Some(warp) => {
+						let result = self.voter(move |f| f.warp(warp)).await;
+						let _ = done.send(result.map(|_| true));
+					}
+					None => {
+						let _ = done.send(Ok(false));
+					}
+				}
+				None
 			}
 		};
 		if let Some(progress) = progress {
