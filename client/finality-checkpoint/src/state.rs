@@ -735,12 +735,11 @@ impl<H: CheckpointHash> FinalityState<H> {
 		self.justified.insert(latest.link.target.number, latest.link.target.hash);
 		self.latest_certificate = Some(latest);
 		let sets = self.sets.clone();
-		self.links.retain(|link, _| sets.set_of(link).is_ok());
 		self.votes.retain(|_, by| {
 			by.retain(|&(set_id, _), _| sets.by_id(set_id).is_some());
 			!by.is_empty()
 		});
-		Some(self.tally())
+		Some(self.after_enactment())
 	}
 
 	/// First half of a forced change that the imported block at height `block_number` puts in

@@ -15,7 +15,7 @@
 use crate::{
 	link::{FinalityHandle, Request},
 	proof::{prove_warp, WarpProof, WarpReader, WarpStep},
-	state::{CheckpointHash, Warp},
+	state::CheckpointHash,
 	LOG_TARGET,
 };
 use codec::{DecodeAll, Encode};
@@ -124,7 +124,13 @@ where
 					target.hash(),
 					self.reader.status(),
 				);
-				self.hand_over(warp);
+				// The worker jumps there with the target's state.
+				if !self.finality.send(Request::WarpProven(warp)) {
+					log::error!(
+						target: LOG_TARGET,
+						"❌ The checkpoint worker has ended: warp sync cannot finish",
+					);
+				}
 				VerificationResult::Complete(target, justified(blocks))
 			}
 		})
@@ -136,18 +142,6 @@ where
 
 	fn status(&self) -> Option<String> {
 		Some(self.reader.status())
-	}
-}
-
-impl<B: BlockT> CheckpointWarpVerifier<B>
-where
-	B::Hash: CheckpointHash,
-{
-	/// Hands what the proof proved to the worker, which jumps there with the target's state.
-	fn hand_over(&self, warp: Warp<B::Hash>) {
-		if !self.finality.send(Request::WarpProven(warp)) {
-			log::error!(target: LOG_TARGET, "❌ The checkpoint worker has ended: warp sync cannot finish");
-		}
 	}
 }
 
