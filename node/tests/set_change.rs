@@ -3,8 +3,8 @@
 //! removed, each change is signalled in a checkpoint block and enacted by the gadget when that
 //! checkpoint is finalized; the new validator votes from the enactment on without a restart,
 //! the removed one stops, a validator down from before a signal until after its enactment
-//! resumes on the new set without equivocating, and a fresh full node syncs from genesis
-//! through both changes.
+//! resumes on the new set without equivocating, a fresh full node syncs from genesis
+//! through both changes, and one started with `--sync warp` jumps there by their proofs.
 //! Real `checkpoint-node` processes on 127.0.0.1.
 
 mod common;
@@ -210,10 +210,38 @@ fn validators_join_and_leave_and_finality_carries_across_the_changes() {
 	);
 
 	// A fresh full node syncs from genesis and follows both changes by their certificates.
+	let started = std::time::Instant::now();
 	let fresh = Node::start("ferdie", dir.path(), &["--chain", &spec, "--bootnodes", &boot]);
 	fresh.wait_finalized(target, LONG);
+	let full_sync = started.elapsed();
 	let hash = fresh.rpc("chain_getBlockHash", json!([target]));
 	assert_eq!(hash.as_str(), Some(target_hash.as_str()));
 	fresh.wait_log(0, &enacted_1, LONG);
 	fresh.wait_log(0, &enacted_2, LONG);
+
+	// A fresh node started with `--sync warp` reaches the finalized head through the set-change
+	// proofs of its peers, imports the state there and follows finality from it. It enacts no
+	// set by finality: the proof brings both.
+	let started = std::time::Instant::now();
+	let args = ["--chain", spec.as_str(), "--bootnodes", boot.as_str(), "--sync", "warp"];
+	let warped = Node::start("george", dir.path(), &args);
+	warped.wait_log(0, "Warp sync is complete, continuing with state sync", LONG);
+	let log = warped.wait_log(0, "⏩ Warp sync: checkpoint", LONG);
+	let jump = log.lines().find(|l| l.contains("⏩ Warp sync: checkpoint")).unwrap();
+	assert!(jump.contains("2 set changes on the way"), "{jump}");
+	assert!(jump.contains("authority set 2 "), "{jump}");
+	warped.wait_log(0, "State sync is complete, continuing with block sync", LONG);
+	let (head, _) = nodes[0].finalized();
+	let (warp_finalized, _) = warped.wait_finalized(head, LONG);
+	let warp_sync = started.elapsed();
+	let hash = warped.rpc("chain_getBlockHash", json!([target]));
+	assert_eq!(hash.as_str(), Some(target_hash.as_str()), "the warp node is on the same chain");
+	warped.wait_finalized(warp_finalized + 2 * INTERVAL, LONG);
+	let log = warped.log_text();
+	assert!(!log.contains("🔀 Authority set"), "George enacted a set by finality:\n{log}");
+	eprintln!(
+		"sync to #{target} ({head} on the warp node): full {:.1} s, warp {:.1} s",
+		full_sync.as_secs_f64(),
+		warp_sync.as_secs_f64()
+	);
 }
