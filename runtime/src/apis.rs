@@ -16,8 +16,9 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Block, BlockNumber, Checkpoint, Executive, InherentDataExt, Nonce,
-	Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
+	AccountId, Aura, Balance, Block, BlockNumber, Checkpoint, Executive, Historical,
+	InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, Session, SessionKeys,
+	System, TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -105,6 +106,7 @@ impl_runtime_apis! {
 		}
 	}
 
+	#[api_version(3)]
 	impl sp_finality_checkpoint::CheckpointApi<Block> for Runtime {
 		fn authorities() -> Vec<sp_finality_checkpoint::AuthorityId> {
 			Checkpoint::authorities()
@@ -124,6 +126,29 @@ impl_runtime_apis! {
 
 		fn pending_change() -> Option<sp_finality_checkpoint::PendingChange<BlockNumber>> {
 			Checkpoint::pending_change()
+		}
+
+		fn generate_key_ownership_proof(
+			set_id: sp_finality_checkpoint::SetId,
+			authority: sp_finality_checkpoint::AuthorityId,
+		) -> Option<sp_finality_checkpoint::OpaqueKeyOwnershipProof> {
+			use codec::Encode;
+			use frame_support::traits::KeyOwnerProofSystem;
+			// The historical proof is of the current session: it proves a vote of `set_id`
+			// only while that set is current.
+			if !Checkpoint::set_current_in_session(set_id, Session::current_index()) {
+				return None;
+			}
+			Historical::prove((sp_finality_checkpoint::KEY_TYPE, authority))
+				.map(|proof| sp_finality_checkpoint::OpaqueKeyOwnershipProof::new(proof.encode()))
+		}
+
+		fn submit_report_equivocation_unsigned_extrinsic(
+			proof: sp_finality_checkpoint::EquivocationProof<<Block as BlockT>::Hash>,
+			key_owner_proof: sp_finality_checkpoint::OpaqueKeyOwnershipProof,
+		) -> Option<()> {
+			let key_owner_proof = key_owner_proof.decode()?;
+			Checkpoint::submit_unsigned_equivocation_report(proof, key_owner_proof)
 		}
 	}
 

@@ -15,20 +15,26 @@ use frame_system::{
 	limits::{BlockLength, BlockWeights},
 	EnsureRoot,
 };
+use pallet_collator_selection::WeightInfo as _;
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_runtime::{
 	traits::{One, OpaqueKeys},
 	Perbill,
 };
+use sp_staking::{
+	offence::{OffenceDetails, OnOffenceHandler},
+	SessionIndex,
+};
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, CollatorSelection, Hash, Nonce,
-	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
-	RuntimeOrigin, RuntimeTask, Session, SessionKeys, System, EXISTENTIAL_DEPOSIT, MAX_AUTHORITIES,
-	MINUTES, SLOT_DURATION, VERSION,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, CollatorSelection, Hash, Historical,
+	Nonce, Offences, PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason,
+	RuntimeHoldReason, RuntimeOrigin, RuntimeTask, Session, SessionKeys, System,
+	UncheckedExtrinsic, EXISTENTIAL_DEPOSIT, MAX_AUTHORITIES, MINUTES, SLOT_DURATION, VERSION,
 };
+use alloc::vec::Vec;
 
 /// Share of a block's weight and length that normal (non-operational) extrinsics may use.
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -122,9 +128,130 @@ impl pallet_sudo::Config for Runtime {
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
 }
 
+parameter_types! {
+	/// Set changes back whose sessions stay reportable: an equivocation is reported within the
+	/// few sessions after it or not at all.
+	pub const MaxSetIdSessionEntries: u64 = 168;
+	/// Blocks an equivocation report stays valid in the pool: a session.
+	pub const ReportLongevity: u64 = SessionPeriod::get() as u64;
+}
+
+/// pallet-session's current session index, for the checkpoint pallet.
+pub struct CurrentSession;
+
+impl frame_support::traits::Get<u32> for CurrentSession {
+	fn get() -> u32 {
+		Session::current_index()
+	}
+}
+
 impl pallet_checkpoint::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type MaxAuthorities = ConstU32<MAX_AUTHORITIES>;
+	type CurrentSession = CurrentSession;
+	type MaxSetIdSessionEntries = MaxSetIdSessionEntries;
+	type KeyOwnerProof = sp_session::MembershipProof;
+	type EquivocationReportSystem =
+		pallet_checkpoint::EquivocationReportSystem<Self, Offences, Historical, ReportLongevity>;
+}
+
+/// Sessions' validators for the historical proofs: an account, nothing staked behind it.
+impl pallet_session::historical::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type FullIdentification = ();
+	type FullIdentificationOf = ValidatorIdentity;
+}
+
+/// The full identification of a validator: none beyond its account (no stake to slash).
+pub struct ValidatorIdentity;
+
+impl sp_runtime::traits::Convert<AccountId, Option<()>> for ValidatorIdentity {
+	fn convert(_: AccountId) -> Option<()> {
+		Some(())
+	}
+}
+
+/// Collator-selection's sessions, with the (empty) identification of each validator, so that
+/// pallet-session's historical roots note every session's validators.
+pub struct HistoricalCollators;
+
+impl pallet_session::SessionManager<AccountId> for HistoricalCollators {
+	fn new_session(index: SessionIndex) -> Option<Vec<AccountId>> {
+		<CollatorSelection as pallet_session::SessionManager<_>>::new_session(index)
+	}
+	fn new_session_genesis(index: SessionIndex) -> Option<Vec<AccountId>> {
+		<CollatorSelection as pallet_session::SessionManager<_>>::new_session_genesis(index)
+	}
+	fn start_session(index: SessionIndex) {
+		<CollatorSelection as pallet_session::SessionManager<_>>::start_session(index)
+	}
+	fn end_session(index: SessionIndex) {
+		<CollatorSelection as pallet_session::SessionManager<_>>::end_session(index)
+	}
+}
+
+impl pallet_session::historical::SessionManager<AccountId, ()> for HistoricalCollators {
+	fn new_session(index: SessionIndex) -> Option<Vec<(AccountId, ())>> {
+		<Self as pallet_session::SessionManager<_>>::new_session(index)
+			.map(|validators| validators.into_iter().map(|v| (v, ())).collect())
+	}
+	fn new_session_genesis(index: SessionIndex) -> Option<Vec<(AccountId, ())>> {
+		<Self as pallet_session::SessionManager<_>>::new_session_genesis(index)
+			.map(|validators| validators.into_iter().map(|v| (v, ())).collect())
+	}
+	fn start_session(index: SessionIndex) {
+		<Self as pallet_session::SessionManager<_>>::start_session(index)
+	}
+	fn end_session(index: SessionIndex) {
+		<Self as pallet_session::SessionManager<_>>::end_session(index)
+	}
+}
+
+/// Offences (checkpoint equivocations) are kept and handed to [`RemoveOffenders`].
+impl pallet_offences::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type IdentificationTuple = pallet_session::historical::IdentificationTuple<Self>;
+	type OnOffenceHandler = RemoveOffenders;
+}
+
+/// The punishment on a chain without stake: an offender leaves collator-selection's
+/// invulnerables (event `CollatorSelection::InvulnerableRemoved`), so the session after the next
+/// no longer has it and the checkpoint set that follows signals it out. Removal that would
+/// leave fewer than `MinEligibleCollators` validators is refused and logged; root decides then.
+pub struct RemoveOffenders;
+
+impl OnOffenceHandler<AccountId, pallet_session::historical::IdentificationTuple<Runtime>, Weight>
+	for RemoveOffenders
+{
+	fn on_offence(
+		offenders: &[OffenceDetails<
+			AccountId,
+			pallet_session::historical::IdentificationTuple<Runtime>,
+		>],
+		_slash_fraction: &[Perbill],
+		session: SessionIndex,
+	) -> Weight {
+		let mut weight = Weight::zero();
+		for details in offenders {
+			let (who, ()) = &details.offender;
+			let result = CollatorSelection::remove_invulnerable(
+				frame_system::RawOrigin::Root.into(),
+				who.clone(),
+			);
+			weight.saturating_accrue(
+				<Runtime as pallet_collator_selection::Config>::WeightInfo::remove_invulnerable(
+					MAX_AUTHORITIES,
+				),
+			);
+			if let Err(e) = result {
+				log::warn!(
+					target: "runtime::checkpoint",
+					"Offender {who:?} of session {session} stays a validator: {e:?}",
+				);
+			}
+		}
+		weight
+	}
 }
 
 parameter_types! {
@@ -145,7 +272,7 @@ impl pallet_session::Config for Runtime {
 	type ValidatorIdOf = pallet_collator_selection::IdentityCollator;
 	type ShouldEndSession = pallet_session::PeriodicSessions<SessionPeriod, SessionOffset>;
 	type NextSessionRotation = pallet_session::PeriodicSessions<SessionPeriod, SessionOffset>;
-	type SessionManager = CollatorSelection;
+	type SessionManager = pallet_session::historical::NoteHistoricalRoot<Self, HistoricalCollators>;
 	type SessionHandler = <SessionKeys as OpaqueKeys>::KeyTypeIdProviders;
 	type Keys = SessionKeys;
 	type DisablingStrategy = ();
@@ -170,4 +297,23 @@ impl pallet_collator_selection::Config for Runtime {
 	type ValidatorIdOf = pallet_collator_selection::IdentityCollator;
 	type ValidatorRegistration = Session;
 	type WeightInfo = ();
+}
+
+/// Unsigned extrinsics from the runtime's offchain context: the checkpoint pallet's
+/// equivocation reports.
+impl<LocalCall> frame_system::offchain::CreateTransactionBase<LocalCall> for Runtime
+where
+	RuntimeCall: From<LocalCall>,
+{
+	type Extrinsic = UncheckedExtrinsic;
+	type RuntimeCall = RuntimeCall;
+}
+
+impl<LocalCall> frame_system::offchain::CreateBare<LocalCall> for Runtime
+where
+	RuntimeCall: From<LocalCall>,
+{
+	fn create_bare(call: RuntimeCall) -> UncheckedExtrinsic {
+		UncheckedExtrinsic::new_bare(call)
+	}
 }

@@ -234,4 +234,10 @@ mod runtime {
 	// Checkpoint finality: authorities, set id, interval.
 	#[runtime::pallet_index(6)]
 	pub type Checkpoint = pallet_checkpoint;
+
+	#[runtime::pallet_index(9)]
+	pub type Historical = pallet_session::historical;
+
+	#[runtime::pallet_index(10)]
+	pub type Offences = pallet_offences;
 }

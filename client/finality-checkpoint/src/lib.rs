@@ -112,9 +112,10 @@ pub use proof::{
 	prove_finality, prove_warp, verify_finality_proof, FinalityProof, ProofError, ProofReader,
 	SetChangeProof, WarpProof, WarpProofEnd, WarpReader, WarpStep,
 };
+pub use sp_finality_checkpoint::votes_conflict;
 pub use state::{
-	votes_conflict, CertificateError, CheckpointHash, FinalityConfig, OwnVoteGuard, Progress,
-	VoteRejection, VoterSet, Warp,
+	CertificateError, CheckpointHash, FinalityConfig, OwnVoteGuard, Progress, VoteRejection,
+	VoterSet, Warp,
 };
 pub use store::{
 	run_maintenance, CheckpointDB, CheckpointFinalityPersistence, CheckpointPersistenceConfig,

@@ -66,8 +66,8 @@ pub use crate::types::{
 use crate::types::{room_for, MAX_VOTES_PER_TARGET};
 use codec::{Decode, Encode};
 use sp_finality_checkpoint::{
-	AuthorityId, AuthoritySet, AuthoritySignature, Checkpoint, CheckpointCertificate,
-	CheckpointSignature, Epoch, Link, SetId, ValidatorIndex,
+	votes_conflict, AuthorityId, AuthoritySet, AuthoritySignature, Checkpoint,
+	CheckpointCertificate, CheckpointSignature, Epoch, Link, SetId, ValidatorIndex,
 };
 use std::{
 	collections::{BTreeMap, BTreeSet, HashMap},
@@ -901,14 +901,6 @@ impl<H: CheckpointHash> FinalityState<H> {
 		own.push(vote);
 		Ok(conflict)
 	}
-}
-
-/// Whether two votes of one validator, for `a` and `b`, conflict: E1 (two different links to
-/// one target number) or E2 (one span strictly surrounds the other). The one statement of the
-/// rule: evidence, the tests' safety checks and the end-to-end checks all use it.
-pub fn votes_conflict<H: PartialEq>(a: &Link<H>, b: &Link<H>) -> bool {
-	let (sa, ta, sb, tb) = (a.source.number, a.target.number, b.source.number, b.target.number);
-	(ta == tb && a != b) || (sa < sb && tb < ta) || (sb < sa && ta < tb)
 }
 
 #[cfg(test)]

@@ -302,6 +302,73 @@ pub fn signing_payload<Hash: Encode>(genesis_hash: &Hash, link: &Link<Hash>) -> 
 	(SIGNING_DOMAIN, genesis_hash, link.set_id, &link.source, &link.target).encode()
 }
 
+/// Whether two votes of one validator, for `a` and `b`, conflict: E1 (two different links to
+/// one target epoch) or E2 (one span strictly surrounds the other). The one statement of the
+/// rule: the client's evidence, the runtime's check of a report and the tests all use it.
+pub fn votes_conflict<H: PartialEq>(a: &Link<H>, b: &Link<H>) -> bool {
+	let (sa, ta, sb, tb) = (a.source.number, a.target.number, b.source.number, b.target.number);
+	(ta == tb && a != b) || (sa < sb && tb < ta) || (sb < sa && ta < tb)
+}
+
+/// Two votes of one authority, of one set, that conflict ([`votes_conflict`]): the proof of an
+/// equivocation, as reported on chain.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub struct EquivocationProof<Hash> {
+	/// The key that signed both votes.
+	pub offender: AuthorityId,
+	/// The first vote: its link and the offender's signature over [`signing_payload`] of it.
+	pub first: (Link<Hash>, AuthoritySignature),
+	/// The second vote, conflicting with the first.
+	pub second: (Link<Hash>, AuthoritySignature),
+}
+
+/// Why an [`EquivocationProof`] proves nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EquivocationError {
+	/// The two votes belong to different authority sets.
+	OtherSets,
+	/// The votes do not conflict: neither E1 nor E2 is broken.
+	NoConflict,
+	/// A signature is not the offender's over the vote (or over another chain's payload).
+	BadSignature,
+}
+
+impl<Hash: Encode + PartialEq> EquivocationProof<Hash> {
+	/// The set both votes belong to.
+	pub fn set_id(&self) -> SetId {
+		self.first.0.set_id
+	}
+
+	/// The later of the two target epochs: with the set id, when the offence happened.
+	pub fn epoch(&self) -> Epoch {
+		self.first.0.target.number.max(self.second.0.target.number)
+	}
+
+	/// Checks that the votes are of one set, conflict, and are both signed by the offender
+	/// on the chain of `genesis_hash`.
+	pub fn check(&self, genesis_hash: &Hash) -> Result<(), EquivocationError> {
+		use sp_application_crypto::RuntimeAppPublic;
+		let (first, second) = (&self.first, &self.second);
+		if first.0.set_id != second.0.set_id {
+			return Err(EquivocationError::OtherSets);
+		}
+		if !votes_conflict(&first.0, &second.0) {
+			return Err(EquivocationError::NoConflict);
+		}
+		let signed = |(link, signature): &(Link<Hash>, AuthoritySignature)| {
+			self.offender.verify(&signing_payload(genesis_hash, link), signature)
+		};
+		if !(signed(first) && signed(second)) {
+			return Err(EquivocationError::BadSignature);
+		}
+		Ok(())
+	}
+}
+
+/// A key-ownership proof of the runtime's own type (pallet-session's historical proof), SCALE
+/// encoded, as the client passes it between the runtime API calls.
+pub type OpaqueKeyOwnershipProof = sp_runtime::OpaqueValue;
+
 /// Votes needed out of `n` equal-weight voters: more than two thirds, `n - floor((n - 1) / 3)`.
 pub fn supermajority_threshold(n: usize) -> usize {
 	n - n.saturating_sub(1) / 3
@@ -310,7 +377,7 @@ pub fn supermajority_threshold(n: usize) -> usize {
 sp_api::decl_runtime_apis! {
 	/// What the client needs from the runtime to vote on checkpoints.
 	///
-	/// Version 2 adds the current and pending sets. The chain's view of the set is what the
+	/// Version 2 adds the current and pending sets, version 3 equivocation reports. The chain's view of the set is what the
 	/// runtime signalled; the client enacts a change by finality and verifies by the set it
 	/// tracks, never by this API at the block being finalized.
 	#[api_version(2)]
@@ -327,6 +394,22 @@ sp_api::decl_runtime_apis! {
 		/// The signalled change the chain does not yet treat as enacted, if any.
 		#[api_version(2)]
 		fn pending_change() -> Option<PendingChange<sp_runtime::traits::NumberFor<Block>>>;
+		/// A proof that `authority` held its key in the session of set `set_id`, to report its
+		/// equivocation with; `None` when the runtime cannot prove it (the set's sessions are
+		/// past the historical window, or the key is not a validator's there).
+		#[api_version(3)]
+		fn generate_key_ownership_proof(
+			set_id: SetId,
+			authority: AuthorityId,
+		) -> Option<OpaqueKeyOwnershipProof>;
+		/// Submits an unsigned `report_equivocation` extrinsic to the transaction pool of the
+		/// offchain context (the caller registers it); `None` if the proof does not decode or
+		/// the pool refuses the extrinsic.
+		#[api_version(3)]
+		fn submit_report_equivocation_unsigned_extrinsic(
+			proof: EquivocationProof<Block::Hash>,
+			key_owner_proof: OpaqueKeyOwnershipProof,
+		) -> Option<()>;
 	}
 }
 

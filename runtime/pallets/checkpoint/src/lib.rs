@@ -21,6 +21,14 @@
 //! has built the next checkpoint block: from there on, votes of the new set can exist. The
 //! runtime API `CheckpointApi` exposes both sets.
 //!
+//! ## Equivocation reports
+//! `report_equivocation_unsigned` takes two conflicting votes of one key and a key-ownership
+//! proof (pallet-session's historical proof) and reports the offence through
+//! [`Config::EquivocationReportSystem`] ([`EquivocationReportSystem`] checks it and hands it to
+//! the offences pallet, whose handler the runtime chooses). The pallet records the sessions in
+//! which each set was current ([`SetIdSessions`]) to tie a vote's set to the proof's session.
+//! The node submits reports through the runtime API from its offchain context.
+//!
 //! The pallet implements [`sp_runtime::BoundToRuntimeAppPublic`] with the `ckpt` application
 //! key, so a runtime can name it in `impl_opaque_keys!` and dev nodes (`--alice`) get their
 //! checkpoint key generated into the keystore with the other session keys.
@@ -30,10 +38,16 @@
 
 extern crate alloc;
 
+pub use equivocation::{EquivocationOffence, EquivocationReportSystem, TimeSlot};
 pub use pallet::*;
 pub use sp_finality_checkpoint::{AuthorityId, AuthoritySet, ConsensusLog, SetId};
 
-use frame_support::traits::OneSessionHandler;
+pub mod equivocation;
+
+/// Log target of the pallet.
+const LOG_TARGET: &str = "runtime::checkpoint";
+
+use frame_support::traits::{Get, OneSessionHandler};
 
 #[cfg(test)]
 mod mock;
@@ -80,10 +94,13 @@ impl core::fmt::Display for GenesisError {
 #[frame_support::pallet]
 pub mod pallet {
 	use super::{AuthorityId, AuthoritySet, GenesisError, SetId, DEFAULT_CHECKPOINT_INTERVAL};
-	use alloc::vec::Vec;
-	use frame_support::pallet_prelude::*;
+	use alloc::{boxed::Box, vec::Vec};
+	use frame_support::{dispatch::DispatchResultWithPostInfo, pallet_prelude::*};
 	use frame_system::pallet_prelude::{BlockNumberFor, OriginFor};
+	use sp_finality_checkpoint::EquivocationProof;
 	use sp_runtime::traits::Saturating;
+	use sp_session::{GetSessionNumber, GetValidatorCount};
+	use sp_staking::{offence::OffenceReportSystem, SessionIndex};
 
 	/// The checkpoint pallet.
 	#[pallet::pallet]
@@ -99,6 +116,25 @@ pub mod pallet {
 		/// The most checkpoint authorities the set may hold.
 		#[pallet::constant]
 		type MaxAuthorities: Get<u32>;
+
+		/// The index of the current session (pallet-session's `current_index`).
+		type CurrentSession: Get<SessionIndex>;
+
+		/// Sets whose sessions are kept in [`SetIdSessions`] for checking reports; older ones
+		/// can no longer be reported.
+		#[pallet::constant]
+		type MaxSetIdSessionEntries: Get<u64>;
+
+		/// A proof that a key was a validator's in a session, with that session and the
+		/// number of its validators.
+		type KeyOwnerProof: Parameter + GetSessionNumber + GetValidatorCount;
+
+		/// Checks, reports and publishes equivocation reports ([`EquivocationReportSystem`]
+		/// with the offences pallet; `()` turns reporting off).
+		type EquivocationReportSystem: OffenceReportSystem<
+			Option<Self::AccountId>,
+			(EquivocationProof<Self::Hash>, Self::KeyOwnerProof),
+		>;
 	}
 
 	/// Events of the checkpoint pallet.
@@ -123,6 +159,15 @@ pub mod pallet {
 			/// The block from which the set is in force.
 			effective_at: BlockNumberFor<T>,
 		},
+		/// An equivocation report was accepted and its offence reported.
+		EquivocationReported {
+			/// The key that signed the two conflicting votes.
+			offender: AuthorityId,
+			/// The set of both votes.
+			set_id: SetId,
+			/// The later target epoch of the two.
+			epoch: u64,
+		},
 	}
 
 	/// Errors of the checkpoint pallet.
@@ -132,6 +177,20 @@ pub mod pallet {
 		EmptySet,
 		/// A forced change is pending already; wait until it takes effect.
 		ForcedChangePending,
+		/// The reported votes belong to two authority sets.
+		VotesOfTwoSets,
+		/// The reported votes do not conflict (neither E1 nor E2).
+		NoConflict,
+		/// A reported vote is not the offender's signature on this chain.
+		BadSignature,
+		/// The reported set is unknown, or too old to report.
+		UnknownSet,
+		/// The key-ownership proof is of a session in which the reported set was not current.
+		SessionOutsideSet,
+		/// The key-ownership proof does not prove the offender's key.
+		InvalidKeyOwnershipProof,
+		/// This offender was already reported for this set and epoch.
+		DuplicateOffenceReport,
 	}
 
 	/// A forced set change signalled and not yet in force.
@@ -201,6 +260,12 @@ pub mod pallet {
 	pub type QueuedSet<T: Config> =
 		StorageValue<_, BoundedVec<AuthorityId, T::MaxAuthorities>, OptionQuery>;
 
+	/// The first and last session during which each set was current (at its start or from its
+	/// enactment on chain), for the sets of the last `MaxSetIdSessionEntries` changes.
+	#[pallet::storage]
+	pub type SetIdSessions<T> =
+		StorageMap<_, Twox64Concat, SetId, (SessionIndex, SessionIndex), OptionQuery>;
+
 	/// Blocks between two checkpoints (at least 1): the checkpoint blocks are those at multiples
 	/// of the interval.
 	#[pallet::storage]
@@ -264,6 +329,7 @@ pub mod pallet {
 					.expect("validate() checked the number of authorities; qed");
 			Authorities::<T>::put(authorities);
 			CurrentSetId::<T>::put(0);
+			SetIdSessions::<T>::insert(0, (0, 0));
 			CheckpointInterval::<T>::put(self.checkpoint_interval);
 		}
 	}
@@ -277,22 +343,24 @@ pub mod pallet {
 				if now < forced.effective_at {
 					return weight;
 				}
+				Self::note_enacted(forced.set_id);
 				Authorities::<T>::put(forced.authorities);
 				CurrentSetId::<T>::put(forced.set_id);
 				ForcedChange::<T>::kill();
 				Self::deposit_event(Event::NewAuthorities { set_id: forced.set_id });
-				weight.saturating_accrue(T::DbWeight::get().writes(3));
+				weight.saturating_accrue(T::DbWeight::get().reads_writes(2, 6));
 			}
 			if let Some(pending) = PendingChange::<T>::get() {
 				// A queued set waits while a change is pending.
 				if now < Self::enacted_on_chain_at(pending.signalled_at) {
 					return weight;
 				}
+				Self::note_enacted(pending.set_id);
 				Authorities::<T>::put(pending.authorities);
 				CurrentSetId::<T>::put(pending.set_id);
 				PendingChange::<T>::kill();
 				Self::deposit_event(Event::NewAuthorities { set_id: pending.set_id });
-				weight.saturating_accrue(T::DbWeight::get().writes(3));
+				weight.saturating_accrue(T::DbWeight::get().reads_writes(2, 6));
 			}
 			let interval = BlockNumberFor::<T>::from(Self::checkpoint_interval());
 			if (now % interval).is_zero() {
@@ -348,6 +416,50 @@ pub mod pallet {
 			ForcedChange::<T>::put(StoredForcedChange { set_id, authorities, effective_at });
 			Self::deposit_event(Event::ChangeForced { set_id, effective_at });
 			Ok(())
+		}
+
+		/// Reports that `equivocation_proof.offender` signed two conflicting votes, with a
+		/// proof that the key was a validator's in a session of the votes' set. Unsigned, from
+		/// the node that saw the evidence (see [`Pallet::validate_unsigned`]); free.
+		///
+		/// The weight is an estimate (two signature checks, a trie proof, the offence's storage),
+		/// not yet benchmarked.
+		#[pallet::call_index(1)]
+		#[pallet::weight(
+			Weight::from_parts(150_000_000, 16_384)
+				.saturating_add(T::DbWeight::get().reads_writes(6, 5))
+				.saturating_add(Weight::from_parts(
+					1_000_000u64.saturating_mul(u64::from(key_owner_proof.validator_count())),
+					0,
+				))
+		)]
+		pub fn report_equivocation_unsigned(
+			origin: OriginFor<T>,
+			equivocation_proof: Box<EquivocationProof<T::Hash>>,
+			key_owner_proof: T::KeyOwnerProof,
+		) -> DispatchResultWithPostInfo {
+			frame_system::ensure_none(origin)?;
+			T::EquivocationReportSystem::process_evidence(
+				None,
+				(*equivocation_proof, key_owner_proof),
+			)?;
+			Ok(Pays::No.into())
+		}
+	}
+
+	// GRANDPA's way, as in pallet-grandpa of this release: `#[pallet::authorize]` needs
+	// authorized general transactions, which the runtime's offchain submission does not build.
+	#[allow(deprecated)]
+	#[pallet::validate_unsigned]
+	impl<T: Config> ValidateUnsigned for Pallet<T> {
+		type Call = Call<T>;
+
+		fn validate_unsigned(source: TransactionSource, call: &Self::Call) -> TransactionValidity {
+			Self::validate_unsigned(source, call)
+		}
+
+		fn pre_dispatch(call: &Self::Call) -> Result<(), TransactionValidityError> {
+			Self::pre_dispatch(call)
 		}
 	}
 
@@ -436,6 +548,30 @@ pub mod pallet {
 			Self::deposit_event(Event::ChangeSignalled { set_id });
 		}
 
+		/// Notes that `set_id` becomes current on chain in this session: it is the first session
+		/// of the set and, once more, the last of the set it replaces. Forgets the set
+		/// `MaxSetIdSessionEntries` changes back.
+		fn note_enacted(set_id: SetId) {
+			let session = T::CurrentSession::get();
+			SetIdSessions::<T>::mutate(Self::set_id(), |sessions| {
+				if let Some((_, last)) = sessions {
+					*last = session;
+				}
+			});
+			SetIdSessions::<T>::insert(set_id, (session, session));
+			if let Some(old) = set_id.checked_sub(T::MaxSetIdSessionEntries::get().max(1)) {
+				SetIdSessions::<T>::remove(old);
+			}
+		}
+
+		/// Notes that the current set is current in the new session `session`.
+		pub(super) fn note_session(session: SessionIndex) {
+			SetIdSessions::<T>::mutate(Self::set_id(), |sessions| {
+				let first = sessions.map_or(session, |(first, _)| first);
+				*sessions = Some((first, session));
+			});
+		}
+
 		/// Sets the genesis authority set; `authorities` empty leaves it as it is.
 		pub(super) fn initialize_authorities(authorities: Vec<AuthorityId>) {
 			if authorities.is_empty() {
@@ -467,6 +603,7 @@ impl<T: Config> OneSessionHandler<T::AccountId> for Pallet<T> {
 	where
 		I: Iterator<Item = (&'a T::AccountId, AuthorityId)> + 'a,
 	{
+		Self::note_session(T::CurrentSession::get());
 		// Compared at every session, not only when pallet-session says the set changed.
 		Self::queue_set(validators.map(|(_, key)| key).collect());
 	}

@@ -3,7 +3,10 @@
 
 use crate as pallet_checkpoint;
 use crate::AuthorityId;
-use frame_support::{derive_impl, traits::ConstU32};
+use frame_support::{
+	derive_impl, parameter_types,
+	traits::{ConstU32, ConstU64},
+};
 use sp_runtime::BuildStorage;
 
 type Block = frame_system::mocking::MockBlock<Test>;
@@ -23,9 +26,19 @@ impl frame_system::Config for Test {
 /// `MaxAuthorities` of the test runtime.
 pub const MAX_AUTHORITIES: u32 = 4;
 
+parameter_types! {
+	/// The session index the tests set, as pallet-session's `current_index` would be.
+	pub static CurrentSession: u32 = 0;
+}
+
 impl pallet_checkpoint::Config for Test {
 	type RuntimeEvent = RuntimeEvent;
 	type MaxAuthorities = ConstU32<MAX_AUTHORITIES>;
+	type CurrentSession = CurrentSession;
+	type MaxSetIdSessionEntries = ConstU64<3>;
+	type KeyOwnerProof = sp_session::MembershipProof;
+	// Reports are checked end to end in the runtime's tests, with the historical proofs.
+	type EquivocationReportSystem = ();
 }
 
 /// A distinct test authority key for every `n`.

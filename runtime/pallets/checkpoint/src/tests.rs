@@ -2,7 +2,8 @@
 
 use crate::{
 	mock::*, Authorities, AuthorityId, AuthoritySet, CheckpointInterval, CurrentSetId, Error,
-	Event, ForcedChange, GenesisError, PendingChange, QueuedSet, DEFAULT_CHECKPOINT_INTERVAL,
+	Event, ForcedChange, GenesisError, PendingChange, QueuedSet, SetIdSessions,
+	DEFAULT_CHECKPOINT_INTERVAL,
 };
 use frame_support::{
 	assert_noop, assert_ok,
@@ -13,7 +14,8 @@ use sp_finality_checkpoint::{find_forced_change, find_scheduled_change};
 use sp_runtime::{BoundToRuntimeAppPublic, RuntimeAppPublic};
 
 /// Runs block `number` as the runtime does: a new session with `session` as validators if
-/// given (pallet-session's hook runs first), then the pallet's `on_initialize`. Returns the set
+/// given (pallet-session's hook runs first, with the next session index), then the pallet's
+/// `on_initialize`. Returns the set
 /// change the block's header signals.
 fn run_block(number: u64, session: Option<&[AuthorityId]>) -> Option<AuthoritySet> {
 	System::reset_events();
@@ -22,6 +24,7 @@ fn run_block(number: u64, session: Option<&[AuthorityId]>) -> Option<AuthoritySe
 	if let Some(keys) = session {
 		let accounts: Vec<u64> = (0..keys.len() as u64).collect();
 		let validators = || accounts.iter().zip(keys.iter().cloned());
+		CurrentSession::set(CurrentSession::get() + 1);
 		Checkpoint::on_new_session(true, validators(), validators());
 	}
 	Checkpoint::on_initialize(number);
@@ -108,6 +111,39 @@ fn one_change_is_pending_at_a_time_and_the_next_one_waits_for_its_enactment() {
 			vec![Event::NewAuthorities { set_id: 1 }, Event::ChangeSignalled { set_id: 2 }]
 		);
 		assert_eq!(Checkpoint::current_set(), AuthoritySet { id: 1, authorities: first });
+	});
+}
+
+#[test]
+fn each_set_knows_the_sessions_it_was_current_in() {
+	let sets = [vec![authority(2)], vec![authority(3)], vec![authority(4)], vec![authority(1)]];
+	new_test_ext(genesis(vec![authority(1)], 5)).execute_with(|| {
+		assert_eq!(SetIdSessions::<Test>::get(0), Some((0, 0)));
+		// Session 1 queues set 1, block 10 signals it, block 15 enacts it: set 0 was current in
+		// sessions 0 and 1, set 1 from session 1 on.
+		run_block(7, Some(&sets[0]));
+		run_block(10, None);
+		run_block(15, None);
+		assert_eq!(SetIdSessions::<Test>::get(0), Some((0, 1)));
+		assert_eq!(SetIdSessions::<Test>::get(1), Some((1, 1)));
+		assert!(Checkpoint::set_current_in_session(0, 1));
+		assert!(!Checkpoint::set_current_in_session(1, 0));
+		// Sessions 2 and 3 pass in set 1.
+		run_block(17, Some(&sets[0]));
+		run_block(18, Some(&sets[0]));
+		assert_eq!(SetIdSessions::<Test>::get(1), Some((1, 3)));
+		// Three more changes: with `MaxSetIdSessionEntries` 3, the oldest sets are forgotten
+		// and can no longer be reported.
+		for (i, set) in sets[1..].iter().enumerate() {
+			let block = 20 + 10 * i as u64;
+			run_block(block, Some(set));
+			run_block(block + 5, None);
+		}
+		assert_eq!(Checkpoint::set_id(), 4);
+		assert_eq!(SetIdSessions::<Test>::get(0), None);
+		assert_eq!(SetIdSessions::<Test>::get(1), None);
+		assert_eq!(SetIdSessions::<Test>::get(2), Some((4, 5)));
+		assert_eq!(SetIdSessions::<Test>::get(4), Some((6, 6)));
 	});
 }
 
