@@ -112,20 +112,9 @@ pub fn preset_names() -> Vec<PresetId> {
 	]
 }
 
+/// The full genesis config of preset `id`: its patch over the default config.
 #[cfg(test)]
-mod tests {
-	use super::*;
-	use sp_runtime::BuildStorage;
-
-	/// The full genesis config of a preset: its patch over the default config.
-	fn preset_config(id: &str) -> RuntimeGenesisConfig {
-		let patch: Value =
-			serde_json::from_slice(&get_preset(&id.into()).expect("preset exists")).unwrap();
-		let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
-		json_merge(&mut config, patch);
-		serde_json::from_value(config).expect("preset patch fits the genesis config")
-	}
-
+pub(crate) fn preset_config(id: &str) -> RuntimeGenesisConfig {
 	fn json_merge(base: &mut Value, patch: Value) {
 		match (base, patch) {
 			(Value::Object(base), Value::Object(patch)) => {
@@ -136,6 +125,17 @@ mod tests {
 			(base, patch) => *base = patch,
 		}
 	}
+	let patch: Value =
+		serde_json::from_slice(&get_preset(&id.into()).expect("preset exists")).unwrap();
+	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
+	json_merge(&mut config, patch);
+	serde_json::from_value(config).expect("preset patch fits the genesis config")
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use sp_runtime::BuildStorage;
 
 	/// The Aura and checkpoint authorities of a preset's genesis state.
 	fn genesis_authorities(id: &str) -> (Vec<AuraId>, Vec<CheckpointId>) {

@@ -19,6 +19,8 @@ include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 pub mod apis;
 pub mod configs;
 pub mod genesis_config_presets;
+#[cfg(test)]
+mod tests;
 
 extern crate alloc;
 
