@@ -150,6 +150,14 @@ impl_runtime_apis! {
 			let key_owner_proof = key_owner_proof.decode()?;
 			Checkpoint::submit_unsigned_equivocation_report(proof, key_owner_proof)
 		}
+
+		fn equivocation_reported(
+			offender: sp_finality_checkpoint::AuthorityId,
+			set_id: sp_finality_checkpoint::SetId,
+			epoch: sp_finality_checkpoint::Epoch,
+		) -> Option<BlockNumber> {
+			Checkpoint::equivocation_reported(offender, set_id, epoch.0)
+		}
 	}
 
 	impl sp_session::SessionKeys<Block> for Runtime {

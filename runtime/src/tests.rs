@@ -127,6 +127,12 @@ fn a_valid_report_is_accepted_once_and_removes_the_offender_at_the_next_sessions
 		)));
 		assert!(events.iter().any(|e| matches!(e, RuntimeEvent::Offences(_))), "{events:?}");
 		assert!(!pallet_collator_selection::Invulnerables::<Runtime>::get().contains(&bob));
+		let included = <Runtime as CheckpointApiV3<crate::Block>>::equivocation_reported(
+			bob_key.clone(),
+			0,
+			sp_finality_checkpoint::Epoch(4),
+		);
+		assert_eq!(included, Some(1), "the node reads that block 1 has the report");
 
 		// The same offence again: refused in the pool and in the block.
 		let again = Checkpoint::validate_unsigned(

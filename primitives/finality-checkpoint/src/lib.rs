@@ -410,6 +410,14 @@ sp_api::decl_runtime_apis! {
 			proof: EquivocationProof<Block::Hash>,
 			key_owner_proof: OpaqueKeyOwnershipProof,
 		) -> Option<()>;
+		/// The block that included the accepted report of `offender`'s equivocation in set
+		/// `set_id` whose later target epoch is `epoch`, if any.
+		#[api_version(3)]
+		fn equivocation_reported(
+			offender: AuthorityId,
+			set_id: SetId,
+			epoch: Epoch,
+		) -> Option<sp_runtime::traits::NumberFor<Block>>;
 	}
 }
 

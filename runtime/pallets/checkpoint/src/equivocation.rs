@@ -11,7 +11,7 @@
 //! IMPORTANT: the runtime must use the pallet's `ValidateUnsigned` (the `#[runtime]` macro does),
 //! which admits `report_equivocation_unsigned` only from the local node or in a block.
 
-use crate::{Call, Config, Error, Event, Pallet, SetIdSessions, LOG_TARGET};
+use crate::{Call, Config, Error, Event, Pallet, ReportedEquivocations, SetIdSessions, LOG_TARGET};
 use alloc::{boxed::Box, vec, vec::Vec};
 use codec::{Decode, Encode};
 use frame_support::traits::{Get, KeyOwnerProofSystem};
@@ -159,6 +159,9 @@ where
 			EquivocationOffence { time_slot, session_index, validator_set_count, offender };
 		R::report_offence(reporter.into_iter().collect(), offence)
 			.map_err(|_| Error::<T>::DuplicateOffenceReport)?;
+		let now = frame_system::Pallet::<T>::block_number();
+		let key = (equivocation_proof.offender.clone(), set_id, time_slot.epoch.0);
+		ReportedEquivocations::<T>::insert(key, now);
 		Pallet::<T>::deposit_event(Event::EquivocationReported {
 			offender: equivocation_proof.offender,
 			set_id,

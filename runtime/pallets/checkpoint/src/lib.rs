@@ -266,6 +266,12 @@ pub mod pallet {
 	pub type SetIdSessions<T> =
 		StorageMap<_, Twox64Concat, SetId, (SessionIndex, SessionIndex), OptionQuery>;
 
+	/// The block that included the accepted report of each offence, by offender, set and epoch
+	/// ([`crate::TimeSlot`]): what the node reads to tell that its report is in.
+	#[pallet::storage]
+	pub type ReportedEquivocations<T: Config> =
+		StorageMap<_, Twox64Concat, (AuthorityId, SetId, u64), BlockNumberFor<T>, OptionQuery>;
+
 	/// Blocks between two checkpoints (at least 1): the checkpoint blocks are those at multiples
 	/// of the interval.
 	#[pallet::storage]
@@ -546,6 +552,16 @@ pub mod pallet {
 			frame_system::Pallet::<T>::deposit_log(log.into_digest());
 			PendingChange::<T>::put(StoredPendingChange { set_id, authorities, signalled_at: now });
 			Self::deposit_event(Event::ChangeSignalled { set_id });
+		}
+
+		/// The block that included the accepted report of `offender`'s equivocation in set
+		/// `set_id` at `epoch` (the later target of its two votes), if any.
+		pub fn equivocation_reported(
+			offender: AuthorityId,
+			set_id: SetId,
+			epoch: u64,
+		) -> Option<BlockNumberFor<T>> {
+			ReportedEquivocations::<T>::get((offender, set_id, epoch))
 		}
 
 		/// Notes that `set_id` becomes current on chain in this session: it is the first session
