@@ -11,7 +11,8 @@ use sc_finality_checkpoint::{
 	note_signals_above_finality, CheckpointBlockImport, CheckpointDB, CheckpointFinality,
 	CheckpointLink, CheckpointPersistenceConfig, CheckpointSelectChain, CheckpointStorageAdapter,
 	CheckpointVerifier, CheckpointWarpSyncProvider, CheckpointWorkerParams, ClientAncestry,
-	FinalityConfig, GuardFile, GUARD_FILE_NAME, LOG_TARGET as CHECKPOINT_LOG_TARGET,
+	EquivocationReporter, FinalityConfig, GuardFile, GUARD_FILE_NAME,
+	LOG_TARGET as CHECKPOINT_LOG_TARGET,
 };
 use sc_network_sync::strategy::warp::WarpSyncConfig;
 use sc_service::{error::Error as ServiceError, Configuration, TaskManager};
@@ -293,10 +294,23 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		);
 	}
 
+	// Equivocations the gadget finds are reported on chain through this node's own pool.
+	let (reporter, equivocation_reports, evidence) = EquivocationReporter::new(
+		client.clone(),
+		OffchainTransactionPoolFactory::new(transaction_pool.clone()),
+		prometheus_registry.as_ref(),
+	);
+	task_manager.spawn_handle().spawn(
+		"checkpoint-equivocation-reporter",
+		Some("checkpoint"),
+		reporter.run(),
+	);
+
 	let rpc_builder = {
 		let client = client.clone();
 		let pool = transaction_pool.clone();
 		let finality = finality.clone();
+		let evidence = evidence.clone();
 
 		Box::new(move |_| {
 			let deps = crate::rpc::FullDeps {
@@ -304,6 +318,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 				pool: pool.clone(),
 				finality: finality.clone(),
 				interval,
+				evidence: evidence.clone(),
 			};
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})
@@ -385,6 +400,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 				interval,
 				prometheus_registry: prometheus_registry.clone(),
 				telemetry: telemetry.as_ref().map(|t| t.handle()),
+				equivocation_reports: Some(equivocation_reports),
 			},
 		),
 	);

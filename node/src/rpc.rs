@@ -4,7 +4,7 @@
 use checkpoint_runtime::{opaque::Block, AccountId, Balance, Nonce};
 use jsonrpsee::RpcModule;
 use sc_client_api::BlockchainEvents;
-use sc_finality_checkpoint::FinalityHandle;
+use sc_finality_checkpoint::{EvidenceLog, FinalityHandle};
 use sc_finality_checkpoint_rpc::{CheckpointApiServer, CheckpointRpc};
 use sc_transaction_pool_api::TransactionPool;
 use sp_api::ProvideRuntimeApi;
@@ -23,6 +23,8 @@ pub struct FullDeps<C, P> {
 	pub finality: FinalityHandle<<Block as BlockT>::Hash>,
 	/// Blocks between checkpoints.
 	pub interval: u32,
+	/// The equivocations the node saw and their reports.
+	pub evidence: EvidenceLog<<Block as BlockT>::Hash>,
 }
 
 /// All the node's own RPC methods in one module: `system_accountNextIndex`, `system_dryRun`,
@@ -43,11 +45,11 @@ where
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
 	let mut module = RpcModule::new(());
-	let FullDeps { client, pool, finality, interval } = deps;
+	let FullDeps { client, pool, finality, interval, evidence } = deps;
 
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
-	module.merge(CheckpointRpc::new(finality, client, interval).into_rpc())?;
+	module.merge(CheckpointRpc::new(finality, client, interval, evidence).into_rpc())?;
 
 	Ok(module)
 }

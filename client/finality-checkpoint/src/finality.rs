@@ -22,7 +22,8 @@ use crate::{
 	AuthoritySets, CheckpointHash, LOG_TARGET,
 };
 use sp_finality_checkpoint::{
-	AuthorityId, AuthoritySet, Checkpoint, CheckpointCertificate, CheckpointSignature, Epoch, Link,
+	AuthorityId, AuthoritySet, Checkpoint, CheckpointCertificate, CheckpointSignature, Epoch,
+	EquivocationProof, Link,
 };
 use std::{collections::VecDeque, sync::Arc};
 
@@ -47,6 +48,8 @@ pub struct CheckpointFinality<H> {
 	voter: Voter<H>,
 	persistence: Option<CheckpointFinalityPersistence<H>>,
 	published: Arc<Published<H>>,
+	/// Equivocations found and recorded, for the worker to hand to the reporter.
+	reports: Vec<EquivocationProof<H>>,
 }
 
 /// The outcome of an event, of the kind the event has.
@@ -65,7 +68,7 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 	pub fn new(genesis_hash: H, voters: VoterSet, config: FinalityConfig) -> Self {
 		let voter = Voter::new(genesis_hash, voters, config);
 		let published = Arc::new(Published::new(FinalityView::of(voter.state(), voter.counters())));
-		Self { voter, persistence: None, published }
+		Self { voter, persistence: None, published, reports: Vec::new() }
 	}
 
 	/// Asks `chain` whether signalled set changes lie on the chain of a checkpoint being
@@ -331,6 +334,11 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 		finality.map(|progress| progress.is_some())
 	}
 
+	/// The equivocations found since the last call, to be reported on chain.
+	pub(crate) fn take_reports(&mut self) -> Vec<EquivocationProof<H>> {
+		std::mem::take(&mut self.reports)
+	}
+
 	/// Hands `event` to the voter and performs what it asks, in order, until it is done;
 	/// publishes the view. Returns the event's outcome.
 	fn run(&mut self, event: Event<H>) -> Outcome<H> {
@@ -350,6 +358,10 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 						self.log_stored(&write);
 					}
 					self.voter.on(Event::Stored(resume, stored))
+				}
+				Action::Report(proof) => {
+					self.reports.push(proof);
+					continue;
 				}
 				Action::Done(done) => {
 					outcome = done;

@@ -85,6 +85,7 @@ pub mod planner;
 #[cfg(not(feature = "test-helpers"))]
 mod planner;
 pub mod proof;
+mod report;
 #[cfg(feature = "test-helpers")]
 pub mod state;
 #[cfg(not(feature = "test-helpers"))]
@@ -111,6 +112,9 @@ pub use link::{CheckpointLink, FinalityHandle};
 pub use proof::{
 	prove_finality, prove_warp, verify_finality_proof, FinalityProof, ProofError, ProofReader,
 	SetChangeProof, WarpProof, WarpProofEnd, WarpReader, WarpStep,
+};
+pub use report::{
+	EquivocationReporter, EvidenceEntry, EvidenceLog, ReportError, ReportSender, ReportStatus,
 };
 pub use sp_finality_checkpoint::votes_conflict;
 pub use state::{

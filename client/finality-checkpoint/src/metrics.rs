@@ -140,6 +140,36 @@ impl JustificationMetrics {
 	}
 }
 
+/// Equivocation reports by outcome: kept by the reporter.
+#[derive(Clone)]
+pub struct ReportMetrics(CounterVec<U64>);
+
+impl ReportMetrics {
+	/// The outcomes, each a label value.
+	pub const OUTCOMES: [&'static str; 3] = ["submitted", "failed", "included"];
+
+	/// Registers `substrate_checkpoint_equivocation_reports_total{outcome}` in `registry`.
+	pub fn register(registry: &Registry) -> Result<Self, PrometheusError> {
+		let reports = CounterVec::new(
+			Opts::new(
+				"substrate_checkpoint_equivocation_reports_total",
+				"Equivocation reports this node submitted to its transaction pool, that failed \
+				 to be submitted, and that it saw included on chain",
+			),
+			&["outcome"],
+		)?;
+		for outcome in Self::OUTCOMES {
+			reports.with_label_values(&[outcome]);
+		}
+		Ok(Self(register(reports, registry)?))
+	}
+
+	/// Counts one report with `outcome`, one of [`Self::OUTCOMES`].
+	pub fn count(&self, outcome: &str) {
+		self.0.with_label_values(&[outcome]).inc();
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;

@@ -22,7 +22,9 @@ use crate::{
 	view::FinalityCounters,
 	CheckpointHash, LOG_TARGET,
 };
-use sp_finality_checkpoint::{Checkpoint, CheckpointCertificate, CheckpointSignature};
+use sp_finality_checkpoint::{
+	Checkpoint, CheckpointCertificate, CheckpointSignature, EquivocationProof,
+};
 use std::{collections::HashSet, sync::Arc};
 
 /// The chain's ancestry, which tells whether a signalled set change lies on the chain of a
@@ -84,6 +86,8 @@ pub(crate) enum Action<H> {
 	Record(Write<H>),
 	/// Persist a record the change waits for, then report as [`Event::Stored`].
 	Store(Write<H>, Resume<H>),
+	/// Hand an equivocation, whose evidence is recorded, to be reported on chain.
+	Report(EquivocationProof<H>),
 	/// What the event, and the writes it set off, came to.
 	Done(Outcome<H>),
 }
@@ -498,7 +502,12 @@ impl<H: CheckpointHash> Voter<H> {
 					second.link.target.number,
 				);
 			}
+			let report = match &write {
+				Write::Evidence(first, second) => self.equivocation_proof(first, second),
+				_ => None,
+			};
 			out.push(Action::Record(write));
+			out.extend(report.map(Action::Report));
 		}
 		match step.finalizable {
 			Some(certificate) => {
@@ -509,6 +518,21 @@ impl<H: CheckpointHash> Voter<H> {
 				self.resume(then, Ok(Some(progress)), out)
 			}
 		}
+	}
+
+	/// The report of two conflicting votes of one validator: its key from the votes' set.
+	fn equivocation_proof(
+		&self,
+		first: &CheckpointSignature<H>,
+		second: &CheckpointSignature<H>,
+	) -> Option<EquivocationProof<H>> {
+		let set = self.state.sets().by_id(second.link.set_id)?;
+		let offender = set.authorities().get(second.validator_index as usize)?.clone();
+		Some(EquivocationProof {
+			offender,
+			first: (first.link, first.signature.clone()),
+			second: (second.link, second.signature.clone()),
+		})
 	}
 
 	/// Finalizes the source of a verified certificate once it is stored with the set change
@@ -651,7 +675,8 @@ impl<H: CheckpointHash> Voter<H> {
 mod tests {
 	use super::*;
 	use crate::testing::{self, cp, link};
-	use sp_core::{ed25519, H256};
+	use sp_core::{ed25519, Pair, H256};
+	use sp_finality_checkpoint::AuthorityId;
 
 	fn voter(keys: &[ed25519::Pair]) -> Voter<H256> {
 		Voter::new(H256::zero(), testing::set(0, keys), FinalityConfig::default())
@@ -677,11 +702,34 @@ mod tests {
 		let mut done = actions.into_iter().filter_map(|action| match action {
 			Action::Done(outcome) => Some(outcome),
 			Action::Store(..) => panic!("waits for a write"),
-			Action::Record(_) => None,
+			Action::Record(_) | Action::Report(_) => None,
 		});
 		let outcome = done.next().expect("an outcome");
 		assert!(done.next().is_none(), "one outcome an event");
 		outcome
+	}
+
+	#[test]
+	fn an_equivocation_is_recorded_then_handed_over_as_a_report_that_checks() {
+		let keys = testing::keys(1..5);
+		let mut voter = voter(&keys);
+		let first = testing::vote(&keys, 2, link(0, 0, 2));
+		assert!(voter.on(Event::Vote(first.clone(), false)).iter().all(|a| {
+			!matches!(a, Action::Report(_) | Action::Record(Write::Evidence(..)))
+		}));
+		let mut second = testing::vote(&keys, 2, link(0, 0, 2));
+		second.link.target.hash = H256::repeat_byte(0xee);
+		second.signature = testing::vote(&keys, 2, second.link).signature;
+		let actions = voter.on(Event::Vote(second.clone(), false));
+		let recorded = actions.iter().position(|a| {
+			matches!(a, Action::Record(Write::Evidence(f, s)) if *f == first && *s == second)
+		});
+		let reported = actions.iter().position(|a| matches!(a, Action::Report(_)));
+		assert!(recorded.unwrap() < reported.unwrap(), "recorded, then reported");
+		let Action::Report(proof) = &actions[reported.unwrap()] else { unreachable!() };
+		assert_eq!(proof.offender, AuthorityId::from(keys[2].public()));
+		assert_eq!((proof.first.0, proof.second.0), (first.link, second.link));
+		assert_eq!(proof.check(&H256::zero()), Ok(()), "the runtime's check passes");
 	}
 
 	#[test]

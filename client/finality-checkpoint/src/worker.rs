@@ -19,6 +19,7 @@
 //!   justifications of the checkpoint blocks above it (the network may have finalized past the
 //!   next one by a catch-up jump, so that no peer has that one);
 //! - after a restart, hands its restored own votes back to gossip;
+//! - sends the equivocations the state finds to the reporter, to be reported on chain;
 //! - answers block import's requests (the signals of a block about to be imported, a forced
 //!   change in force, a justification's certificate) and reports the reputation costs the
 //!   gossip validator sends it.
@@ -35,6 +36,7 @@ use crate::{
 	link::{CheckpointLink, FinalityHandle, Request},
 	metrics::Metrics,
 	planner::{plan, Abstention, Gates, Plan, SourceWait, VotingView},
+	report::ReportSender,
 	state::{CheckpointHash, Progress, VoterSet, Warp},
 	LOG_TARGET,
 };
@@ -99,6 +101,9 @@ pub struct CheckpointWorkerParams<B: BlockT, C, N, S, SC> {
 	pub prometheus_registry: Option<Registry>,
 	/// Where to send telemetry (`checkpoint.*` events, as GRANDPA's `afg.*`).
 	pub telemetry: Option<TelemetryHandle>,
+	/// Where to send the equivocations the state finds, to be reported on chain (an
+	/// [`EquivocationReporter`](crate::EquivocationReporter)); `None` reports nothing.
+	pub equivocation_reports: Option<ReportSender<B::Hash>>,
 }
 
 /// Runs the worker until the network shuts down. Spawn it as the essential task
@@ -133,6 +138,7 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 		interval,
 		prometheus_registry,
 		telemetry,
+		equivocation_reports,
 	} = params;
 	let guard_found = link.finality().state().guard_found();
 	let (finality, requests, handle) = link.into_parts();
@@ -183,6 +189,7 @@ pub async fn run_checkpoint_worker<B, BE, C, N, S, SC>(
 		stalled_at: None,
 		requested: None,
 		warp: None,
+		equivocation_reports,
 		_phantom: std::marker::PhantomData,
 	};
 	worker.run().await
@@ -232,6 +239,8 @@ struct Worker<B: BlockT, BE, C, S, SC> {
 	/// What a complete warp sync proof proved, held until its target block's state is
 	/// imported.
 	warp: Option<Warp<B::Hash>>,
+	/// Where the equivocations found go to be reported.
+	equivocation_reports: Option<ReportSender<B::Hash>>,
 	_phantom: std::marker::PhantomData<BE>,
 }
 
@@ -263,13 +272,20 @@ where
 		f: impl FnOnce(&mut CheckpointFinality<B::Hash>) -> R + Send + 'static,
 	) -> R {
 		let mut finality = self.finality.take().expect("the worker holds the state between calls");
-		let (finality, result) = tokio::task::spawn_blocking(move || {
+		let (finality, result, reports) = tokio::task::spawn_blocking(move || {
 			let result = f(&mut finality);
-			(finality, result)
+			let reports = finality.take_reports();
+			(finality, result, reports)
 		})
 		.await
 		.expect("checkpoint finality call panicked");
 		self.finality = Some(finality);
+		if let Some(sender) = &self.equivocation_reports {
+			for proof in reports {
+				// The reporter ends only with the node.
+				let _ = sender.unbounded_send(proof);
+			}
+		}
 		result
 	}
 
@@ -505,6 +521,8 @@ where
 			})
 			.await;
 		let (vote, progress) = outcome?;
+		#[cfg(feature = "test-double-vote")]
+		self.double_vote_once(&vote);
 		self.validator.note_vote(&vote);
 		log::debug!(
 			target: LOG_TARGET,
@@ -524,6 +542,45 @@ where
 		self.gossip(GossipMessage::Vote(vote), false);
 		self.on_progress(progress).await;
 		Ok(Some(number))
+	}
+
+	/// Test builds only (feature `test-double-vote`, never in a default build): with
+	/// `CHECKPOINT_TEST_DOUBLE_VOTE=<epoch>` set, the first time this node casts a vote whose
+	/// target is at or above that epoch, it also signs two votes that break E1 (one target
+	/// epoch, ten above, for two blocks, from the target just voted for) and gossips them, as a
+	/// faulty validator would. Neither is recorded: the own-vote guard does not know them.
+	#[cfg(feature = "test-double-vote")]
+	fn double_vote_once(&mut self, vote: &CheckpointSignature<B::Hash>) {
+		static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+		let from = std::env::var("CHECKPOINT_TEST_DOUBLE_VOTE").ok().and_then(|v| v.parse().ok());
+		if from.is_none_or(|from| vote.link.target.number.0 < from)
+			|| DONE.swap(true, std::sync::atomic::Ordering::SeqCst)
+		{
+			return;
+		}
+		let Some((_, public)) = self.local.clone() else { return };
+		let genesis_hash = self.finality().genesis_hash();
+		let target = Epoch(vote.link.target.number.0 + 10);
+		for hash in [Default::default(), vote.link.target.hash] {
+			let link = sp_finality_checkpoint::Link {
+				set_id: vote.link.set_id,
+				source: vote.link.target,
+				target: Checkpoint { number: target, hash },
+			};
+			match self.keystore.sign(&public, &genesis_hash, &link) {
+				Ok(signature) => {
+					log::warn!(
+						target: LOG_TARGET,
+						"🧪 Test build: signed a conflicting vote {} -> {target} ({hash:?})",
+						link.source.number,
+					);
+					let validator_index = vote.validator_index;
+					let vote = CheckpointSignature { link, validator_index, signature };
+					self.gossip(GossipMessage::Vote(vote), true);
+				}
+				Err(e) => log::error!(target: LOG_TARGET, "❌ Test build: cannot sign: {e}"),
+			}
+		}
 	}
 
 	async fn on_message(&mut self, data: &[u8]) {

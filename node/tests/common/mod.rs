@@ -59,6 +59,8 @@ pub struct Node {
 	/// P2P port.
 	pub p2p_port: u16,
 	args: Vec<String>,
+	/// Environment variables of the process, from the next (re)start on.
+	env: Vec<(String, String)>,
 }
 
 impl Node {
@@ -74,6 +76,7 @@ impl Node {
 			rpc_port: free_port(),
 			p2p_port: free_port(),
 			args: args.iter().map(|a| a.to_string()).collect(),
+			env: Vec::new(),
 		};
 		node.spawn();
 		node
@@ -82,6 +85,7 @@ impl Node {
 	fn spawn(&mut self) {
 		let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
 		let child = node_command()
+			.envs(self.env.iter().map(|(k, v)| (k, v)))
 			.args(&self.args)
 			.args(["--base-path", self.base.to_str().unwrap()])
 			.args(["--rpc-port", &self.rpc_port.to_string()])
@@ -117,6 +121,11 @@ impl Node {
 			let _ = child.kill();
 			let _ = child.wait();
 		}
+	}
+
+	/// Sets `key` to `value` in the process's environment from the next (re)start on.
+	pub fn set_env(&mut self, key: &str, value: &str) {
+		self.env.push((key.to_string(), value.to_string()));
 	}
 
 	/// Starts the node again with the same base path, ports and arguments.

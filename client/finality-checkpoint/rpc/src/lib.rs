@@ -9,7 +9,9 @@
 //! - `checkpoint_proveFinality(block)`: a SCALE-encoded
 //!   [`FinalityProof`](sc_finality_checkpoint::FinalityProof) of the block (the set changes
 //!   from genesis and the certificate), which
-//!   [`verify_finality_proof`](sc_finality_checkpoint::verify_finality_proof) checks.
+//!   [`verify_finality_proof`](sc_finality_checkpoint::verify_finality_proof) checks;
+//! - `checkpoint_evidence`: the equivocations this node saw and how far their reports got
+//!   (seen, submitted, included in a block, or failed and why).
 
 #![warn(missing_docs)]
 
@@ -22,7 +24,9 @@ use jsonrpsee::{
 	PendingSubscriptionSink, SubscriptionMessage,
 };
 use sc_client_api::BlockchainEvents;
-use sc_finality_checkpoint::{prove_finality, CheckpointHash, FinalityHandle};
+use sc_finality_checkpoint::{
+	prove_finality, CheckpointHash, EvidenceEntry, EvidenceLog, FinalityHandle, ReportStatus,
+};
 use serde::{Deserialize, Serialize};
 use sp_blockchain::HeaderBackend;
 use sp_core::Bytes;
@@ -86,6 +90,68 @@ pub struct CertificateInfo<Hash> {
 	pub encoded: Bytes,
 }
 
+/// One vote of an equivocation, as `checkpoint_evidence` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VoteInfo<Hash> {
+	/// The vote's source.
+	pub source: CheckpointInfo<Hash>,
+	/// The vote's target.
+	pub target: CheckpointInfo<Hash>,
+}
+
+/// An equivocation and its report, as `checkpoint_evidence` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvidenceInfo<Hash> {
+	/// The offender's checkpoint key (SS58).
+	pub offender: String,
+	/// The authority set of both votes.
+	pub set_id: u64,
+	/// The later target epoch of the two: with the set, the offence's time slot on chain.
+	pub epoch: u64,
+	/// The first vote.
+	pub first: VoteInfo<Hash>,
+	/// The vote that conflicts with it.
+	pub second: VoteInfo<Hash>,
+	/// The best block number when this node saw it.
+	pub seen_at: u64,
+	/// `seen`, `submitted` (in this node's pool), `included` or `failed`.
+	pub status: String,
+	/// The block that included the report, once `included`.
+	pub included_in: Option<u64>,
+	/// Why the report failed, if `failed`.
+	pub error: Option<String>,
+}
+
+impl<H: Clone + codec::Encode + PartialEq> From<&EvidenceEntry<H>> for EvidenceInfo<H> {
+	fn from(entry: &EvidenceEntry<H>) -> Self {
+		use sp_core::crypto::Ss58Codec;
+		let proof = &entry.proof;
+		let vote = |(link, _): &(sp_finality_checkpoint::Link<H>, _)| VoteInfo {
+			source: link.source.clone().into(),
+			target: link.target.clone().into(),
+		};
+		let (status, included_in, error) = match &entry.status {
+			ReportStatus::Seen => ("seen", None, None),
+			ReportStatus::Submitted => ("submitted", None, None),
+			ReportStatus::Included(block) => ("included", Some(*block), None),
+			ReportStatus::Failed(why) => ("failed", None, Some(why.clone())),
+		};
+		Self {
+			offender: sp_core::ed25519::Public::from(proof.offender.clone()).to_ss58check(),
+			set_id: proof.set_id(),
+			epoch: proof.epoch().0,
+			first: vote(&proof.first),
+			second: vote(&proof.second),
+			seen_at: entry.seen_at,
+			status: status.into(),
+			included_in,
+			error,
+		}
+	}
+}
+
 /// The checkpoint RPC API.
 #[rpc(server)]
 pub trait CheckpointApi<Hash> {
@@ -104,6 +170,11 @@ pub trait CheckpointApi<Hash> {
 	#[method(name = "checkpoint_proveFinality")]
 	async fn prove_finality(&self, number: u64) -> RpcResult<Option<Bytes>>;
 
+	/// The equivocations this node saw (the last 256) and how far their reports got, oldest
+	/// first. Empty on a node that does not report.
+	#[method(name = "checkpoint_evidence")]
+	fn evidence(&self) -> RpcResult<Vec<EvidenceInfo<Hash>>>;
+
 	/// The status each time the finalized checkpoint moves.
 	#[subscription(
 		name = "checkpoint_subscribeFinalized" => "checkpoint_finalized",
@@ -118,14 +189,21 @@ pub struct CheckpointRpc<B: BlockT, C> {
 	finality: FinalityHandle<B::Hash>,
 	client: Arc<C>,
 	interval: u32,
+	evidence: EvidenceLog<B::Hash>,
 	_phantom: PhantomData<B>,
 }
 
 impl<B: BlockT, C> CheckpointRpc<B, C> {
-	/// A handler reading `finality`; `client` drives the subscription and gives the headers of
-	/// finality proofs (checkpoints `interval` blocks apart).
-	pub fn new(finality: FinalityHandle<B::Hash>, client: Arc<C>, interval: u32) -> Self {
-		Self { finality, client, interval, _phantom: PhantomData }
+	/// A handler reading `finality` and the reporter's `evidence`; `client` drives the
+	/// subscription and gives the headers of finality proofs (checkpoints `interval` blocks
+	/// apart).
+	pub fn new(
+		finality: FinalityHandle<B::Hash>,
+		client: Arc<C>,
+		interval: u32,
+		evidence: EvidenceLog<B::Hash>,
+	) -> Self {
+		Self { finality, client, interval, evidence, _phantom: PhantomData }
 	}
 }
 
@@ -189,6 +267,10 @@ where
 		.map_err(internal)?
 		.map_err(internal)?;
 		Ok(proof.map(|p| p.encode().into()))
+	}
+
+	fn evidence(&self) -> RpcResult<Vec<EvidenceInfo<B::Hash>>> {
+		Ok(self.evidence.entries().iter().map(EvidenceInfo::from).collect())
 	}
 
 	async fn subscribe_finalized(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
