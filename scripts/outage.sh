@@ -13,6 +13,7 @@
 #     -p  build profile of checkpoint-node (default release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/node.sh
 
 interval=1
 minutes=20
@@ -28,15 +29,7 @@ while [ $# -gt 0 ]; do
     *) echo "outage: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-case "$profile" in release) flags=(--release) ;; debug) flags=() ;;
-  *) echo "outage: -p must be release or debug" >&2; exit 2 ;; esac
-
-scripts/setup.sh
-target_dir=$(cargo metadata --format-version 1 --no-deps |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-echo "outage: building checkpoint-node ($profile)"
-cargo build "${flags[@]}" --locked -p checkpoint-node
-bin="$target_dir/$profile/checkpoint-node"
+build_node "$profile" outage
 
 data=$(mktemp -d)
 names=(alice bob charlie dave)
@@ -58,15 +51,6 @@ json.dump(spec, open(sys.argv[1], "w"))
 PY
 "$bin" build-spec --chain "$data/plain.json" --raw --disable-default-bootnode > "$data/raw.json" 2>/dev/null
 
-rpc() { # port method -> result (empty when the node does not answer)
-  python3 - "$1" "$2" <<'PY' 2>/dev/null || true
-import json, sys, urllib.request
-body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": sys.argv[2], "params": []}).encode()
-req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}", body, {"Content-Type": "application/json"})
-result = json.load(urllib.request.urlopen(req, timeout=2))["result"]
-print(result if isinstance(result, str) else json.dumps(result))
-PY
-}
 best() { rpc "$1" chain_getHeader | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["number"], 16))' 2>/dev/null || echo 0; }
 finalized() {
   rpc "$1" checkpoint_status |
@@ -103,7 +87,7 @@ wait_until() { # description seconds condition...
 
 for i in 0 1 2 3; do
   start "$i"
-  [ -z "$boot" ] && boot="/ip4/127.0.0.1/tcp/31333/p2p/$(rpc "$(port 0)" system_localPeerId)"
+  [ -z "$boot" ] && boot="/ip4/127.0.0.1/tcp/31333/p2p/$(rpc "$(port 0)" system_localPeerId | tr -d "\"")"
 done
 all_finalized() { for i in 0 1 2 3; do [ "$(finalized "$(port "$i")")" -ge "$1" ] || return 1; done; }
 wait_until "first finality" 600 all_finalized $((2 * interval))

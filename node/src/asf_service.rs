@@ -298,6 +298,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	let (reporter, equivocation_reports, evidence) = EquivocationReporter::new(
 		client.clone(),
 		OffchainTransactionPoolFactory::new(transaction_pool.clone()),
+		role.is_authority(),
 		prometheus_registry.as_ref(),
 	);
 	task_manager.spawn_handle().spawn(

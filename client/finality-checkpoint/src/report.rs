@@ -36,7 +36,7 @@ pub type ReportSender<H> = UnboundedSender<EquivocationProof<H>>;
 /// How far the report of one equivocation got.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReportStatus {
-	/// Seen; not reported (the reporter is about to, or this node does not report).
+	/// Seen, not reported: this node authors no blocks, which its report would need.
 	Seen,
 	/// In this node's transaction pool; a block this node authors will include it.
 	Submitted,
@@ -110,6 +110,9 @@ pub struct EquivocationReporter<B: BlockT, C> {
 	proofs: UnboundedReceiver<EquivocationProof<B::Hash>>,
 	log: EvidenceLog<B::Hash>,
 	metrics: Option<ReportMetrics>,
+	/// Whether this node authors blocks: only then can its unsigned reports, which are not
+	/// gossiped, be included.
+	authoring: bool,
 }
 
 impl<B, C> EquivocationReporter<B, C>
@@ -118,12 +121,14 @@ where
 	C: ProvideRuntimeApi<B> + HeaderBackend<B> + BlockchainEvents<B> + Send + Sync + 'static,
 	C::Api: CheckpointApi<B>,
 {
-	/// A reporter submitting through `pool`, the sender the worker takes
+	/// A reporter submitting through `pool` if the node is `authoring` (else it only notes
+	/// what it sees), the sender the worker takes
 	/// ([`CheckpointWorkerParams::equivocation_reports`](crate::CheckpointWorkerParams)), and
 	/// the log the RPC reads.
 	pub fn new(
 		client: Arc<C>,
 		pool: OffchainTransactionPoolFactory<B>,
+		authoring: bool,
 		registry: Option<&Registry>,
 	) -> (Self, ReportSender<B::Hash>, EvidenceLog<B::Hash>) {
 		let (sender, proofs) = unbounded();
@@ -135,7 +140,7 @@ where
 				None
 			}
 		});
-		(Self { client, pool, proofs, log: log.clone(), metrics }, sender, log)
+		(Self { client, pool, proofs, log: log.clone(), metrics, authoring }, sender, log)
 	}
 
 	/// Reports what comes in and follows the reports until they are included; ends when the
@@ -169,6 +174,13 @@ where
 			return;
 		}
 		let seen_at = self.client.info().best_number.unique_saturated_into();
+		if !self.authoring {
+			// A node that authors no block could not get its unsigned report included.
+			self.log.update(|entries| {
+				entries.push(EvidenceEntry { proof, seen_at, status: ReportStatus::Seen })
+			});
+			return;
+		}
 		let status = match self.submit(&proof) {
 			Ok(()) => {
 				log::info!(

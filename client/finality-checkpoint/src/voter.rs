@@ -714,16 +714,17 @@ mod tests {
 		let keys = testing::keys(1..5);
 		let mut voter = voter(&keys);
 		let first = testing::vote(&keys, 2, link(0, 0, 2));
-		assert!(voter.on(Event::Vote(first.clone(), false)).iter().all(|a| {
-			!matches!(a, Action::Report(_) | Action::Record(Write::Evidence(..)))
-		}));
+		assert!(voter
+			.on(Event::Vote(first.clone(), false))
+			.iter()
+			.all(|a| { !matches!(a, Action::Report(_) | Action::Record(Write::Evidence(..))) }));
 		let mut second = testing::vote(&keys, 2, link(0, 0, 2));
 		second.link.target.hash = H256::repeat_byte(0xee);
 		second.signature = testing::vote(&keys, 2, second.link).signature;
 		let actions = voter.on(Event::Vote(second.clone(), false));
-		let recorded = actions.iter().position(|a| {
-			matches!(a, Action::Record(Write::Evidence(f, s)) if *f == first && *s == second)
-		});
+		let recorded = actions.iter().position(
+			|a| matches!(a, Action::Record(Write::Evidence(f, s)) if *f == first && *s == second),
+		);
 		let reported = actions.iter().position(|a| matches!(a, Action::Report(_)));
 		assert!(recorded.unwrap() < reported.unwrap(), "recorded, then reported");
 		let Action::Report(proof) = &actions[reported.unwrap()] else { unreachable!() };

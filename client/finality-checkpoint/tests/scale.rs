@@ -810,10 +810,10 @@ impl Sim {
 		let full = self.nodes[node].validator.as_ref().map(|validator| validator.check(&msg.bytes));
 		let decision = match full {
 			Some(full) => {
-				let agree = match (&full, &shared) {
-					(Ok(true), Ok(true)) | (Ok(false), Ok(_)) | (Err(_), Err(_)) => true,
-					_ => false,
-				};
+				let agree = matches!(
+					(&full, &shared),
+					(Ok(true), Ok(true)) | (Ok(false), Ok(_)) | (Err(_), Err(_))
+				);
 				if !agree {
 					return Err(format!(
 						"node {node}: the gossip validator says {full:?} and the shared check \

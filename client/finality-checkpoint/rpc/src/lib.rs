@@ -116,7 +116,8 @@ pub struct EvidenceInfo<Hash> {
 	pub second: VoteInfo<Hash>,
 	/// The best block number when this node saw it.
 	pub seen_at: u64,
-	/// `seen`, `submitted` (in this node's pool), `included` or `failed`.
+	/// `seen` (this node authors no blocks, so it does not report), `submitted` (in this
+	/// node's pool), `included` or `failed`.
 	pub status: String,
 	/// The block that included the report, once `included`.
 	pub included_in: Option<u64>,
