@@ -234,8 +234,12 @@ fn validators_join_and_leave_and_finality_carries_across_the_changes() {
 	let (head, _) = nodes[0].finalized();
 	let (warp_finalized, _) = warped.wait_finalized(head, LONG);
 	let warp_sync = started.elapsed();
+	// The blocks below the warp target come afterwards, by gap sync, in the background.
+	warped.wait_log(0, "Block history download is complete", LONG);
 	let hash = warped.rpc("chain_getBlockHash", json!([target]));
 	assert_eq!(hash.as_str(), Some(target_hash.as_str()), "the warp node is on the same chain");
+	let log = warped.log_text();
+	assert!(!log.contains("Block import error"), "a warp block was refused:\n{log}");
 	warped.wait_finalized(warp_finalized + 2 * INTERVAL, LONG);
 	let log = warped.log_text();
 	assert!(!log.contains("🔀 Authority set"), "George enacted a set by finality:\n{log}");

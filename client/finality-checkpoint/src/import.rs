@@ -40,7 +40,8 @@ use crate::{
 };
 use sc_client_api::{backend::Backend, Finalizer};
 use sc_consensus::{
-	BlockCheckParams, BlockImport, BlockImportParams, ImportResult, JustificationImport, Verifier,
+	BlockCheckParams, BlockImport, BlockImportParams, ForkChoiceStrategy, ImportResult,
+	JustificationImport, StateAction, Verifier,
 };
 use sp_blockchain::{HeaderBackend, HeaderMetadata};
 use sp_consensus::{BlockOrigin, Error as ConsensusError};
@@ -350,8 +351,11 @@ where
 			return self.inner.import_block(block).await.map_err(Into::into);
 		}
 		if block.origin == BlockOrigin::WarpSync {
-			// A block of a warp sync proof, without its state: the proof's reader verified its
-			// certificate, which the client keeps as the block's justification.
+			// A header of a warp sync proof, which the proof's reader verified: the import
+			// queue hands it over bare (no verifier ran, no body, no justification), so it is
+			// stored as it is, not executed and not made best; gap sync fills in the rest.
+			block.fork_choice = Some(ForkChoiceStrategy::Custom(false));
+			block.state_action = StateAction::Skip;
 			return self.inner.import_block(block).await.map_err(Into::into);
 		}
 		// Before the block is in the client, so that no checkpoint above it is finalized
