@@ -54,7 +54,7 @@ PY
 best() { rpc "$1" chain_getHeader | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["number"], 16))' 2>/dev/null || echo 0; }
 finalized() {
   rpc "$1" checkpoint_status |
-    python3 -c "import json,sys; print(json.load(sys.stdin)['finalized']['number'] // 2 * $interval)" 2>/dev/null || echo 0
+    python3 -c "import json,sys; print(json.load(sys.stdin)['finalized']['blockNumber'])" 2>/dev/null || echo 0
 }
 port() { echo $((19944 + $1)); }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building the node needs. Idempotent: every step checks before it acts.
 #   Debian packages: clang, libclang-dev, protobuf-compiler; strace (the power-loss test)
-#   rustup: targets wasm32v1-none and wasm32-unknown-unknown, component rust-src
+#   rustup: the toolchain of rust-toolchain.toml (targets wasm32v1-none and
+#   wasm32-unknown-unknown, component rust-src)
 set -euo pipefail
 
 need_pkgs=()
@@ -16,10 +17,14 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
 fi
 
+# rust-toolchain.toml names the toolchain, its targets and components; `rustup toolchain
+# install` (no argument) installs whatever of it is missing, and does nothing when all is there.
+cd "$(dirname "$0")/.."
 installed_targets=$(rustup target list --installed)
-for t in wasm32v1-none wasm32-unknown-unknown; do
-  grep -qx "$t" <<<"$installed_targets" || rustup target add "$t"
-done
-rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
+if ! grep -qx wasm32v1-none <<<"$installed_targets" || ! grep -qx wasm32-unknown-unknown <<<"$installed_targets" ||
+  ! rustup component list --installed | grep -q '^rust-src'; then
+  echo "setup: installing the toolchain of rust-toolchain.toml"
+  rustup toolchain install
+fi
 
 echo "setup: ok (clang, libclang-dev, protobuf-compiler, strace, wasm targets, rust-src)"

@@ -33,6 +33,9 @@ trap report_skips EXIT
 # One cargo invocation for the whole workspace, so that every crate is built once with one
 # feature set. The end-to-end tests start up to six node processes each: one test at a time.
 # `test-double-vote` compiles in the faulty validator of the equivocation test (inactive unless
-# its environment variable is set); release builds and scripts/devnet.sh never have it.
+# its environment variable is set), `test-runtime-upgrade` the second runtime wasm of the
+# upgrade test; release builds and scripts/devnet.sh have neither.
 echo "test: cargo test --workspace (unit, property, database and end-to-end tests)"
-cargo test --workspace --locked --features checkpoint-node/test-double-vote "$@" -- --test-threads 1
+cargo test --workspace --locked \
+  --features checkpoint-node/test-double-vote,checkpoint-node/test-runtime-upgrade \
+  "$@" -- --test-threads 1

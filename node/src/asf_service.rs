@@ -4,7 +4,7 @@
 //! starts; its worker and maintenance task are essential tasks.
 
 use checkpoint_runtime::{apis::RuntimeApi, opaque::Block};
-use futures::FutureExt;
+use futures::{future::BoxFuture, FutureExt};
 use sc_client_api::{Backend, HeaderBackend};
 use sc_consensus_aura::{BuildVerifierParams, SlotProportion, StartAuraParams};
 use sc_finality_checkpoint::{
@@ -60,6 +60,48 @@ pub fn checkpoint_db_path(config: &Configuration) -> PathBuf {
 /// database aside keep it (only `purge-chain --unsafe-reset-own-vote-guard` removes it).
 pub fn own_vote_guard_path(config: &Configuration) -> PathBuf {
 	config.base_path.config_dir(config.chain_spec.id()).join(GUARD_FILE_NAME)
+}
+
+/// Spawns the transaction pool's essential tasks so that their end at shutdown is no failure.
+///
+/// sc-transaction-pool 48's blocking `txpool-background` task reads a std channel in a loop: it
+/// never sees the task manager's exit signal, and ends when the pool, its sender, is dropped,
+/// after the signal. sc-service takes the end of an essential task for a failure, so every
+/// ordinary shutdown logged ``Essential task `txpool-background` failed``. A pool task ends
+/// only when the pool is gone; here such an end waits for the exit signal instead. A panic
+/// still fails the node.
+#[derive(Clone)]
+struct PoolTasks(sc_service::SpawnEssentialTaskHandle);
+
+impl PoolTasks {
+	/// `task`, then waiting for the exit signal (which ends every task) instead of ending.
+	fn until_exit(task: BoxFuture<'static, ()>) -> BoxFuture<'static, ()> {
+		async move {
+			task.await;
+			futures::future::pending::<()>().await
+		}
+		.boxed()
+	}
+}
+
+impl sp_core::traits::SpawnEssentialNamed for PoolTasks {
+	fn spawn_essential_blocking(
+		&self,
+		name: &'static str,
+		group: Option<&'static str>,
+		task: BoxFuture<'static, ()>,
+	) {
+		self.0.spawn_essential_blocking(name, group, Self::until_exit(task))
+	}
+
+	fn spawn_essential(
+		&self,
+		name: &'static str,
+		group: Option<&'static str>,
+		task: BoxFuture<'static, ()>,
+	) {
+		self.0.spawn_essential(name, group, Self::until_exit(task))
+	}
 }
 
 /// Builds the client, backend, keystore, task manager, transaction pool, the checkpoint state
@@ -121,7 +163,7 @@ pub fn new_partial(
 
 	let transaction_pool = Arc::new(
 		sc_transaction_pool::Builder::new(
-			task_manager.spawn_essential_handle(),
+			PoolTasks(task_manager.spawn_essential_handle()),
 			client.clone(),
 			config.role.is_authority().into(),
 		)
@@ -209,12 +251,20 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	if !checkpoint_persistence.enabled && role.is_authority() {
 		log::warn!(
 			target: CHECKPOINT_LOG_TARGET,
-			"⚠️ Checkpoint persistence is OFF on a validator: after a restart it can sign \
-			 conflicting checkpoint votes. Use `--checkpoint-persistence on` for anything but a \
-			 throw-away devnet.",
+			"⚠️ Checkpoint persistence is OFF on a validator (--checkpoint-unsafe-persistence-off): \
+			 after a restart it can sign conflicting checkpoint votes. Use \
+			 `--checkpoint-persistence on` for anything but a throw-away devnet.",
 		);
 	}
 
+	if !checkpoint_persistence.enabled {
+		log::info!(
+			target: CHECKPOINT_LOG_TARGET,
+			"💭 Checkpoint persistence is off: votes, certificates and the finality watermark \
+			 stay in memory and are gone after a restart; certificates are read from the blocks' \
+			 justifications, and this node serves no finality or warp proofs",
+		);
+	}
 	if checkpoint_persistence.enabled {
 		let path = checkpoint_db_path(&config);
 		let guard = GuardFile::at(own_vote_guard_path(&config));
@@ -313,13 +363,14 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		let finality = finality.clone();
 		let evidence = evidence.clone();
 
-		Box::new(move |_| {
+		Box::new(move |executor| {
 			let deps = crate::rpc::FullDeps {
 				client: client.clone(),
 				pool: pool.clone(),
 				finality: finality.clone(),
 				interval,
 				evidence: evidence.clone(),
+				executor,
 			};
 			crate::rpc::create_full(deps).map_err(Into::into)
 		})

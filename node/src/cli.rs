@@ -29,16 +29,17 @@ pub struct Cli {
 pub enum PersistenceMode {
 	/// Persist votes, certificates and the finality watermark (the default).
 	On,
-	/// Keep the checkpoint state in memory only. For throw-away nodes: a validator without
-	/// persistence can double-vote after a restart.
+	/// Keep the checkpoint state in memory only. For full nodes and throw-away devnets: a
+	/// validator needs `--checkpoint-unsafe-persistence-off` as well, since without persistence
+	/// it can double-vote after a restart.
 	Off,
 }
 
 /// Flags of the checkpoint finality gadget's persistence.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckpointCliParams {
-	/// Checkpoints kept in the checkpoint database below the finalized one; older ones are
-	/// pruned.
+	/// Epochs (two per checkpoint block) kept in the checkpoint database below the finalized
+	/// one; older ones are pruned, but for the certificates of set changes.
 	#[arg(
 		long = "checkpoint-retention",
 		value_name = "N",
@@ -74,6 +75,13 @@ pub struct CheckpointCliParams {
 		default_value_t = PersistenceMode::On
 	)]
 	pub persistence: PersistenceMode,
+
+	/// Lets a validator run with `--checkpoint-persistence off`. Unsafe: after a restart it no
+	/// longer knows its own votes, may sign conflicting ones (an equivocation that gets it
+	/// reported and removed) and, on seeing its earlier votes come back through gossip, stops
+	/// voting. For throw-away devnets only.
+	#[arg(long = "checkpoint-unsafe-persistence-off")]
+	pub unsafe_persistence_off: bool,
 
 	/// Epochs above the finalized one that votes may target (two per checkpoint block, at
 	/// least 4); votes further ahead are dropped. After a long outage validators catch up one
@@ -114,6 +122,10 @@ pub enum Subcommand {
 
 	/// Build a chain specification.
 	BuildSpec(sc_cli::BuildSpecCmd),
+
+	/// Write the chain spec of a chain of your own: its validators' keys, sudo key, endowed
+	/// accounts, checkpoint interval and boot nodes.
+	ChainSpec(crate::chain_spec::ChainSpecCmd),
 
 	/// Export a chain specification (`--chain dev|local|<path>`) to JSON, plain or raw.
 	ExportChainSpec(sc_cli::ExportChainSpecCmd),

@@ -60,6 +60,7 @@ pub fn run() -> sc_cli::Result<()> {
 
 	match &cli.subcommand {
 		Some(Subcommand::Key(cmd)) => cmd.run(&cli),
+		Some(Subcommand::ChainSpec(cmd)) => cmd.run(),
 		Some(Subcommand::BuildSpec(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| cmd.run(config.chain_spec, config.network))
@@ -127,7 +128,20 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(&cli.run)?;
 			let checkpoint_persistence = cli.checkpoint.persistence_config();
 			let finality_config = cli.checkpoint.finality_config();
+			let unsafe_persistence_off = cli.checkpoint.unsafe_persistence_off;
 			runner.run_node_until_exit(|config| async move {
+				if config.role.is_authority()
+					&& !checkpoint_persistence.enabled
+					&& !unsafe_persistence_off
+				{
+					return Err(sc_cli::Error::Input(
+						"`--checkpoint-persistence off` on a validator: after a restart it would \
+						 not know its own checkpoint votes and could sign conflicting ones. Keep \
+						 persistence on, or add `--checkpoint-unsafe-persistence-off` on a \
+						 throw-away devnet"
+							.into(),
+					));
+				}
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => {
 						asf_service::new_full::<

@@ -3,9 +3,10 @@
 
 use checkpoint_runtime::{opaque::Block, AccountId, Balance, Nonce};
 use jsonrpsee::RpcModule;
-use sc_client_api::BlockchainEvents;
+use sc_client_api::BlockBackend;
 use sc_finality_checkpoint::{EvidenceLog, FinalityHandle};
 use sc_finality_checkpoint_rpc::{CheckpointApiServer, CheckpointRpc};
+use sc_rpc::SubscriptionTaskExecutor;
 use sc_transaction_pool_api::TransactionPool;
 use sp_api::ProvideRuntimeApi;
 use sp_block_builder::BlockBuilder;
@@ -25,6 +26,8 @@ pub struct FullDeps<C, P> {
 	pub interval: u32,
 	/// The equivocations the node saw and their reports.
 	pub evidence: EvidenceLog<<Block as BlockT>::Hash>,
+	/// Where subscriptions run.
+	pub executor: SubscriptionTaskExecutor,
 }
 
 /// All the node's own RPC methods in one module: `system_accountNextIndex`, `system_dryRun`,
@@ -35,7 +38,7 @@ pub fn create_full<C, P>(
 where
 	C: ProvideRuntimeApi<Block>,
 	C: HeaderBackend<Block> + HeaderMetadata<Block, Error = BlockChainError> + 'static,
-	C: BlockchainEvents<Block> + Send + Sync + 'static,
+	C: BlockBackend<Block> + Send + Sync + 'static,
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
 	C::Api: pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
 	C::Api: BlockBuilder<Block>,
@@ -45,11 +48,11 @@ where
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
 	let mut module = RpcModule::new(());
-	let FullDeps { client, pool, finality, interval, evidence } = deps;
+	let FullDeps { client, pool, finality, interval, evidence, executor } = deps;
 
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
-	module.merge(CheckpointRpc::new(finality, client, interval, evidence).into_rpc())?;
+	module.merge(CheckpointRpc::new(finality, client, interval, evidence, executor).into_rpc())?;
 
 	Ok(module)
 }

@@ -5,7 +5,9 @@
 mod common;
 
 use common::*;
+use sc_finality_checkpoint_rpc::{BlockInfo, CertificateOrigin, CheckpointInfo};
 use serde_json::json;
+use sp_core::H256;
 use std::time::Duration;
 
 #[test]
@@ -20,16 +22,58 @@ fn dev_chain_is_finalized_by_checkpoints_with_ckpt_justifications() {
 		alice.ckpt_justification(&hash).expect("finalized block carries a CKPT justification");
 	assert!(!justification.is_empty());
 
-	let status = alice.rpc("checkpoint_status", json!([]));
+	let status = alice.status();
 	// Epochs: block `number` stands at epochs `2 * number / DEV_INTERVAL` (round one) and
 	// one more (round two); round two's certificate, from round one, finalizes it.
 	let epoch = 2 * number / DEV_INTERVAL;
-	assert!(status["finalized"]["number"].as_u64().unwrap() >= epoch, "{status}");
-	assert_eq!(status["validators"], 1);
-	assert!(status["persistence"].as_bool().unwrap());
-	let certificate = alice.rpc("checkpoint_certificate", json!([epoch]));
-	assert_eq!(certificate["signers"], json!([0]), "{certificate}");
-	assert_eq!(certificate["source"]["hash"], json!(hash));
+	assert!(status.finalized.block_number >= number, "{status:?}");
+	assert_eq!(status.finalized.epoch, 2 * status.finalized.block_number / DEV_INTERVAL);
+	assert_eq!((status.validators, status.interval), (1, DEV_INTERVAL as u32));
+	assert!(status.persistence);
+	// The certificate by number and by hash: the same, of round one to round two.
+	let hash: H256 = hash.parse().unwrap();
+	let by_number = alice.certificate(BlockRef::Number(number)).unwrap();
+	let by_hash = alice.certificate(BlockRef::Hash(hash)).unwrap();
+	assert_eq!(by_number, by_hash);
+	let certificate = by_number.certificate;
+	assert_eq!(by_number.block, BlockInfo { number, hash });
+	assert_eq!(certificate.signers, vec![0]);
+	assert_eq!(
+		certificate.finalized,
+		CheckpointInfo { block_number: number, block_hash: hash, epoch }
+	);
+	assert_eq!(certificate.target.epoch, epoch + 1);
+	assert_eq!(certificate.decode().unwrap().link.source.hash, hash);
+	// A block above the finalized one, and an unknown hash: errors that say why.
+	let above = alice.certificate(BlockRef::Number(number + 1_000_000)).unwrap_err();
+	assert!(above.contains("is not finalized yet"), "{above}");
+	let unknown = alice.certificate(BlockRef::Hash(H256::repeat_byte(7))).unwrap_err();
+	assert!(unknown.contains("is not known to this node"), "{unknown}");
+	// The finality proof, as JSON and SCALE: no set change on the dev chain.
+	let proof = alice.prove_finality(BlockRef::Number(number)).unwrap();
+	assert!(proof.changes.is_empty());
+	assert_eq!(proof.certificate.finalized.block_number, number);
+	assert!(!proof.encoded.is_empty());
+
+	// `checkpoint_subscribeFinalized`: certificates in order, each of which verifies against
+	// the dev chain's set from the block it finalizes upwards.
+	let set: sp_finality_checkpoint::AuthoritySet =
+		state_call(&alice, "CheckpointApi_current_set", None);
+	let voters = sc_finality_checkpoint::VoterSet::new(set.id, set.authorities).unwrap();
+	let genesis: H256 =
+		serde_json::from_value(alice.rpc("chain_getBlockHash", json!([0]))).unwrap();
+	let items = alice.finalized_items(3, LONG);
+	for pair in items.windows(2) {
+		assert!(pair[0].finalized.block_number < pair[1].finalized.block_number, "{items:?}");
+	}
+	assert!(items[0].finalized.block_number >= number, "items start from the subscription");
+	for item in &items {
+		let certificate = item.decode().unwrap();
+		voters.verify_certificate(&genesis, &certificate).unwrap();
+		assert_eq!(item.signers, vec![0]);
+		let canonical = alice.rpc("chain_getBlockHash", json!([item.finalized.block_number]));
+		assert_eq!(json!(item.finalized.block_hash), canonical, "on the finalized chain");
+	}
 
 	// The node writes its log through a buffer: the lines of what RPC already shows may
 	// still be on their way.
@@ -104,8 +148,7 @@ fn local_devnet_survives_a_killed_validator_and_a_late_full_node_syncs() {
 	// Nobody saw an equivocation; everyone stayed on one finalized chain.
 	for node in all.iter().copied().chain([&dave, &eve]) {
 		assert!(!node.log_text().contains("Equivocation"), "{} logged an equivocation", node.name);
-		let status = node.rpc("checkpoint_status", json!([]));
-		assert_eq!(status["equivocations"], 0, "{}: {status}", node.name);
+		assert_eq!(node.status().equivocations, 0, "{}", node.name);
 		let (n, h) = node.finalized();
 		assert_eq!(
 			alice.rpc("chain_getBlockHash", json!([n])).as_str().unwrap(),
@@ -152,4 +195,127 @@ fn cli_rejects_a_bad_persistence_mode() {
 	let output = output_of(node_command().args(["--dev", "--checkpoint-persistence", "maybe"]));
 	assert!(!output.status.success());
 	assert!(String::from_utf8_lossy(&output.stderr).contains("--checkpoint-persistence"));
+}
+
+#[test]
+fn persistence_off_needs_the_unsafe_flag_on_a_validator_and_keeps_nothing_on_disk() {
+	let dir = tempfile::tempdir().unwrap();
+	// Refused on a validator, with the flag that would allow it named.
+	let refused = dir.path().join("refused");
+	let output = output_of(node_command().args([
+		"--dev",
+		"--checkpoint-persistence",
+		"off",
+		"--base-path",
+		refused.to_str().unwrap(),
+	]));
+	assert!(!output.status.success());
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert!(stderr.contains("--checkpoint-unsafe-persistence-off"), "{stderr}");
+
+	// Allowed with it: the warning, and nothing on disk; certificates come from the blocks'
+	// justifications, finality proofs are refused with the reason.
+	let args = ["--dev", "--checkpoint-persistence", "off", "--checkpoint-unsafe-persistence-off"];
+	let mut alice = Node::start("alice", dir.path(), &args);
+	alice.wait_log(0, "⚠️ Checkpoint persistence is OFF on a validator", LONG);
+	alice.wait_log(0, "💭 Checkpoint persistence is off", LONG);
+	let (number, _) = alice.wait_finalized(2, LONG);
+	assert!(!alice.status().persistence);
+	let certificate = alice.certificate(BlockRef::Number(number)).unwrap();
+	assert_eq!(certificate.origin, CertificateOrigin::Justification);
+	assert_eq!(certificate.certificate.finalized.block_number, number);
+	let refused = alice.prove_finality(BlockRef::Number(number)).unwrap_err();
+	assert!(refused.contains("checkpoint persistence is off"), "{refused}");
+	let chain = alice.base.join("chains/dev");
+	assert!(!chain.join("checkpoints").exists(), "a checkpoint database was written");
+	assert!(!chain.join("own-vote-guard").exists(), "an own-vote guard was written");
+
+	// After a restart nothing is restored, and finality goes on from the client's.
+	let mark = alice.log_text().len();
+	alice.restart();
+	alice.wait_finalized(number + 2, LONG);
+	let log = alice.wait_log(mark, "💭 Checkpoint persistence is off", LONG);
+	assert!(!log.contains("Restoring checkpoint state"), "{log}");
+	assert!(!chain.join("checkpoints").exists(), "a checkpoint database was written");
+}
+
+/// `GET /metrics` of the Prometheus endpoint on `port`: the exposition text.
+fn scrape(port: u16) -> String {
+	use std::io::{Read, Write};
+	let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+	stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+	write!(stream, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+		.unwrap();
+	let mut response = String::new();
+	stream.read_to_string(&mut response).unwrap();
+	assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+	response.split_once("\r\n\r\n").expect("a body").1.to_string()
+}
+
+/// The value of the sample `name` (the sum over its label values) in `text`.
+fn sample(text: &str, name: &str) -> Option<f64> {
+	let values: Vec<f64> = text
+		.lines()
+		.filter(|line| !line.starts_with('#'))
+		.filter_map(|line| {
+			let (series, value) = line.rsplit_once(' ')?;
+			let metric = series.split('{').next()?;
+			(metric == name).then(|| value.parse().ok())?
+		})
+		.collect();
+	(!values.is_empty()).then(|| values.iter().sum())
+}
+
+#[test]
+fn prometheus_serves_every_metric_the_readme_lists_typed_and_moving() {
+	// The README's metric table: `| `name` | type | what |`.
+	let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+		.expect("README.md");
+	let listed: Vec<(String, String)> = readme
+		.lines()
+		.filter_map(|line| {
+			let mut cells = line.strip_prefix("| `substrate_checkpoint_")?.split('|');
+			let name = format!("substrate_checkpoint_{}", cells.next()?.trim().trim_matches('`'));
+			Some((name, cells.next()?.trim().to_string()))
+		})
+		.collect();
+	assert!(listed.len() >= 15, "the README lists its metrics in a table: {listed:?}");
+
+	let dir = tempfile::tempdir().unwrap();
+	let port = free_port();
+	let alice =
+		Node::start("alice", dir.path(), &["--dev", "--prometheus-port", &port.to_string()]);
+	alice.wait_finalized(2, LONG);
+	let first = scrape(port);
+	for (name, kind) in &listed {
+		assert!(
+			first.contains(&format!("# TYPE {name} {kind}\n")),
+			"{name} is no {kind}:\n{first}"
+		);
+		assert!(sample(&first, name).is_some(), "{name} has no sample:\n{first}");
+	}
+	// Finality, votes and certificates move; counters never go down.
+	let (number, _) = alice.finalized();
+	alice.wait_finalized(number + 3, LONG);
+	let second = wait_for("the metrics to follow finality", LONG, || {
+		let text = scrape(port);
+		let finalized = sample(&text, "substrate_checkpoint_finalized")?;
+		(finalized >= 2.0 * (number + 3) as f64).then_some(text)
+	});
+	for name in [
+		"substrate_checkpoint_finalized",
+		"substrate_checkpoint_justified",
+		"substrate_checkpoint_votes_total",
+		"substrate_checkpoint_own_votes_total",
+		"substrate_checkpoint_certificates_total",
+	] {
+		let (before, after) = (sample(&first, name).unwrap(), sample(&second, name).unwrap());
+		assert!(after > before, "{name} did not move: {before} -> {after}");
+	}
+	for (name, kind) in &listed {
+		if kind == "counter" {
+			let (before, after) = (sample(&first, name).unwrap(), sample(&second, name).unwrap());
+			assert!(after >= before, "counter {name} went down: {before} -> {after}");
+		}
+	}
 }

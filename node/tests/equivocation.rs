@@ -9,7 +9,6 @@
 mod common;
 
 use common::*;
-use serde_json::{json, Value};
 use sp_core::crypto::Ss58Codec;
 use sp_finality_checkpoint::{AuthorityId, AuthoritySet};
 use sp_keyring::Ed25519Keyring;
@@ -44,16 +43,14 @@ fn a_double_vote_is_reported_included_and_the_offender_leaves_the_set() {
 		node.wait_log(0, "📮 Reported the equivocation of", LONG);
 	}
 	let included = wait_for("the report included", LONG, || {
-		let evidence = nodes[0].rpc("checkpoint_evidence", json!([]));
-		let entries = evidence.as_array().expect("a list").clone();
-		entries.into_iter().find(|e| e["status"] == "included")
+		nodes[0].evidence().into_iter().find(|e| e.status == "included")
 	});
-	assert_eq!(included["offender"], json!(dave_ss58), "{included}");
-	assert_eq!(included["setId"], json!(0));
-	assert!(included["includedIn"].as_u64().is_some(), "{included}");
-	let first: &Value = &included["first"];
-	assert_eq!(first["target"]["number"], included["second"]["target"]["number"]);
-	assert_ne!(first["target"]["hash"], included["second"]["target"]["hash"], "E1: two blocks");
+	assert_eq!(included.offender, dave_ss58, "{included:?}");
+	assert_eq!(included.set_id, 0);
+	assert!(included.included_in_block.is_some(), "{included:?}");
+	let (first, second) = (&included.first, &included.second);
+	assert_eq!(first.target.epoch, second.target.epoch);
+	assert_ne!(first.target.block_hash, second.target.block_hash, "E1: two blocks");
 	nodes[0].wait_log(0, "✅ The report of", LONG);
 
 	// Two sessions (20 blocks each) later Dave is out of the validators, and the checkpoint set
@@ -70,9 +67,7 @@ fn a_double_vote_is_reported_included_and_the_offender_leaves_the_set() {
 	}
 	// The report went in once: every honest node's entry says included, none failed.
 	for node in &nodes[..3] {
-		let evidence = node.rpc("checkpoint_evidence", json!([]));
-		let statuses: Vec<&Value> =
-			evidence.as_array().unwrap().iter().map(|e| &e["status"]).collect();
-		assert!(statuses.iter().all(|s| *s == "included"), "{}: {evidence}", node.name);
+		let evidence = node.evidence();
+		assert!(evidence.iter().all(|e| e.status == "included"), "{}: {evidence:?}", node.name);
 	}
 }

@@ -14,8 +14,7 @@ fn assert_no_equivocation_one_chain(nodes: &[&Node]) {
 	let alice = nodes[0];
 	for node in nodes {
 		assert!(!node.log_text().contains("Equivocation"), "{} logged an equivocation", node.name);
-		let status = node.rpc("checkpoint_status", json!([]));
-		assert_eq!(status["equivocations"], 0, "{}: {status}", node.name);
+		assert_eq!(node.status().equivocations, 0, "{}", node.name);
 		let (n, h) = node.finalized();
 		let alices = alice.rpc("chain_getBlockHash", json!([n]));
 		assert_eq!(alices.as_str().unwrap(), h, "{} finalized another chain", node.name);
@@ -151,8 +150,8 @@ fn a_second_node_with_the_same_validator_key_raises_the_alarm_and_never_votes() 
 	}
 	twin.wait_finalized(now + 2 * INTERVAL, LONG);
 	assert!(twin.own_votes(0).is_empty(), "the twin cast a vote");
-	let status = twin.rpc("checkpoint_status", json!([]));
-	assert!(status["ownVoteTarget"].as_u64().unwrap() > 0, "guard raised to cover dave: {status}");
+	let status = twin.status();
+	assert!(status.own_vote_target.is_some(), "guard raised to cover dave: {status:?}");
 	let mut all: Vec<&Node> = nodes.iter().collect();
 	all.push(&twin);
 	assert_no_equivocation_one_chain(&all);

@@ -188,10 +188,13 @@ fn validators_join_and_leave_and_finality_carries_across_the_changes() {
 	let (target, target_hash) = nodes[0].finalized();
 	let genesis_hash = nodes[0].rpc("chain_getBlockHash", json!([0]));
 	let genesis_hash: H256 = serde_json::from_value(genesis_hash).unwrap();
-	let encoded = nodes[0].rpc("checkpoint_proveFinality", json!([target]));
-	let encoded = sp_core::bytes::from_hex(encoded.as_str().expect("a proof")).unwrap();
-	let proof = FinalityProof::<checkpoint_runtime::Header>::decode(&mut &encoded[..]).unwrap();
+	let info = nodes[0].prove_finality(BlockRef::Number(target)).unwrap();
+	let proof =
+		FinalityProof::<checkpoint_runtime::Header>::decode(&mut &info.encoded[..]).unwrap();
 	assert_eq!(proof.changes.len(), 2);
+	assert_eq!(info.changes.len(), 2, "the JSON form shows both changes: {info:?}");
+	assert_eq!(info.changes[1].certificate.set_id, 1);
+	assert_eq!(info.certificate.set_id, 2);
 	let genesis_voters = VoterSet::new(0, genesis_set.authorities.clone()).unwrap();
 	let (proven, set) =
 		verify_finality_proof(&genesis_hash, genesis_voters.clone(), INTERVAL as u32, &proof)

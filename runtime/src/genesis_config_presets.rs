@@ -7,8 +7,9 @@
 //! Aura and the checkpoint pallet; their own authority lists stay empty.
 
 use crate::{
-	AccountId, BalancesConfig, CheckpointConfig, CollatorSelectionConfig, RuntimeGenesisConfig,
-	SessionConfig, SessionKeys, SudoConfig, DEFAULT_CHECKPOINT_INTERVAL, UNIT,
+	AccountId, Balance, BalancesConfig, CheckpointConfig, CollatorSelectionConfig,
+	RuntimeGenesisConfig, SessionConfig, SessionKeys, SudoConfig, DEFAULT_CHECKPOINT_INTERVAL,
+	UNIT,
 };
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
@@ -19,7 +20,7 @@ use sp_genesis_builder::PresetId;
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
 /// Balance of every endowed dev account.
-const ENDOWMENT: u128 = 1_000_000 * UNIT;
+pub const ENDOWMENT: Balance = 1_000_000 * UNIT;
 
 /// A dev validator: its account and session keys (Aura and checkpoint keys of its name).
 fn authority_keys(
@@ -31,17 +32,32 @@ fn authority_keys(
 	(validator.to_account_id(), SessionKeys { aura, checkpoint })
 }
 
+/// The genesis patch of a chain: its validators (account, Aura key, checkpoint key), each an
+/// invulnerable of collator-selection with those session keys; the endowed accounts and their
+/// balances; the sudo key and the checkpoint interval. What the presets and `checkpoint-node
+/// chain-spec` build on.
+pub fn genesis_patch(
+	validators: Vec<(AccountId, AuraId, CheckpointId)>,
+	endowed: Vec<(AccountId, Balance)>,
+	root: AccountId,
+	checkpoint_interval: u32,
+) -> Value {
+	let validators = validators
+		.into_iter()
+		.map(|(account, aura, checkpoint)| (account, SessionKeys { aura, checkpoint }))
+		.collect();
+	testnet_genesis(validators, endowed, root, checkpoint_interval)
+}
+
 /// The genesis patch for these validators, endowed accounts, sudo key and checkpoint interval.
 fn testnet_genesis(
 	validators: Vec<(AccountId, SessionKeys)>,
-	endowed_accounts: Vec<AccountId>,
+	endowed: Vec<(AccountId, Balance)>,
 	root: AccountId,
 	checkpoint_interval: u32,
 ) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
-		balances: BalancesConfig {
-			balances: endowed_accounts.into_iter().map(|k| (k, ENDOWMENT)).collect::<Vec<_>>(),
-		},
+		balances: BalancesConfig { balances: endowed },
 		collator_selection: CollatorSelectionConfig {
 			invulnerables: validators
 				.iter()
@@ -60,8 +76,8 @@ fn testnet_genesis(
 }
 
 /// The well-known dev accounts (Alice … Ferdie and their stashes), all endowed.
-fn dev_accounts() -> Vec<AccountId> {
-	Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect()
+fn dev_accounts() -> Vec<(AccountId, Balance)> {
+	Sr25519Keyring::well_known().map(|k| (k.to_account_id(), ENDOWMENT)).collect()
 }
 
 /// `development`: Alice is the only Aura and checkpoint authority and the sudo key.

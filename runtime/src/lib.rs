@@ -16,6 +16,13 @@
 #[cfg(feature = "std")]
 include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 
+/// This runtime one `spec_version` up (feature `upgrade-test-wasm`): the code that the runtime
+/// upgrade test sets with `sudo(system.setCode)`.
+#[cfg(all(feature = "std", feature = "upgrade-test-wasm"))]
+pub mod upgrade {
+	include!(concat!(env!("OUT_DIR"), "/wasm_binary_upgrade.rs"));
+}
+
 pub mod apis;
 pub mod configs;
 pub mod genesis_config_presets;
@@ -69,18 +76,28 @@ impl_opaque_keys! {
 	}
 }
 
-/// The runtime version.
-#[sp_version::runtime_version]
-pub const VERSION: RuntimeVersion = RuntimeVersion {
-	spec_name: alloc::borrow::Cow::Borrowed("checkpoint-runtime"),
-	impl_name: alloc::borrow::Cow::Borrowed("checkpoint-runtime"),
-	authoring_version: 1,
-	spec_version: 100,
-	impl_version: 1,
-	apis: apis::RUNTIME_API_VERSIONS,
-	transaction_version: 1,
-	system_version: 1,
-};
+/// Declares [`VERSION`] with `spec_version` `$spec` (`runtime_version` takes literals only).
+macro_rules! runtime_version {
+	($spec:tt) => {
+		/// The runtime version.
+		#[sp_version::runtime_version]
+		pub const VERSION: RuntimeVersion = RuntimeVersion {
+			spec_name: alloc::borrow::Cow::Borrowed("checkpoint-runtime"),
+			impl_name: alloc::borrow::Cow::Borrowed("checkpoint-runtime"),
+			authoring_version: 1,
+			spec_version: $spec,
+			impl_version: 1,
+			apis: apis::RUNTIME_API_VERSIONS,
+			transaction_version: 1,
+			system_version: 1,
+		};
+	};
+}
+#[cfg(not(feature = "spec-bump"))]
+runtime_version!(100);
+// The upgrade test's second wasm: this runtime, one spec version up.
+#[cfg(feature = "spec-bump")]
+runtime_version!(101);
 
 mod block_times {
 	/// The targeted block time. Aura authors one block per slot of [`SLOT_DURATION`];

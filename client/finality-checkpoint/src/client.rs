@@ -6,6 +6,7 @@
 
 use crate::{
 	finality::CheckpointFinality,
+	notification::CertificateSender,
 	state::{CertificateError, CheckpointHash, Progress, VoterSet},
 	voter::ChainAncestry,
 	LOG_TARGET,
@@ -18,11 +19,12 @@ use sp_runtime::traits::{Block as BlockT, NumberFor};
 use std::{marker::PhantomData, sync::Arc};
 
 /// Finalizes block `hash` at height `number` on the client with `certificate` as its `CKPT`
-/// justification, unless the client has finalized that height already (`Ok(false)`). The one
-/// place the gadget finalizes on the client: the worker after a certificate, and justification
-/// import.
-pub fn finalize_block<B, BE, C>(
+/// justification, unless the client has finalized that height already (`Ok(false)`), and
+/// hands the certificate to the subscribers of `finalized`. The one place the gadget finalizes
+/// on the client: the worker after a certificate, and justification import.
+pub(crate) fn finalize_block<B, BE, C>(
 	client: &C,
+	finalized: &CertificateSender<B::Hash>,
 	hash: B::Hash,
 	number: NumberFor<B>,
 	certificate: &CheckpointCertificate<B::Hash>,
@@ -41,6 +43,7 @@ where
 		"🏁 Finalized block #{number} ({hash:?}) by {}",
 		certificate.link.source.number,
 	);
+	let _ = finalized.notify(|| Ok::<_, ()>(certificate.clone()));
 	Ok(true)
 }
 

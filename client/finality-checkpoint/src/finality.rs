@@ -2,7 +2,7 @@
 //! [`Event`], performs the [`Action`]s the voter returns against its store, in order, feeds the
 //! writes' results back, and publishes a new [`FinalityView`] when the event is done.
 //!
-//! The guarantees of the integration guide hold here: an own vote is durable before
+//! The storage guarantees of `docs/design.md` hold here: an own vote is durable before
 //! [`CheckpointFinality::record_own_vote`] returns, and a certificate is stored with the
 //! watermark it moves, in one transaction, before finality moves in memory (the voter takes
 //! such a change only once the executor reports its write done). With storage set, methods
@@ -231,8 +231,7 @@ impl<H: CheckpointHash> CheckpointFinality<H> {
 
 	/// Validates and takes another validator's vote: set, membership, window, duplicates, then
 	/// the signature. Keeps E1/E2 evidence, buffers the vote for persistence and returns what
-	/// it justified or finalized. A rejected vote changes nothing but the counters. The
-	/// integration guide's name for taking a vote.
+	/// it justified or finalized. A rejected vote changes nothing but the counters.
 	pub fn add_checkpoint_signature(
 		&mut self,
 		vote: CheckpointSignature<H>,

@@ -313,8 +313,14 @@ where
 			.await
 			.ok_or_else(|| ConsensusError::ClientImport("the checkpoint worker has ended".into()))?
 			.map_err(|e| ConsensusError::ClientImport(e.to_string()))?;
-		finalize_block(&*self.client, hash, number, &certificate)
-			.map_err(|e| ConsensusError::ClientImport(e.to_string()))?;
+		finalize_block(
+			&*self.client,
+			&self.finality.certificate_sender(),
+			hash,
+			number,
+			&certificate,
+		)
+		.map_err(|e| ConsensusError::ClientImport(e.to_string()))?;
 		Ok(())
 	}
 }

@@ -47,9 +47,11 @@
 //!   [`CheckpointStorageAdapter`], the interface on it; `store::guard`: the fsynced own-vote
 //!   guard file ([`GuardFile`]).
 //! - `metrics`: Prometheus metrics `substrate_checkpoint_*`.
+//! - `notification`: [`CertificateStream`], the certificates that finalized blocks on the
+//!   client, in order, for the RPC's finality subscription.
 //! - [`error`]: the crate's [`Error`].
 //!
-//! Usage, as in the integration guide:
+//! Usage:
 //!
 //! ```no_run
 //! # use sc_finality_checkpoint::*;
@@ -66,7 +68,7 @@
 #![warn(missing_docs)]
 
 // The public API: the block import and its link, the gadget's start, its configuration, the
-// RPC's handle, the finality proof, and the storage types the integration guide names. The
+// RPC's handle, the finality proof, and the storage types. The
 // `test-helpers` feature opens the pure core (`state`, `planner`, the gossip validator) to the
 // crate's own tests, benchmarks and fuzzers.
 
@@ -80,6 +82,7 @@ mod import;
 mod keystore;
 mod link;
 mod metrics;
+mod notification;
 #[cfg(feature = "test-helpers")]
 pub mod planner;
 #[cfg(not(feature = "test-helpers"))]
@@ -109,6 +112,7 @@ pub use finality::{CheckpointFinality, RestoreSummary};
 pub use fork_choice::CheckpointSelectChain;
 pub use import::{note_signals_above_finality, CheckpointBlockImport, CheckpointVerifier};
 pub use link::{CheckpointLink, FinalityHandle};
+pub use notification::{CertificateStream, CertificateTracingKey};
 pub use proof::{
 	prove_finality, prove_warp, verify_finality_proof, FinalityProof, ProofError, ProofReader,
 	SetChangeProof, WarpProof, WarpProofEnd, WarpReader, WarpStep,

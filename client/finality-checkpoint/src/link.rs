@@ -12,6 +12,7 @@ use crate::{
 	authorities::{AuthoritySets, Signal},
 	error::Result,
 	finality::CheckpointFinality,
+	notification::{CertificateSender, CertificateStream},
 	state::{Progress, Warp},
 	store::persistence::CheckpointFinalityPersistence,
 	view::{FinalityView, Published},
@@ -67,6 +68,17 @@ impl<H: CheckpointHash> FinalityHandle<H> {
 	/// the metrics and the maintenance task. Reads of the store do not wait for its writes.
 	pub fn persistence(&self) -> Option<CheckpointFinalityPersistence<H>> {
 		self.published.persistence()
+	}
+
+	/// The certificates that finalize blocks on the client, in the order they do, from the
+	/// moment of the subscription: `certificate_stream().subscribe(queue_warning)`.
+	pub fn certificate_stream(&self) -> CertificateStream<H> {
+		self.published.certificate_stream()
+	}
+
+	/// Where block import sends a certificate it finalized a block with.
+	pub(crate) fn certificate_sender(&self) -> CertificateSender<H> {
+		self.published.certificate_sender()
 	}
 
 	/// Sends `request` to the worker; `false` when the worker has ended.

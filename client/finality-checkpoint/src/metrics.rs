@@ -40,16 +40,32 @@ impl Metrics {
 			register(Counter::new(format!("substrate_checkpoint_{name}"), help)?, registry)
 		};
 		Ok(Self {
-			finalized: gauge("finalized", "Number of the finalized checkpoint")?,
-			justified: gauge("justified", "Number of the highest justified checkpoint")?,
-			own_vote_target: gauge("own_vote_target", "Highest checkpoint this node voted for")?,
-			pending_votes: gauge("pending_votes", "Votes waiting in the write-behind buffer")?,
+			finalized: gauge(
+				"finalized",
+				"Epoch of the finalized checkpoint (its block is number epoch / 2 * interval)",
+			)?,
+			justified: gauge(
+				"justified",
+				"Epoch of the highest justified checkpoint (its block is number epoch / 2 * \
+				 interval)",
+			)?,
+			own_vote_target: gauge(
+				"own_vote_target",
+				"Highest epoch this node voted for as a target (0: never voted)",
+			)?,
+			pending_votes: gauge(
+				"pending_votes",
+				"Votes (count) waiting in the write-behind buffer",
+			)?,
 			set_id: gauge("set_id", "Id of the current authority set")?,
-			votes: counter("votes_total", "Votes accepted")?,
-			rejected_votes: counter("rejected_votes_total", "Votes rejected")?,
-			certificates: counter("certificates_total", "Certificates created and finalized")?,
-			equivocations: counter("equivocations_total", "Conflicting vote pairs seen")?,
-			own_votes: counter("own_votes_total", "Own votes cast")?,
+			votes: counter("votes_total", "Votes accepted, own and others' (count)")?,
+			rejected_votes: counter("rejected_votes_total", "Votes rejected (count)")?,
+			certificates: counter(
+				"certificates_total",
+				"Certificates created or imported that finalized (count)",
+			)?,
+			equivocations: counter("equivocations_total", "Conflicting vote pairs seen (count)")?,
+			own_votes: counter("own_votes_total", "Own votes cast (count)")?,
 			own_vote_failures: counter(
 				"own_vote_failures_total",
 				"Own votes not cast because persisting them failed",

@@ -1,5 +1,5 @@
-//! The pure core of checkpoint finality: the vote, justify and finalize rules of DESIGN.md's
-//! protocol over the in-memory state.
+//! The pure core of checkpoint finality: the vote, justify and finalize rules of the protocol
+//! (`docs/design.md`) over the in-memory state.
 //!
 //! No I/O, no clock, no async and no storage here. Methods take votes and certificates and
 //! return what changed together with the [`Write`]s that make the change durable; the shell,

@@ -4,6 +4,7 @@
 
 use crate::{
 	authorities::AuthoritySets,
+	notification::{CertificateSender, CertificateStream},
 	state::{FinalityState, OwnVoteGuard, VoteRejection, VoterSet},
 	store::persistence::CheckpointFinalityPersistence,
 	CheckpointHash,
@@ -98,18 +99,34 @@ impl<H: CheckpointHash> FinalityView<H> {
 	}
 }
 
-/// What the shell publishes: its view after every change, and its persistence layer once set.
-/// Shared by the shell (the only writer) and the [`FinalityHandle`](crate::FinalityHandle)s; a
-/// reader holds either lock only to clone an `Arc`, never across a disk access.
+/// What the shell publishes: its view after every change, its persistence layer once set, and
+/// the certificates that finalized blocks on the client. Shared by the shell (the only writer)
+/// and the [`FinalityHandle`](crate::FinalityHandle)s; a reader holds either lock only to clone
+/// an `Arc`, never across a disk access.
 pub(crate) struct Published<H> {
 	view: RwLock<Arc<FinalityView<H>>>,
 	persistence: RwLock<Option<CheckpointFinalityPersistence<H>>>,
+	certificates: (CertificateSender<H>, CertificateStream<H>),
 }
 
 impl<H: CheckpointHash> Published<H> {
 	/// Publishes `view` first.
 	pub(crate) fn new(view: FinalityView<H>) -> Self {
-		Self { view: RwLock::new(Arc::new(view)), persistence: RwLock::new(None) }
+		Self {
+			view: RwLock::new(Arc::new(view)),
+			persistence: RwLock::new(None),
+			certificates: CertificateStream::channel(),
+		}
+	}
+
+	/// Where the certificates that finalize blocks on the client go.
+	pub(crate) fn certificate_sender(&self) -> CertificateSender<H> {
+		self.certificates.0.clone()
+	}
+
+	/// The certificates that finalize blocks on the client, to subscribe to.
+	pub(crate) fn certificate_stream(&self) -> CertificateStream<H> {
+		self.certificates.1.clone()
 	}
 
 	/// The latest view.

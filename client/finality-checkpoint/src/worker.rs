@@ -364,8 +364,11 @@ where
 	/// This node's key in the current authority set, looked up in the keystore each time (a
 	/// key inserted over RPC, or a set change that brings the key in, counts from the next
 	/// vote). Logs when it changes, and warns once when the key is in neither the current set
-	/// nor a signalled one.
+	/// nor a signalled one. `None`, and no word of keys, on a node that is no validator.
 	fn local_key(&mut self) -> Option<(ValidatorIndex, AuthorityId)> {
+		if !self.keystore.is_validator() {
+			return None;
+		}
 		let view = self.handle.view();
 		let set_id = view.voters.set_id();
 		let local = self.keystore.local_key(&view.voters);
@@ -693,10 +696,13 @@ where
 		if self.gates.alarm() {
 			log::error!(
 				target: LOG_TARGET,
-				"🚨 A checkpoint vote {} -> {} signed with this validator's key was cast by another \
-				 machine: the same key runs on two nodes. This node stops voting, and its own-vote \
-				 guard now covers that vote. Stop one of the two (or give it a key of its own), \
-				 then restart this node to vote again",
+				"🚨 A checkpoint vote {} -> {} signed with this validator's key came in that this \
+				 process did not cast. Either the same key runs on two nodes, or this node cast it \
+				 before a restart that lost its record of it (checkpoint persistence off, or its \
+				 checkpoint database and own-vote guard removed): the two look the same from here. \
+				 This node stops voting, and its own-vote guard now covers that vote. If a second \
+				 node has the key, stop one of the two (or give it a key of its own); then restart \
+				 this node to vote again",
 				link.source.number,
 				link.target.number,
 			);
@@ -725,8 +731,15 @@ where
 		}
 		let client = self.client.clone();
 		let pending = certificate.clone();
+		let sender = self.finality().published().certificate_sender();
 		let result = tokio::task::spawn_blocking(move || {
-			finalize_block(&*client, checkpoint.hash, height.saturated_into(), &certificate)
+			finalize_block(
+				&*client,
+				&sender,
+				checkpoint.hash,
+				height.saturated_into(),
+				&certificate,
+			)
 		})
 		.await
 		.unwrap_or_else(|e| Err(sp_blockchain::Error::Application(Box::new(e))));

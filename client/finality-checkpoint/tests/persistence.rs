@@ -1,5 +1,5 @@
-//! The integration guide's five scenarios and the bad-input cases, on real kvdb-rocksdb
-//! databases in temporary directories.
+//! Persistence (stored, restored, the watermark, pruning, the buffer and the guard) and the
+//! bad-input cases, on real kvdb-rocksdb databases in temporary directories.
 
 mod common;
 

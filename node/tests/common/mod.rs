@@ -1,22 +1,37 @@
 //! End-to-end harness: real `checkpoint-node` processes on 127.0.0.1, talked to over JSON-RPC
-//! (plain HTTP), their logs read from files. Every process is killed when its [`Node`] drops,
+//! (jsonrpsee's WebSocket client; the checkpoint methods through their typed client), their
+//! logs read from files. Every process is killed when its [`Node`] drops,
 //! also when a test fails.
 
 #![allow(dead_code)]
 
 use codec::{Decode, Encode};
+use jsonrpsee::{
+	core::client::ClientT,
+	ws_client::{WsClient, WsClientBuilder},
+};
+pub use sc_finality_checkpoint_rpc::{
+	BlockCertificate, BlockRef, CertificateInfo, CheckpointApiClient, CheckpointStatus,
+	EvidenceInfo, FinalityProofInfo,
+};
 use serde_json::{json, Value};
 use sp_core::H256;
 use sp_finality_checkpoint::{AuthorityId, Checkpoint, CheckpointSignature, Link};
 use sp_keyring::Sr25519Keyring;
 use std::{
 	cell::RefCell,
-	io::{Read, Write},
-	net::{TcpListener, TcpStream},
+	io::Read,
+	net::TcpListener,
 	path::{Path, PathBuf},
 	process::{Child, Command, Stdio},
+	sync::{Arc, LazyLock},
 	time::{Duration, Instant},
 };
+
+/// The runtime the RPC clients run on.
+static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+	tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap()
+});
 
 /// How long a test waits for finality or a log line before it fails.
 pub const LONG: Duration = Duration::from_secs(240);
@@ -91,9 +106,20 @@ impl Node {
 			.args(["--rpc-port", &self.rpc_port.to_string()])
 			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{}", self.p2p_port)])
 			// Validators need a network key on disk or on the command line; one per node,
-			// the same across restarts (unique: derived from the node's own port).
-			.args(["--node-key", &format!("{:064x}", u32::from(self.p2p_port) + 1)])
-			.args(["--no-telemetry", "--no-mdns", "--no-prometheus", "--rpc-cors", "all"])
+			// the same across restarts (unique: derived from the node's own port), unless the
+			// test put one on disk (`key generate-node-key`).
+			.args(
+				(!self.has_network_key())
+					.then(|| {
+						["--node-key".to_string(), format!("{:064x}", u32::from(self.p2p_port) + 1)]
+					})
+					.into_iter()
+					.flatten(),
+			)
+			.args(["--no-telemetry", "--no-mdns", "--rpc-cors", "all"])
+			.args(
+				(!self.args.iter().any(|a| a == "--prometheus-port")).then_some("--no-prometheus"),
+			)
 			.args(["--name", &self.name])
 			.stdout(Stdio::null())
 			.stderr(log)
@@ -104,6 +130,12 @@ impl Node {
 			self.assert_running();
 			self.try_rpc("system_health", json!([])).ok()
 		});
+	}
+
+	/// Whether a network key is on disk under the base path (`chains/<id>/network`).
+	fn has_network_key(&self) -> bool {
+		let chains = std::fs::read_dir(self.base.join("chains")).into_iter().flatten().flatten();
+		chains.into_iter().any(|chain| chain.path().join("network/secret_ed25519").exists())
 	}
 
 	/// Panics (showing the log's tail) if the node process has exited.
@@ -139,28 +171,73 @@ impl Node {
 		self.try_rpc(method, params).unwrap_or_else(|e| panic!("{}: {method}: {e}", self.name))
 	}
 
-	/// A JSON-RPC call over HTTP.
+	/// A JSON-RPC call with jsonrpsee's client.
 	pub fn try_rpc(&self, method: &str, params: Value) -> Result<Value, String> {
-		let body =
-			json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
-		let mut stream =
-			TcpStream::connect(("127.0.0.1", self.rpc_port)).map_err(|e| e.to_string())?;
-		stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
-		write!(
-			stream,
-			"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
-			 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-			body.len()
-		)
-		.map_err(|e| e.to_string())?;
-		let mut response = String::new();
-		stream.read_to_string(&mut response).map_err(|e| e.to_string())?;
-		let json = response.split("\r\n\r\n").nth(1).ok_or("no HTTP body")?;
-		let value: Value = serde_json::from_str(json).map_err(|e| format!("{e}: {json}"))?;
-		match value.get("error") {
-			Some(error) => Err(error.to_string()),
-			None => Ok(value["result"].clone()),
-		}
+		let Value::Array(params) = params else { panic!("params of {method} are not a list") };
+		self.with_client(|client| async move { client.request(method, params).await })
+	}
+
+	/// Runs `call` on a jsonrpsee WebSocket client connected to this node (a new one each
+	/// time: the node may have restarted since); the error says what failed.
+	pub fn with_client<T, F>(&self, call: impl FnOnce(Arc<WsClient>) -> F) -> Result<T, String>
+	where
+		F: std::future::Future<Output = Result<T, jsonrpsee::core::ClientError>>,
+	{
+		RUNTIME.block_on(async {
+			let client = WsClientBuilder::default()
+				.request_timeout(Duration::from_secs(10))
+				.build(format!("ws://127.0.0.1:{}", self.rpc_port))
+				.await
+				.map_err(|e| format!("{}: cannot connect: {e}", self.name))?;
+			call(Arc::new(client)).await.map_err(|e| e.to_string())
+		})
+	}
+
+	/// `checkpoint_status`, with the typed client.
+	pub fn status(&self) -> CheckpointStatus<H256> {
+		self.with_client(|c| async move { CheckpointApiClient::<H256>::status(&*c).await })
+			.unwrap_or_else(|e| panic!("{}: checkpoint_status: {e}", self.name))
+	}
+
+	/// `checkpoint_certificate(block)`, with the typed client.
+	pub fn certificate(&self, block: BlockRef<H256>) -> Result<BlockCertificate<H256>, String> {
+		self.with_client(|c| async move { CheckpointApiClient::certificate(&*c, block).await })
+	}
+
+	/// `checkpoint_proveFinality(block)`, with the typed client.
+	pub fn prove_finality(&self, block: BlockRef<H256>) -> Result<FinalityProofInfo<H256>, String> {
+		self.with_client(|c| async move { CheckpointApiClient::prove_finality(&*c, block).await })
+	}
+
+	/// `checkpoint_evidence`, with the typed client.
+	pub fn evidence(&self) -> Vec<EvidenceInfo<H256>> {
+		self.with_client(|c| async move { CheckpointApiClient::<H256>::evidence(&*c).await })
+			.unwrap_or_else(|e| panic!("{}: checkpoint_evidence: {e}", self.name))
+	}
+
+	/// The first `count` items of `checkpoint_subscribeFinalized`, waiting at most `timeout`.
+	pub fn finalized_items(&self, count: usize, timeout: Duration) -> Vec<CertificateInfo<H256>> {
+		self.with_client(|c| async move {
+			let mut subscription = CheckpointApiClient::<H256>::subscribe_finalized(&*c).await?;
+			let mut items = Vec::new();
+			let collect = async {
+				while items.len() < count {
+					match subscription.next().await {
+						Some(item) => items.push(item?),
+						None => break,
+					}
+				}
+				Ok::<_, jsonrpsee::core::ClientError>(())
+			};
+			tokio::time::timeout(timeout, collect).await.map_err(|_| {
+				jsonrpsee::core::ClientError::Custom(format!(
+					"{} items of {count} in {timeout:?}",
+					items.len()
+				))
+			})??;
+			Ok(items)
+		})
+		.unwrap_or_else(|e| panic!("{}: checkpoint_subscribeFinalized: {e}", self.name))
 	}
 
 	/// The local peer id.
@@ -480,8 +557,12 @@ pub fn state_call_with<T: Decode>(node: &Node, method: &str, args: &[u8], at: Op
 
 /// Submits `call`, signed by `signer` with its next nonce, to `node`'s pool.
 pub fn submit_signed(node: &Node, signer: Sr25519Keyring, call: checkpoint_runtime::RuntimeCall) {
-	use checkpoint_runtime::{Runtime, SignedPayload, TxExtension, UncheckedExtrinsic, VERSION};
+	use checkpoint_runtime::{Runtime, SignedPayload, TxExtension, UncheckedExtrinsic};
 	let account = signer.to_account_id();
+	// The versions the chain runs now (a runtime upgrade changes them), not this build's.
+	let version = node.rpc("state_getRuntimeVersion", json!([]));
+	let spec_version = version["specVersion"].as_u64().unwrap() as u32;
+	let transaction_version = version["transactionVersion"].as_u64().unwrap() as u32;
 	let nonce = node.rpc("system_accountNextIndex", json!([account.to_string()]));
 	let nonce = nonce.as_u64().unwrap() as u32;
 	let genesis = node.rpc("chain_getBlockHash", json!([0]));
@@ -499,18 +580,7 @@ pub fn submit_signed(node: &Node, signer: Sr25519Keyring, call: checkpoint_runti
 		frame_system::WeightReclaim::<Runtime>::new(),
 	);
 	// What the extensions add to the signed payload without carrying it in the extrinsic.
-	let implicit = (
-		(),
-		(),
-		VERSION.spec_version,
-		VERSION.transaction_version,
-		genesis,
-		genesis,
-		(),
-		(),
-		(),
-		(),
-	);
+	let implicit = ((), (), spec_version, transaction_version, genesis, genesis, (), (), (), ());
 	let payload = SignedPayload::from_raw(call.clone(), extension.clone(), implicit);
 	let signature = payload.using_encoded(|bytes| signer.sign(bytes));
 	let extrinsic =

@@ -1,53 +1,111 @@
-//! JSON-RPC of checkpoint finality:
+//! JSON-RPC of checkpoint finality. Blocks are named by number or hash wherever a caller names
+//! one ([`BlockRef`]), and come back with both; epochs (the vote targets: block
+//! `(epoch / 2) * interval`, round `epoch % 2 + 1`) stand beside them, named as such.
 //!
-//! - `checkpoint_status`: finalized and justified checkpoints (epochs and block hashes),
+//! - `checkpoint_status`: the finalized and justified checkpoints, the authority set, the
 //!   own-vote guard, counters;
-//! - `checkpoint_certificate(epoch)`: the stored certificate that finalized epoch `epoch`
-//!   (signers and SCALE bytes), if retained; block `n`'s epochs are `2 * n / interval` and
-//!   the one after;
-//! - `checkpoint_subscribeFinalized`: the status each time the finalized checkpoint moves;
-//! - `checkpoint_proveFinality(block)`: a SCALE-encoded
-//!   [`FinalityProof`](sc_finality_checkpoint::FinalityProof) of the block (the set changes
-//!   from genesis and the certificate), which
-//!   [`verify_finality_proof`](sc_finality_checkpoint::verify_finality_proof) checks;
+//! - `checkpoint_certificate(block)`: the certificate that finalized `block` (of the first
+//!   checkpoint block at or above it), from the checkpoint store, or from the block's `CKP2`
+//!   justification once the store pruned it;
+//! - `checkpoint_proveFinality(block)`: the [`FinalityProof`] of `block` (the set changes from
+//!   genesis and the certificate), as JSON and SCALE-encoded; [`verify_finality_proof`]
+//!   checks the SCALE form;
 //! - `checkpoint_evidence`: the equivocations this node saw and how far their reports got
-//!   (seen, submitted, included in a block, or failed and why).
+//!   (seen, submitted, included in a block, or failed and why);
+//! - `checkpoint_subscribeFinalized`: each certificate that finalizes blocks on the node's
+//!   client, in order, from the gadget's [`CertificateStream`].
+//!
+//! A call that cannot answer fails with an [`Error`] that says why (code and message), never
+//! with a bare `null`. The trait is `#[rpc(client, server)]`: Rust callers get a typed client,
+//! `CheckpointApiClient`, on any jsonrpsee client.
+//!
+//! [`FinalityProof`]: sc_finality_checkpoint::FinalityProof
+//! [`verify_finality_proof`]: sc_finality_checkpoint::verify_finality_proof
+//! [`CertificateStream`]: sc_finality_checkpoint::CertificateStream
 
 #![warn(missing_docs)]
 
-use codec::Encode;
-use futures::StreamExt;
+mod error;
+
+pub use error::Error;
+
+use codec::{Decode, Encode};
+use futures::{FutureExt, StreamExt};
 use jsonrpsee::{
-	core::{async_trait, RpcResult, SubscriptionResult},
+	core::{async_trait, RpcResult},
 	proc_macros::rpc,
-	types::{ErrorObject, ErrorObjectOwned},
-	PendingSubscriptionSink, SubscriptionMessage,
+	PendingSubscriptionSink,
 };
-use sc_client_api::BlockchainEvents;
+use sc_client_api::BlockBackend;
 use sc_finality_checkpoint::{
-	prove_finality, CheckpointHash, EvidenceEntry, EvidenceLog, FinalityHandle, ReportStatus,
+	prove_finality, CheckpointHash, EvidenceEntry, EvidenceLog, FinalityHandle, FinalityProof,
+	ReportStatus, SetChangeProof,
+};
+use sc_rpc::{
+	utils::{BoundedVecDeque, PendingSubscription},
+	SubscriptionTaskExecutor,
 };
 use serde::{Deserialize, Serialize};
 use sp_blockchain::HeaderBackend;
 use sp_core::Bytes;
-use sp_finality_checkpoint::{Checkpoint, Epoch};
-use sp_runtime::traits::Block as BlockT;
+use sp_finality_checkpoint::{Checkpoint, CheckpointCertificate, Epoch, ENGINE_ID};
+use sp_runtime::traits::{Block as BlockT, Header as HeaderT, UniqueSaturatedInto};
 use std::{marker::PhantomData, sync::Arc};
 
-/// A checkpoint as RPC returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// How far above a pruned block `checkpoint_certificate` looks for a justification.
+const JUSTIFICATION_SCAN: u64 = 1024;
+
+/// A block as a caller names it: its number (a JSON number) or its hash (a `0x` string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum BlockRef<Hash> {
+	/// The block at this height of the finalized chain.
+	Number(u64),
+	/// The block with this hash.
+	Hash(Hash),
+}
+
+/// A block: its number and hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CheckpointInfo<Hash> {
-	/// Epoch (the block at height `(number / 2) * interval`, round `number % 2`).
+pub struct BlockInfo<Hash> {
+	/// Block number.
 	pub number: u64,
 	/// Block hash.
 	pub hash: Hash,
 }
 
-impl<H> From<Checkpoint<H>> for CheckpointInfo<H> {
-	fn from(c: Checkpoint<H>) -> Self {
-		Self { number: c.number.0, hash: c.hash }
+/// A checkpoint: a block and the epoch it stands at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckpointInfo<Hash> {
+	/// The block's number.
+	pub block_number: u64,
+	/// The block's hash.
+	pub block_hash: Hash,
+	/// The epoch: `2 * block_number / interval` for round one, one more for round two.
+	pub epoch: u64,
+}
+
+impl<Hash> CheckpointInfo<Hash> {
+	/// The checkpoint `checkpoint` on a chain with checkpoints `interval` blocks apart.
+	pub fn new(checkpoint: Checkpoint<Hash>, interval: u32) -> Self {
+		Self {
+			block_number: checkpoint.number.block_number(interval),
+			block_hash: checkpoint.hash,
+			epoch: checkpoint.number.0,
+		}
 	}
+}
+
+/// An epoch and its block's number, where no hash is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EpochInfo {
+	/// The epoch.
+	pub epoch: u64,
+	/// The number of the epoch's block.
+	pub block_number: u64,
 }
 
 /// What `checkpoint_status` returns.
@@ -62,31 +120,104 @@ pub struct CheckpointStatus<Hash> {
 	pub set_id: u64,
 	/// Validators in the set.
 	pub validators: u32,
-	/// Highest own vote target (0 if this node never voted).
-	pub own_vote_target: u64,
-	/// Votes accepted.
+	/// Blocks between checkpoint blocks.
+	pub interval: u32,
+	/// The highest target this node's key voted for; `None` if it never voted.
+	pub own_vote_target: Option<EpochInfo>,
+	/// Votes accepted since the node started.
 	pub votes: u64,
-	/// Votes rejected.
+	/// Votes rejected since the node started.
 	pub rejected_votes: u64,
-	/// Conflicting vote pairs seen.
+	/// Conflicting vote pairs seen since the node started.
 	pub equivocations: u64,
-	/// Whether persistence is on.
+	/// Whether the checkpoint store is on (`--checkpoint-persistence`).
 	pub persistence: bool,
+}
+
+/// A certificate: a supermajority of one set's signatures on one link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateInfo<Hash> {
+	/// The authority set that signed.
+	pub set_id: u64,
+	/// The checkpoint it finalizes (the link's source).
+	pub finalized: CheckpointInfo<Hash>,
+	/// The checkpoint it justifies (the link's target).
+	pub target: CheckpointInfo<Hash>,
+	/// The validator indices that signed, in the set's order.
+	pub signers: Vec<u32>,
+	/// The certificate, SCALE-encoded: a block's `CKP2` justification without its tag.
+	pub encoded: Bytes,
+}
+
+impl<Hash: Encode + Copy> CertificateInfo<Hash> {
+	/// `certificate` on a chain with checkpoints `interval` blocks apart.
+	pub fn new(certificate: &CheckpointCertificate<Hash>, interval: u32) -> Self {
+		Self {
+			set_id: certificate.link.set_id,
+			finalized: CheckpointInfo::new(certificate.link.source, interval),
+			target: CheckpointInfo::new(certificate.link.target, interval),
+			signers: certificate.signatures.iter().map(|(i, _)| *i).collect(),
+			encoded: certificate.encode().into(),
+		}
+	}
+
+	/// The certificate, decoded from [`Self::encoded`].
+	pub fn decode(&self) -> Result<CheckpointCertificate<Hash>, codec::Error>
+	where
+		Hash: Decode,
+	{
+		CheckpointCertificate::decode(&mut &self.encoded[..])
+	}
+}
+
+/// Where `checkpoint_certificate` found the certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CertificateOrigin {
+	/// The checkpoint store (within `--checkpoint-retention`, or a set change's).
+	Store,
+	/// The `CKP2` justification in the block database.
+	Justification,
 }
 
 /// What `checkpoint_certificate` returns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CertificateInfo<Hash> {
-	/// Authority set id.
-	pub set_id: u64,
-	/// The finalized checkpoint (the link's source).
-	pub source: CheckpointInfo<Hash>,
-	/// The link's target.
-	pub target: CheckpointInfo<Hash>,
-	/// Validator indices that signed.
-	pub signers: Vec<u32>,
-	/// The certificate, SCALE-encoded (as in the block's `CKPT` justification).
+pub struct BlockCertificate<Hash> {
+	/// The block asked for.
+	pub block: BlockInfo<Hash>,
+	/// Where the certificate came from.
+	pub origin: CertificateOrigin,
+	/// The certificate that finalized the block: of the block itself if it is a checkpoint
+	/// block, else of the first checkpoint block above it.
+	pub certificate: CertificateInfo<Hash>,
+}
+
+/// One authority set change of a finality proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetChangeInfo<Hash> {
+	/// The checkpoint block whose header signals the change.
+	pub signal: BlockInfo<Hash>,
+	/// The headers from the enacting checkpoint block down to the signal's child, newest first.
+	pub ancestry: Vec<BlockInfo<Hash>>,
+	/// The old set's certificate that finalized the enacting checkpoint.
+	pub certificate: CertificateInfo<Hash>,
+}
+
+/// What `checkpoint_proveFinality` returns: a [`FinalityProof`] as JSON, and SCALE-encoded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FinalityProofInfo<Hash> {
+	/// The block asked for.
+	pub block: BlockInfo<Hash>,
+	/// The set changes from genesis, oldest first.
+	pub changes: Vec<SetChangeInfo<Hash>>,
+	/// The certificate that finalized the first checkpoint block at or above the block that
+	/// the store kept.
+	pub certificate: CertificateInfo<Hash>,
+	/// The proof, SCALE-encoded: what `verify_finality_proof` takes.
 	pub encoded: Bytes,
 }
 
@@ -114,26 +245,27 @@ pub struct EvidenceInfo<Hash> {
 	pub first: VoteInfo<Hash>,
 	/// The vote that conflicts with it.
 	pub second: VoteInfo<Hash>,
-	/// The best block number when this node saw it.
-	pub seen_at: u64,
+	/// The number of this node's best block when it saw the equivocation.
+	pub seen_at_block: u64,
 	/// `seen` (this node authors no blocks, so it does not report), `submitted` (in this
 	/// node's pool), `included` or `failed`.
 	pub status: String,
-	/// The block that included the report, once `included`.
-	pub included_in: Option<u64>,
+	/// The number of the block that included the report, once `included`.
+	pub included_in_block: Option<u64>,
 	/// Why the report failed, if `failed`.
 	pub error: Option<String>,
 }
 
-impl<H: Clone + codec::Encode + PartialEq> From<&EvidenceEntry<H>> for EvidenceInfo<H> {
-	fn from(entry: &EvidenceEntry<H>) -> Self {
+impl<H: Copy + Encode + PartialEq> EvidenceInfo<H> {
+	/// `entry` on a chain with checkpoints `interval` blocks apart.
+	pub fn new(entry: &EvidenceEntry<H>, interval: u32) -> Self {
 		use sp_core::crypto::Ss58Codec;
 		let proof = &entry.proof;
 		let vote = |(link, _): &(sp_finality_checkpoint::Link<H>, _)| VoteInfo {
-			source: link.source.clone().into(),
-			target: link.target.clone().into(),
+			source: CheckpointInfo::new(link.source, interval),
+			target: CheckpointInfo::new(link.target, interval),
 		};
-		let (status, included_in, error) = match &entry.status {
+		let (status, included_in_block, error) = match &entry.status {
 			ReportStatus::Seen => ("seen", None, None),
 			ReportStatus::Submitted => ("submitted", None, None),
 			ReportStatus::Included(block) => ("included", Some(*block), None),
@@ -145,44 +277,46 @@ impl<H: Clone + codec::Encode + PartialEq> From<&EvidenceEntry<H>> for EvidenceI
 			epoch: proof.epoch().0,
 			first: vote(&proof.first),
 			second: vote(&proof.second),
-			seen_at: entry.seen_at,
+			seen_at_block: entry.seen_at,
 			status: status.into(),
-			included_in,
+			included_in_block,
 			error,
 		}
 	}
 }
 
 /// The checkpoint RPC API.
-#[rpc(server)]
+#[rpc(client, server)]
 pub trait CheckpointApi<Hash> {
 	/// Finality status of the checkpoint gadget.
 	#[method(name = "checkpoint_status")]
 	fn status(&self) -> RpcResult<CheckpointStatus<Hash>>;
 
-	/// The stored certificate that finalized epoch `number` (block `n`'s round one is epoch
-	/// `2 * n / interval`).
+	/// The certificate that finalized `block` (a number or a hash): of the first checkpoint
+	/// block at or above it. Fails if the block is unknown, off the finalized chain, not
+	/// finalized yet, or its certificate is neither stored nor in a justification here.
 	#[method(name = "checkpoint_certificate")]
-	async fn certificate(&self, number: u64) -> RpcResult<Option<CertificateInfo<Hash>>>;
+	async fn certificate(&self, block: BlockRef<Hash>) -> RpcResult<BlockCertificate<Hash>>;
 
-	/// The finality proof of block `number`, SCALE-encoded: the authority set changes from
-	/// genesis and the certificate of the first checkpoint block at or above it. `None` while
-	/// the block is not finalized.
+	/// The finality proof of `block` (a number or a hash) from the genesis set: the set
+	/// changes and the certificate of the first checkpoint block at or above it that the store
+	/// kept. Fails as `checkpoint_certificate` does, and on a node without a checkpoint store.
 	#[method(name = "checkpoint_proveFinality")]
-	async fn prove_finality(&self, number: u64) -> RpcResult<Option<Bytes>>;
+	async fn prove_finality(&self, block: BlockRef<Hash>) -> RpcResult<FinalityProofInfo<Hash>>;
 
 	/// The equivocations this node saw (the last 256) and how far their reports got, oldest
 	/// first. Empty on a node that does not report.
 	#[method(name = "checkpoint_evidence")]
 	fn evidence(&self) -> RpcResult<Vec<EvidenceInfo<Hash>>>;
 
-	/// The status each time the finalized checkpoint moves.
+	/// Each certificate that finalizes blocks on this node, in order: one item each time the
+	/// finalized block moves by the gadget.
 	#[subscription(
 		name = "checkpoint_subscribeFinalized" => "checkpoint_finalized",
 		unsubscribe = "checkpoint_unsubscribeFinalized",
-		item = CheckpointStatus<Hash>,
+		item = CertificateInfo<Hash>,
 	)]
-	async fn subscribe_finalized(&self) -> SubscriptionResult;
+	fn subscribe_finalized(&self);
 }
 
 /// The RPC handler.
@@ -191,33 +325,41 @@ pub struct CheckpointRpc<B: BlockT, C> {
 	client: Arc<C>,
 	interval: u32,
 	evidence: EvidenceLog<B::Hash>,
+	executor: SubscriptionTaskExecutor,
 	_phantom: PhantomData<B>,
 }
 
 impl<B: BlockT, C> CheckpointRpc<B, C> {
-	/// A handler reading `finality` and the reporter's `evidence`; `client` drives the
-	/// subscription and gives the headers of finality proofs (checkpoints `interval` blocks
-	/// apart).
+	/// A handler reading `finality` and the reporter's `evidence`, blocks and justifications
+	/// from `client` (checkpoints `interval` blocks apart); subscriptions run on `executor`.
 	pub fn new(
 		finality: FinalityHandle<B::Hash>,
 		client: Arc<C>,
 		interval: u32,
 		evidence: EvidenceLog<B::Hash>,
+		executor: SubscriptionTaskExecutor,
 	) -> Self {
-		Self { finality, client, interval, evidence, _phantom: PhantomData }
+		let interval = interval.max(1);
+		Self { finality, client, interval, evidence, executor, _phantom: PhantomData }
 	}
 }
 
-/// What `checkpoint_status` answers, from the published view: it never waits for the voter's
-/// disk writes.
-pub fn checkpoint_status<H: CheckpointHash>(finality: &FinalityHandle<H>) -> CheckpointStatus<H> {
+/// What `checkpoint_status` answers, from the published view (checkpoints `interval` blocks
+/// apart): it never waits for the voter's disk writes.
+pub fn checkpoint_status<H: CheckpointHash>(
+	finality: &FinalityHandle<H>,
+	interval: u32,
+) -> CheckpointStatus<H> {
 	let view = finality.view();
+	let own = view.guard.target;
 	CheckpointStatus {
-		finalized: view.finalized.into(),
-		justified: view.justified.into(),
+		finalized: CheckpointInfo::new(view.finalized, interval),
+		justified: CheckpointInfo::new(view.justified, interval),
 		set_id: view.voters.set_id(),
 		validators: view.voters.authorities().len() as u32,
-		own_vote_target: view.guard.target.0,
+		interval,
+		own_vote_target: (own.0 > 0)
+			.then(|| EpochInfo { epoch: own.0, block_number: own.block_number(interval) }),
 		votes: view.counters.total_signatures,
 		rejected_votes: view.counters.rejected_votes,
 		equivocations: view.counters.equivocations,
@@ -225,8 +367,121 @@ pub fn checkpoint_status<H: CheckpointHash>(finality: &FinalityHandle<H>) -> Che
 	}
 }
 
-fn internal(e: impl ToString) -> ErrorObjectOwned {
-	ErrorObject::owned(1, e.to_string(), None::<()>)
+/// Block `at` of the finalized chain of `client`: its number and hash, or why it is not one.
+fn finalized_block<B, C>(client: &C, at: BlockRef<B::Hash>) -> Result<BlockInfo<B::Hash>, Error>
+where
+	B: BlockT,
+	C: HeaderBackend<B>,
+{
+	let blockchain = |e: sp_blockchain::Error| Error::Blockchain(e.to_string());
+	let finalized: u64 = client.info().finalized_number.unique_saturated_into();
+	let (number, hash) = match at {
+		BlockRef::Number(number) => {
+			if number > finalized {
+				return Err(Error::NotFinalized { block: number, finalized });
+			}
+			let hash = client
+				.hash(number.unique_saturated_into())
+				.map_err(blockchain)?
+				.ok_or_else(|| Error::UnknownBlock(format!("#{number}")))?;
+			(number, hash)
+		}
+		BlockRef::Hash(hash) => {
+			let number: u64 = client
+				.number(hash)
+				.map_err(blockchain)?
+				.ok_or_else(|| Error::UnknownBlock(format!("{hash:?}")))?
+				.unique_saturated_into();
+			if number > finalized {
+				return Err(Error::NotFinalized { block: number, finalized });
+			}
+			let canonical = client.hash(number.unique_saturated_into()).map_err(blockchain)?;
+			if canonical != Some(hash) {
+				return Err(Error::NotOnFinalizedChain {
+					hash: format!("{hash:?}"),
+					number,
+					canonical: format!("{canonical:?}"),
+				});
+			}
+			(number, hash)
+		}
+	};
+	Ok(BlockInfo { number, hash })
+}
+
+/// The certificate that finalized block `number` of the finalized chain: the first one stored
+/// at or above it, else the first `CKP2` justification of a checkpoint block at or above it
+/// (within [`JUSTIFICATION_SCAN`] blocks).
+fn certificate_of<B, C>(
+	client: &C,
+	finality: &FinalityHandle<B::Hash>,
+	interval: u32,
+	number: u64,
+) -> Result<(CertificateOrigin, CheckpointCertificate<B::Hash>), Error>
+where
+	B: BlockT,
+	B::Hash: CheckpointHash,
+	C: HeaderBackend<B> + BlockBackend<B>,
+{
+	let first = Epoch::at_or_above(number, interval);
+	if let Some(persistence) = finality.persistence() {
+		let stored = persistence
+			.storage()
+			.first_certificate_in(first, finality.view().finalized.number)
+			.map_err(|e| Error::Store(e.to_string()))?;
+		if let Some(certificate) = stored {
+			return Ok((CertificateOrigin::Store, certificate));
+		}
+	}
+	let finalized: u64 = client.info().finalized_number.unique_saturated_into();
+	let last = finalized.min(first.block_number(interval).saturating_add(JUSTIFICATION_SCAN));
+	let mut height = first.block_number(interval);
+	while height <= last {
+		let hash = client.hash(height.unique_saturated_into()).ok().flatten();
+		let justification = hash
+			.and_then(|hash| client.justifications(hash).ok().flatten())
+			.and_then(|justifications| justifications.into_justification(ENGINE_ID));
+		if let Some(encoded) = justification {
+			let certificate = CheckpointCertificate::from_justification(&encoded)
+				.map_err(|e| Error::BadJustification { block: height, why: format!("{e:?}") })?;
+			return Ok((CertificateOrigin::Justification, certificate));
+		}
+		height += u64::from(interval);
+	}
+	Err(Error::NoCertificate { block: number, persistence: finality.persistence().is_some() })
+}
+
+/// `proof` on a chain with checkpoints `interval` blocks apart, for `block`.
+fn proof_info<Header: HeaderT>(
+	block: BlockInfo<Header::Hash>,
+	proof: &FinalityProof<Header>,
+	interval: u32,
+) -> FinalityProofInfo<Header::Hash>
+where
+	Header::Hash: Copy,
+{
+	let info = |header: &Header| BlockInfo {
+		number: (*header.number()).unique_saturated_into(),
+		hash: header.hash(),
+	};
+	let change = |change: &SetChangeProof<Header>| SetChangeInfo {
+		signal: info(&change.signal),
+		ancestry: change.ancestry.iter().map(info).collect(),
+		certificate: CertificateInfo::new(&change.certificate, interval),
+	};
+	FinalityProofInfo {
+		block,
+		changes: proof.changes.iter().map(change).collect(),
+		certificate: CertificateInfo::new(&proof.certificate, interval),
+		encoded: proof.encode().into(),
+	}
+}
+
+/// Runs `f` on a blocking thread (it reads the disk).
+async fn blocking<T: Send + 'static>(
+	f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+	tokio::task::spawn_blocking(f).await.map_err(|e| Error::Blockchain(e.to_string()))?
 }
 
 #[async_trait]
@@ -234,60 +489,61 @@ impl<B, C> CheckpointApiServer<B::Hash> for CheckpointRpc<B, C>
 where
 	B: BlockT,
 	B::Hash: CheckpointHash + Serialize + for<'de> Deserialize<'de>,
-	C: BlockchainEvents<B> + HeaderBackend<B> + Send + Sync + 'static,
+	C: HeaderBackend<B> + BlockBackend<B> + Send + Sync + 'static,
 {
 	fn status(&self) -> RpcResult<CheckpointStatus<B::Hash>> {
-		Ok(checkpoint_status(&self.finality))
+		Ok(checkpoint_status(&self.finality, self.interval))
 	}
 
-	async fn certificate(&self, number: u64) -> RpcResult<Option<CertificateInfo<B::Hash>>> {
-		let Some(persistence) = self.finality.persistence() else {
-			return Err(internal("checkpoint persistence is off on this node"));
-		};
-		let certificate =
-			tokio::task::spawn_blocking(move || persistence.storage().certificate(Epoch(number)))
-				.await
-				.map_err(internal)?
-				.map_err(internal)?;
-		Ok(certificate.map(|c| CertificateInfo {
-			set_id: c.link.set_id,
-			source: c.link.source.into(),
-			target: c.link.target.into(),
-			signers: c.signatures.iter().map(|(i, _)| *i).collect(),
-			encoded: c.encode().into(),
-		}))
-	}
-
-	async fn prove_finality(&self, number: u64) -> RpcResult<Option<Bytes>> {
+	async fn certificate(&self, block: BlockRef<B::Hash>) -> RpcResult<BlockCertificate<B::Hash>> {
 		let (client, finality, interval) =
 			(self.client.clone(), self.finality.clone(), self.interval);
-		let proof = tokio::task::spawn_blocking(move || {
-			prove_finality::<B, C>(&client, &finality, interval, number)
+		Ok(blocking(move || {
+			let block = finalized_block::<B, C>(&client, block)?;
+			let (origin, certificate) =
+				certificate_of::<B, C>(&client, &finality, interval, block.number)?;
+			Ok(BlockCertificate {
+				block,
+				origin,
+				certificate: CertificateInfo::new(&certificate, interval),
+			})
 		})
-		.await
-		.map_err(internal)?
-		.map_err(internal)?;
-		Ok(proof.map(|p| p.encode().into()))
+		.await?)
+	}
+
+	async fn prove_finality(
+		&self,
+		block: BlockRef<B::Hash>,
+	) -> RpcResult<FinalityProofInfo<B::Hash>> {
+		let (client, finality, interval) =
+			(self.client.clone(), self.finality.clone(), self.interval);
+		Ok(blocking(move || {
+			let block = finalized_block::<B, C>(&client, block)?;
+			if finality.persistence().is_none() {
+				return Err(Error::PersistenceOff);
+			}
+			let proof = prove_finality::<B, C>(&client, &finality, interval, block.number)
+				.map_err(|e| Error::Store(e.to_string()))?
+				.ok_or(Error::NoCertificate { block: block.number, persistence: true })?;
+			Ok(proof_info(block, &proof, interval))
+		})
+		.await?)
 	}
 
 	fn evidence(&self) -> RpcResult<Vec<EvidenceInfo<B::Hash>>> {
-		Ok(self.evidence.entries().iter().map(EvidenceInfo::from).collect())
+		let entries = self.evidence.entries();
+		Ok(entries.iter().map(|entry| EvidenceInfo::new(entry, self.interval)).collect())
 	}
 
-	async fn subscribe_finalized(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
-		let sink = pending.accept().await?;
-		let mut notifications = self.client.finality_notification_stream();
-		let mut last = None;
-		loop {
-			let current = checkpoint_status(&self.finality);
-			if last.as_ref() != Some(&current.finalized) {
-				last = Some(current.finalized.clone());
-				sink.send(SubscriptionMessage::from_json(&current)?).await?;
-			}
-			tokio::select! {
-				_ = sink.closed() => return Ok(()),
-				next = notifications.next() => if next.is_none() { return Ok(()) },
-			}
-		}
+	fn subscribe_finalized(&self, pending: PendingSubscriptionSink) {
+		let interval = self.interval;
+		let stream = self
+			.finality
+			.certificate_stream()
+			.subscribe(100_000)
+			.map(move |certificate| CertificateInfo::new(&certificate, interval));
+		let pipe =
+			PendingSubscription::from(pending).pipe_from_stream(stream, BoundedVecDeque::default());
+		self.executor.spawn("checkpoint-rpc-subscription", Some("rpc"), pipe.boxed());
 	}
 }

@@ -102,8 +102,13 @@ pub mod pallet {
 	use sp_session::{GetSessionNumber, GetValidatorCount};
 	use sp_staking::{offence::OffenceReportSystem, SessionIndex};
 
+	/// The storage layout's version: 1, the layout with `SetIdSessions` and
+	/// `ReportedEquivocations`. A change of the layout bumps it and brings its migration.
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
 	/// The checkpoint pallet.
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	/// Configuration of the checkpoint pallet.
