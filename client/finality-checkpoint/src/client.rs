@@ -11,11 +11,11 @@ use crate::{
 	voter::ChainAncestry,
 	LOG_TARGET,
 };
-use sc_client_api::{backend::Backend, Finalizer};
+use sc_client_api::{backend::Backend, BlockBackend, Finalizer};
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::{HeaderBackend, HeaderMetadata};
 use sp_finality_checkpoint::{Checkpoint, CheckpointApi, CheckpointCertificate, Epoch, ENGINE_ID};
-use sp_runtime::traits::{Block as BlockT, NumberFor};
+use sp_runtime::traits::{Block as BlockT, NumberFor, UniqueSaturatedInto};
 use std::{marker::PhantomData, sync::Arc};
 
 /// Finalizes block `hash` at height `number` on the client with `certificate` as its `CKPT`
@@ -95,6 +95,18 @@ where
 					.is_ok_and(|common| common.hash == *ancestor),
 		)
 	}
+}
+
+/// The hash of `client`'s block at `height` of its best chain (the finalized chain below its
+/// finality) and that block's `CKPT` justification, if it has one; `None` if no block is there.
+pub fn justification_at<B, C>(client: &C, height: u64) -> Option<(B::Hash, Option<Vec<u8>>)>
+where
+	B: BlockT,
+	C: HeaderBackend<B> + BlockBackend<B>,
+{
+	let hash = client.hash(height.unique_saturated_into()).ok().flatten()?;
+	let justifications = client.justifications(hash).ok().flatten();
+	Some((hash, justifications.and_then(|j| j.into_justification(ENGINE_ID))))
 }
 
 /// Imports into `finality` the certificates its client holds as `CKPT` justifications of the

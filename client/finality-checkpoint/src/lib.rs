@@ -105,7 +105,7 @@ mod worker;
 pub use authorities::{AuthoritySets, EnactedSet, PendingSignals, SignalledChange};
 #[cfg(feature = "test-helpers")]
 pub use client::import_client_justifications;
-pub use client::{chain_params, ClientAncestry};
+pub use client::{chain_params, justification_at, ClientAncestry};
 pub use communication::{notification_config, protocol_name};
 pub use error::{Error, Result};
 pub use finality::{CheckpointFinality, RestoreSummary};

@@ -25,7 +25,7 @@
 //!   gossip validator sends it.
 
 use crate::{
-	client::{finalize_block, import_client_justifications},
+	client::{finalize_block, import_client_justifications, justification_at},
 	communication::{
 		gossip::{GossipValidator, PeerReport},
 		topic, GossipMessage,
@@ -54,7 +54,6 @@ use sp_blockchain::{HeaderBackend, HeaderMetadata};
 use sp_consensus::{SelectChain, SyncOracle};
 use sp_finality_checkpoint::{
 	AuthorityId, Checkpoint, CheckpointCertificate, CheckpointSignature, Epoch, ValidatorIndex,
-	ENGINE_ID,
 };
 use sp_keystore::KeystorePtr;
 use sp_runtime::traits::{
@@ -808,11 +807,7 @@ where
 						from,
 						to,
 						CLIENT_JUSTIFICATIONS_PER_CALL,
-						|height| {
-							let hash = client.hash(height.saturated_into()).ok().flatten()?;
-							let justifications = client.justifications(hash).ok().flatten();
-							Some((hash, justifications.and_then(|j| j.get(ENGINE_ID).cloned())))
-						},
+						|height| justification_at::<B, C>(&*client, height),
 					)
 				})
 				.await;

@@ -38,8 +38,8 @@ use jsonrpsee::{
 };
 use sc_client_api::BlockBackend;
 use sc_finality_checkpoint::{
-	prove_finality, CheckpointHash, EvidenceEntry, EvidenceLog, FinalityHandle, FinalityProof,
-	ReportStatus, SetChangeProof,
+	justification_at, prove_finality, CheckpointHash, EvidenceEntry, EvidenceLog, FinalityHandle,
+	FinalityProof, ReportStatus, SetChangeProof,
 };
 use sc_rpc::{
 	utils::{BoundedVecDeque, PendingSubscription},
@@ -48,7 +48,7 @@ use sc_rpc::{
 use serde::{Deserialize, Serialize};
 use sp_blockchain::HeaderBackend;
 use sp_core::Bytes;
-use sp_finality_checkpoint::{Checkpoint, CheckpointCertificate, Epoch, ENGINE_ID};
+use sp_finality_checkpoint::{Checkpoint, CheckpointCertificate, Epoch};
 use sp_runtime::traits::{Block as BlockT, Header as HeaderT, UniqueSaturatedInto};
 use std::{marker::PhantomData, sync::Arc};
 
@@ -374,38 +374,30 @@ where
 	C: HeaderBackend<B>,
 {
 	let blockchain = |e: sp_blockchain::Error| Error::Blockchain(e.to_string());
-	let finalized: u64 = client.info().finalized_number.unique_saturated_into();
 	let (number, hash) = match at {
-		BlockRef::Number(number) => {
-			if number > finalized {
-				return Err(Error::NotFinalized { block: number, finalized });
-			}
-			let hash = client
-				.hash(number.unique_saturated_into())
-				.map_err(blockchain)?
-				.ok_or_else(|| Error::UnknownBlock(format!("#{number}")))?;
-			(number, hash)
-		}
+		BlockRef::Number(number) => (number, client.hash(number.unique_saturated_into())),
 		BlockRef::Hash(hash) => {
-			let number: u64 = client
-				.number(hash)
-				.map_err(blockchain)?
-				.ok_or_else(|| Error::UnknownBlock(format!("{hash:?}")))?
-				.unique_saturated_into();
-			if number > finalized {
-				return Err(Error::NotFinalized { block: number, finalized });
-			}
-			let canonical = client.hash(number.unique_saturated_into()).map_err(blockchain)?;
-			if canonical != Some(hash) {
-				return Err(Error::NotOnFinalizedChain {
-					hash: format!("{hash:?}"),
-					number,
-					canonical: format!("{canonical:?}"),
-				});
-			}
-			(number, hash)
+			let number = client.number(hash).map_err(blockchain)?;
+			let number = number.ok_or_else(|| Error::UnknownBlock(format!("{hash:?}")))?;
+			(number.unique_saturated_into(), Ok(Some(hash)))
 		}
 	};
+	let finalized: u64 = client.info().finalized_number.unique_saturated_into();
+	if number > finalized {
+		return Err(Error::NotFinalized { block: number, finalized });
+	}
+	let hash =
+		hash.map_err(blockchain)?.ok_or_else(|| Error::UnknownBlock(format!("#{number}")))?;
+	if let BlockRef::Hash(_) = at {
+		let canonical = client.hash(number.unique_saturated_into()).map_err(blockchain)?;
+		if canonical != Some(hash) {
+			return Err(Error::NotOnFinalizedChain {
+				hash: format!("{hash:?}"),
+				number,
+				canonical: format!("{canonical:?}"),
+			});
+		}
+	}
 	Ok(BlockInfo { number, hash })
 }
 
@@ -437,11 +429,7 @@ where
 	let last = finalized.min(first.block_number(interval).saturating_add(JUSTIFICATION_SCAN));
 	let mut height = first.block_number(interval);
 	while height <= last {
-		let hash = client.hash(height.unique_saturated_into()).ok().flatten();
-		let justification = hash
-			.and_then(|hash| client.justifications(hash).ok().flatten())
-			.and_then(|justifications| justifications.into_justification(ENGINE_ID));
-		if let Some(encoded) = justification {
+		if let Some((_, Some(encoded))) = justification_at::<B, C>(client, height) {
 			let certificate = CheckpointCertificate::from_justification(&encoded)
 				.map_err(|e| Error::BadJustification { block: height, why: format!("{e:?}") })?;
 			return Ok((CertificateOrigin::Justification, certificate));
