@@ -14,12 +14,16 @@
 //!   ed25519-zebra batch; `certificate_verify/single/{100,1000}`: the same signatures verified
 //!   one by one as `verify_only` does. One element per signature, so both report
 //!   per-signature throughput. **Goal:** batch throughput at least 1.5 x single.
-//! - `restore/100x1000`: open the store and `restore_from_storage()` with 1000 finalized and
-//!   retained checkpoints of 100 validators (votes and certificates) plus a full vote window.
-//!   **Goal:** at most 100 ms.
-//! - `prune/100_checkpoints_100_validators`: `prune_old_checkpoints` removing 100 checkpoints,
-//!   on that store and on one ten times larger (`..._10x_db`). **Goal:** the cost follows what
-//!   is deleted, not the size of the store (the two take about the same time).
+//! - `restore/100x{250,1000,4000}`: open the store and `restore_from_storage()` with 250, 1000
+//!   and 4000 finalized and retained checkpoints of 100 validators (votes and certificates)
+//!   plus a full vote window. **Goal:** at most 100 ms at 1000, and flat as retention grows
+//!   (restore reads the watermarks and the window, not what lies below finality).
+//! - `prune/deleted/{10,100,1000}`: `prune_old_checkpoints` removing 10, 100 and 1000
+//!   checkpoints of 100 validators from a store of 10 000. **Goal:** the cost grows with what is
+//!   deleted (about 10x from one to the next).
+//! - `prune/db/{1000,10000}`: removing 100 checkpoints from a store of 1000 and of 10 000.
+//!   **Goal:** the cost follows what is deleted, not the size of the store (the two take about
+//!   the same time).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -44,10 +48,12 @@ use std::{
 
 /// Validators of the store benchmarks (restore, prune) and of `vote_ingest/verify_only`.
 const VALIDATORS: usize = 100;
-/// Finalized and retained checkpoints of the restore store (and of the smaller prune store).
-const RETAINED: u64 = 1000;
-/// Checkpoints a prune removes.
-const PRUNED: u64 = 100;
+/// Finalized and retained checkpoints of the restore stores.
+const RETAINED: [u64; 3] = [250, 1000, 4000];
+/// Checkpoints in the stores of the prune benchmarks.
+const PRUNE_STORES: [u64; 2] = [1000, 10_000];
+/// Checkpoints a prune removes from the larger prune store.
+const PRUNED: [u64; 3] = [10, 100, 1000];
 /// Set sizes of `vote_ingest/ingest`.
 const INGEST_VALIDATORS: [usize; 3] = [100, 300, 1000];
 /// Certificate sizes (signatures, of as many validators) of `certificate_verify`.
@@ -317,55 +323,69 @@ fn restore(c: &mut Criterion, stores: &mut Stores) {
 	let keys = keys(VALIDATORS);
 	let mut group = c.benchmark_group("restore");
 	group.sample_size(10);
-	let mut copy = None;
-	group.bench_function("100x1000", |b| {
-		let dir = copy.get_or_insert_with(|| stores.copy(RETAINED));
+	for retained in RETAINED {
+		let dir = stores.copy(retained);
 		let path = dir.path().join("db");
-		b.iter_custom(|iters| {
-			let mut total = Duration::ZERO;
-			for _ in 0..iters {
-				let start = Instant::now();
-				let finality = open(&path, &keys);
-				total += start.elapsed();
-				assert_eq!(finality.last_finalized(), cp(0, RETAINED));
-				assert_eq!(finality.highest_justified(), cp(0, RETAINED + 1));
-				assert_eq!(
-					keys.iter().map(|k| finality.votes_of(&k.public().into()).len()).sum::<usize>(),
-					32 * VALIDATORS
-				);
-			}
-			total
-		})
-	});
+		group.bench_function(format!("{VALIDATORS}x{retained}"), |b| {
+			b.iter_custom(|iters| {
+				let mut total = Duration::ZERO;
+				for _ in 0..iters {
+					let start = Instant::now();
+					let finality = open(&path, &keys);
+					total += start.elapsed();
+					assert_eq!(finality.last_finalized(), cp(0, retained));
+					assert_eq!(finality.highest_justified(), cp(0, retained + 1));
+					assert_eq!(
+						keys.iter()
+							.map(|k| finality.votes_of(&k.public().into()).len())
+							.sum::<usize>(),
+						32 * VALIDATORS
+					);
+				}
+				total
+			})
+		});
+	}
 	group.finish();
+}
+
+/// Times removing the oldest `deleted` checkpoints from a fresh copy of the store of
+/// `finalized` checkpoints.
+fn bench_prune(
+	group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+	stores: &mut Stores,
+	id: BenchmarkId,
+	finalized: u64,
+	deleted: u64,
+) {
+	group.bench_function(id, |b| {
+		b.iter_batched(
+			|| {
+				let dir = stores.copy(finalized);
+				let db = CheckpointDB::new(&dir.path().join("db")).expect("open");
+				db.initialise(&GENESIS).expect("initialise");
+				// Dropped in this order after the timed part: the database, then its copy.
+				(db, dir)
+			},
+			|(db, dir)| {
+				let outcome = db.prune_old_checkpoints::<H256>(finalized - deleted).expect("prune");
+				assert_eq!(outcome.checkpoints, deleted);
+				(db, dir)
+			},
+			BatchSize::PerIteration,
+		)
+	});
 }
 
 fn prune(c: &mut Criterion, stores: &mut Stores) {
 	let mut group = c.benchmark_group("prune");
 	group.sample_size(10);
-	for (name, finalized) in [
-		("100_checkpoints_100_validators", RETAINED),
-		("100_checkpoints_100_validators_10x_db", 10 * RETAINED),
-	] {
-		// Keep all but the oldest 100 checkpoints: the prune removes [0, 100).
-		let keep = finalized - PRUNED;
-		group.bench_function(name, |b| {
-			b.iter_batched(
-				|| {
-					let dir = stores.copy(finalized);
-					let db = CheckpointDB::new(&dir.path().join("db")).expect("open");
-					db.initialise(&GENESIS).expect("initialise");
-					// Dropped in this order after the timed part: the database, then its copy.
-					(db, dir)
-				},
-				|(db, dir)| {
-					let outcome = db.prune_old_checkpoints::<H256>(keep).expect("prune");
-					assert_eq!(outcome.checkpoints, PRUNED);
-					(db, dir)
-				},
-				BatchSize::PerIteration,
-			)
-		});
+	let largest = PRUNE_STORES[PRUNE_STORES.len() - 1];
+	for deleted in PRUNED {
+		bench_prune(&mut group, stores, BenchmarkId::new("deleted", deleted), largest, deleted);
+	}
+	for finalized in PRUNE_STORES {
+		bench_prune(&mut group, stores, BenchmarkId::new("db", finalized), finalized, 100);
 	}
 	group.finish();
 }

@@ -407,7 +407,10 @@ impl CheckpointDB {
 	///
 	/// The range already pruned is remembered, and each run deletes `[pruned_below, cutoff)`
 	/// with range deletions over big-endian key prefixes: the cost grows with what is deleted,
-	/// never with the size of the database.
+	/// never with the size of the database. A prefix with no key under it gets no range
+	/// deletion: RocksDB moves a file of nothing but range deletions down to the last level
+	/// untouched, where it stays (an evidence column with nothing to delete grew by one such
+	/// file at every prune).
 	pub fn prune_old_checkpoints<H: Decode>(&self, keep: u64) -> Result<PruneOutcome> {
 		self.ensure_initialised()?;
 		let _lock = self.write_lock.lock();
@@ -415,31 +418,63 @@ impl CheckpointDB {
 		let from: Epoch = self.get_meta(meta::PRUNED_BELOW)?.unwrap_or_default();
 		let cutoff = Epoch(finalized.saturating_sub(keep));
 		if cutoff <= from {
-			return Ok(PruneOutcome { pruned_below: from, checkpoints: 0, range_deletes: 0 });
+			return Ok(PruneOutcome { pruned_below: from, ..PruneOutcome::default() });
 		}
 		let kept: Vec<Epoch> = self.get_meta(meta::KEPT_CERTIFICATES)?.unwrap_or_default();
 		let mut tx = DBTransaction::new();
 		let mut range_deletes = 0;
-		for prefix in prefix_cover(from.0, cutoff.0) {
-			tx.delete_prefix(columns::SIGNATURES, &prefix);
-			tx.delete_prefix(columns::EVIDENCE, &prefix);
-			range_deletes += 2;
-		}
+		let mut delete = |column: u32, start: u64, end: u64| {
+			for prefix in prefix_cover(start, end) {
+				if self.db.iter_with_prefix(column, &prefix).next().is_some() {
+					tx.delete_prefix(column, &prefix);
+					range_deletes += 1;
+				}
+			}
+		};
+		delete(columns::SIGNATURES, from.0, cutoff.0);
+		delete(columns::EVIDENCE, from.0, cutoff.0);
 		let mut start = from.0;
 		for kept in kept.iter().map(|k| k.0).filter(|k| (from.0..cutoff.0).contains(k)) {
-			for prefix in prefix_cover(start, kept) {
-				tx.delete_prefix(columns::CERTIFICATES, &prefix);
-				range_deletes += 1;
-			}
+			delete(columns::CERTIFICATES, start, kept);
 			start = kept + 1;
 		}
-		for prefix in prefix_cover(start, cutoff.0) {
-			tx.delete_prefix(columns::CERTIFICATES, &prefix);
-			range_deletes += 1;
-		}
+		delete(columns::CERTIFICATES, start, cutoff.0);
 		tx.put(columns::META, meta::PRUNED_BELOW, &cutoff.encode());
 		self.write(tx)?;
-		Ok(PruneOutcome { pruned_below: cutoff, checkpoints: cutoff.0 - from.0, range_deletes })
+		let flushed_wal = self.unpin_wal()?;
+		Ok(PruneOutcome {
+			pruned_below: cutoff,
+			checkpoints: cutoff.0 - from.0,
+			range_deletes,
+			flushed_wal,
+		})
+	}
+
+	/// Flushes every column when the write-ahead log is over twice its cap; returns whether it
+	/// did.
+	///
+	/// RocksDB keeps a log file until every column with data in it has flushed, and while the
+	/// oldest one waits for a flush it starts no other for the logs' size. A column left with a
+	/// memtable that no flush picked up (seen with the evidence column, which is rarely
+	/// written) then holds the log, which grew without bound
+	/// (`the_files_follow_the_retention_not_the_writes`). A manual compaction flushes the
+	/// column first; it runs only then, so pruning's cost stays with what it deletes.
+	fn unpin_wal(&self) -> Result<bool> {
+		let io_err = |source| Error::Write { path: self.path.clone(), source };
+		let mut wal = 0;
+		for entry in std::fs::read_dir(&self.path).map_err(io_err)? {
+			let entry = entry.map_err(io_err)?;
+			if entry.path().extension().is_some_and(|e| e == "log") {
+				wal += entry.metadata().map_err(io_err)?.len();
+			}
+		}
+		if wal <= 2 * MAX_WAL_BYTES {
+			return Ok(false);
+		}
+		for column in 0..columns::NUM_COLUMNS {
+			self.db.force_compact(column).map_err(io_err)?;
+		}
+		Ok(true)
 	}
 
 	/// Keys and bytes per column. Walks the whole database: for operators and tests, not for

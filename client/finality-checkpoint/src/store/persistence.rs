@@ -84,6 +84,8 @@ pub struct PruneOutcome {
 	pub checkpoints: u64,
 	/// Range deletions issued; grows with the log of the pruned span, not with the DB's size.
 	pub range_deletes: u64,
+	/// Whether the write-ahead log had outgrown its cap, so the store flushed its columns.
+	pub flushed_wal: bool,
 }
 
 /// What the checkpoint state machine needs from a store. Every method is one atomic write or
@@ -301,6 +303,12 @@ impl<H: Encode> CheckpointFinalityPersistence<H> {
 					"🧹 Auto-pruning old checkpoint data: {} checkpoints below {} removed",
 					outcome.checkpoints,
 					outcome.pruned_below,
+				);
+			}
+			if outcome.flushed_wal {
+				log::debug!(
+					target: LOG_TARGET,
+					"Checkpoint database: the write-ahead log had outgrown its cap; columns flushed",
 				);
 			}
 			report.pruned = Some(outcome);
