@@ -39,3 +39,8 @@ echo "test: cargo test --workspace (unit, property, database and end-to-end test
 cargo test --workspace --locked \
   --features checkpoint-node/test-double-vote,checkpoint-node/test-runtime-upgrade \
   "$@" -- --test-threads 1
+
+# The pallet's benchmarks, each run once against the mock (feature `runtime-benchmarks`, which
+# the workspace run above leaves off: no node or runtime is built with it).
+echo "test: cargo test -p pallet-checkpoint --features runtime-benchmarks (benchmarks run once)"
+cargo test -p pallet-checkpoint --features runtime-benchmarks --locked

@@ -151,6 +151,27 @@ pub enum Subcommand {
 
 	/// Db meta columns information.
 	ChainInfo(sc_cli::ChainInfoCmd),
+
+	/// Benchmark the runtime's pallets (`benchmark pallet`), to regenerate their weights; the
+	/// other benchmark subcommands are not supported by this node.
+	#[cfg(feature = "runtime-benchmarks")]
+	#[command(subcommand)]
+	Benchmark(frame_benchmarking_cli::BenchmarkCmd),
+
+	/// Benchmark the runtime's pallets: needs a node built with `--features
+	/// runtime-benchmarks`.
+	#[cfg(not(feature = "runtime-benchmarks"))]
+	Benchmark(BenchmarkNotBuiltCmd),
+}
+
+/// `benchmark …` in a node built without `--features runtime-benchmarks`: takes whatever
+/// follows and refuses it, saying how to build a node that benchmarks.
+#[cfg(not(feature = "runtime-benchmarks"))]
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchmarkNotBuiltCmd {
+	/// The benchmark subcommand and its arguments (`pallet --pallet … --extrinsic …`).
+	#[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+	pub args: Vec<String>,
 }
 
 /// Remove the whole chain: the client database and then the checkpoint database

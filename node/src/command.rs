@@ -124,6 +124,27 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| cmd.run::<Block>(&config))
 		}
+		#[cfg(feature = "runtime-benchmarks")]
+		Some(Subcommand::Benchmark(cmd)) => {
+			use frame_benchmarking_cli::BenchmarkCmd;
+			let runner = cli.create_runner(cmd)?;
+			runner.sync_run(|config| match cmd {
+				BenchmarkCmd::Pallet(cmd) => {
+					// The runtime of `--runtime` if given (the template's node always passes the
+					// chain spec, which would win over it), else the one of `--chain`'s spec.
+					let chain_spec = cmd.runtime.is_none().then_some(config.chain_spec);
+					cmd.run_with_spec::<sp_runtime::traits::HashingFor<Block>, ()>(chain_spec)
+				}
+				_ => Err("This node supports only `benchmark pallet` (the pallets' weights); \
+				          the other benchmark subcommands are not wired up in it."
+					.into()),
+			})
+		}
+		#[cfg(not(feature = "runtime-benchmarks"))]
+		Some(Subcommand::Benchmark(_)) => Err("Runtime benchmarking wasn't enabled when building \
+		                                       the node. You can enable it with `--features \
+		                                       runtime-benchmarks`."
+			.into()),
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
 			let checkpoint_persistence = cli.checkpoint.persistence_config();

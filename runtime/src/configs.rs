@@ -153,6 +153,7 @@ impl pallet_checkpoint::Config for Runtime {
 	type KeyOwnerProof = sp_session::MembershipProof;
 	type EquivocationReportSystem =
 		pallet_checkpoint::EquivocationReportSystem<Self, Offences, Historical, ReportLongevity>;
+	type WeightInfo = pallet_checkpoint::weights::SubstrateWeight<Runtime>;
 }
 
 /// Sessions' validators for the historical proofs: an account, nothing staked behind it.

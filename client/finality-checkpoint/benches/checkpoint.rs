@@ -20,7 +20,7 @@
 //!   (restore reads the watermarks and the window, not what lies below finality).
 //! - `prune/deleted/{10,100,1000}`: `prune_old_checkpoints` removing 10, 100 and 1000
 //!   checkpoints of 100 validators from a store of 10 000. **Goal:** the cost grows with what is
-//!   deleted (about 10x from one to the next).
+//!   deleted, at most in proportion (range deletions over key prefixes make it less).
 //! - `prune/db/{1000,10000}`: removing 100 checkpoints from a store of 1000 and of 10 000.
 //!   **Goal:** the cost follows what is deleted, not the size of the store (the two take about
 //!   the same time).

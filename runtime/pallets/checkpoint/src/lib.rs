@@ -43,12 +43,15 @@ pub use pallet::*;
 pub use sp_finality_checkpoint::{AuthorityId, AuthoritySet, ConsensusLog, SetId};
 
 pub mod equivocation;
+pub mod weights;
 
 /// Log target of the pallet.
 const LOG_TARGET: &str = "runtime::checkpoint";
 
 use frame_support::traits::{Get, OneSessionHandler};
 
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -93,7 +96,10 @@ impl core::fmt::Display for GenesisError {
 
 #[frame_support::pallet]
 pub mod pallet {
-	use super::{AuthorityId, AuthoritySet, GenesisError, SetId, DEFAULT_CHECKPOINT_INTERVAL};
+	use super::{
+		weights::WeightInfo, AuthorityId, AuthoritySet, GenesisError, SetId,
+		DEFAULT_CHECKPOINT_INTERVAL,
+	};
 	use alloc::{boxed::Box, vec::Vec};
 	use frame_support::{dispatch::DispatchResultWithPostInfo, pallet_prelude::*};
 	use frame_system::pallet_prelude::{BlockNumberFor, OriginFor};
@@ -140,6 +146,10 @@ pub mod pallet {
 			Option<Self::AccountId>,
 			(EquivocationProof<Self::Hash>, Self::KeyOwnerProof),
 		>;
+
+		/// Weights of the calls and of `on_initialize`, from the benchmarks
+		/// ([`crate::weights::SubstrateWeight`]; `()` in tests).
+		type WeightInfo: WeightInfo;
 	}
 
 	/// Events of the checkpoint pallet.
@@ -348,40 +358,10 @@ pub mod pallet {
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			let mut weight = T::DbWeight::get().reads(2);
-			if let Some(forced) = ForcedChange::<T>::get() {
-				// Nothing is signalled while a forced change waits.
-				if now < forced.effective_at {
-					return weight;
-				}
-				Self::note_enacted(forced.set_id);
-				Authorities::<T>::put(forced.authorities);
-				CurrentSetId::<T>::put(forced.set_id);
-				ForcedChange::<T>::kill();
-				Self::deposit_event(Event::NewAuthorities { set_id: forced.set_id });
-				weight.saturating_accrue(T::DbWeight::get().reads_writes(2, 6));
+			match Self::enact_and_signal(now) {
+				Some(authorities) => T::WeightInfo::on_initialize_change(authorities),
+				None => T::WeightInfo::on_initialize_idle(),
 			}
-			if let Some(pending) = PendingChange::<T>::get() {
-				// A queued set waits while a change is pending.
-				if now < Self::enacted_on_chain_at(pending.signalled_at) {
-					return weight;
-				}
-				Self::note_enacted(pending.set_id);
-				Authorities::<T>::put(pending.authorities);
-				CurrentSetId::<T>::put(pending.set_id);
-				PendingChange::<T>::kill();
-				Self::deposit_event(Event::NewAuthorities { set_id: pending.set_id });
-				weight.saturating_accrue(T::DbWeight::get().reads_writes(2, 6));
-			}
-			let interval = BlockNumberFor::<T>::from(Self::checkpoint_interval());
-			if (now % interval).is_zero() {
-				weight.saturating_accrue(T::DbWeight::get().reads(2));
-				if let Some(queued) = QueuedSet::<T>::take() {
-					Self::signal_change(queued, now);
-					weight.saturating_accrue(T::DbWeight::get().writes(2));
-				}
-			}
-			weight
 		}
 
 		fn integrity_test() {
@@ -402,7 +382,7 @@ pub mod pallet {
 		/// while the new set finalizes on this one. Use it when the old set cannot come back,
 		/// with a `delay` long enough for every node to import the signal.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::DbWeight::get().reads_writes(2, 4))]
+		#[pallet::weight(T::WeightInfo::force_change(authorities.len() as u32))]
 		pub fn force_change(
 			origin: OriginFor<T>,
 			authorities: BoundedVec<AuthorityId, T::MaxAuthorities>,
@@ -433,17 +413,10 @@ pub mod pallet {
 		/// proof that the key was a validator's in a session of the votes' set. Unsigned, from
 		/// the node that saw the evidence (see [`Pallet::validate_unsigned`]); free.
 		///
-		/// The weight is an estimate (two signature checks, a trie proof, the offence's storage),
-		/// not yet benchmarked.
+		/// Its weight is [`Pallet::report_equivocation_weight`]: the benchmarked check of the
+		/// votes and pallet-grandpa's estimates of the key-ownership proof and the offence.
 		#[pallet::call_index(1)]
-		#[pallet::weight(
-			Weight::from_parts(150_000_000, 16_384)
-				.saturating_add(T::DbWeight::get().reads_writes(6, 5))
-				.saturating_add(Weight::from_parts(
-					1_000_000u64.saturating_mul(u64::from(key_owner_proof.validator_count())),
-					0,
-				))
-		)]
+		#[pallet::weight(Pallet::<T>::report_equivocation_weight(key_owner_proof.validator_count()))]
 		pub fn report_equivocation_unsigned(
 			origin: OriginFor<T>,
 			equivocation_proof: Box<EquivocationProof<T::Hash>>,
@@ -516,6 +489,47 @@ pub mod pallet {
 			let last_before = signalled_at.saturating_add(interval) - One::one();
 			let first_checkpoint = (last_before / interval).saturating_mul(interval);
 			first_checkpoint.saturating_add(interval)
+		}
+
+		/// The work of `on_initialize` at block `now`: enacts the forced or pending change that
+		/// is due, then, in a checkpoint block with no change pending, signals the queued set.
+		/// Returns the size of the largest set it enacted or signalled (the component of
+		/// [`WeightInfo::on_initialize_change`]), `None` if it did neither.
+		fn enact_and_signal(now: BlockNumberFor<T>) -> Option<u32> {
+			// `None` is below every `Some`: the largest set so far, if any.
+			let mut largest = None;
+			if let Some(forced) = ForcedChange::<T>::get() {
+				// Nothing is signalled while a forced change waits.
+				if now < forced.effective_at {
+					return None;
+				}
+				largest = Some(forced.authorities.len() as u32);
+				Self::note_enacted(forced.set_id);
+				Authorities::<T>::put(forced.authorities);
+				CurrentSetId::<T>::put(forced.set_id);
+				ForcedChange::<T>::kill();
+				Self::deposit_event(Event::NewAuthorities { set_id: forced.set_id });
+			}
+			if let Some(pending) = PendingChange::<T>::get() {
+				// A queued set waits while a change is pending.
+				if now < Self::enacted_on_chain_at(pending.signalled_at) {
+					return largest;
+				}
+				largest = largest.max(Some(pending.authorities.len() as u32));
+				Self::note_enacted(pending.set_id);
+				Authorities::<T>::put(pending.authorities);
+				CurrentSetId::<T>::put(pending.set_id);
+				PendingChange::<T>::kill();
+				Self::deposit_event(Event::NewAuthorities { set_id: pending.set_id });
+			}
+			let interval = BlockNumberFor::<T>::from(Self::checkpoint_interval());
+			if (now % interval).is_zero() {
+				if let Some(queued) = QueuedSet::<T>::take() {
+					largest = largest.max(Some(queued.len() as u32));
+					Self::signal_change(queued, now);
+				}
+			}
+			largest
 		}
 
 		/// The newest set the chain knows: the forced one, else the pending one, else the

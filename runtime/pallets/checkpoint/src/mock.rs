@@ -7,6 +7,7 @@ use frame_support::{
 	derive_impl, parameter_types,
 	traits::{ConstU32, ConstU64},
 };
+use sp_keystore::{testing::MemoryKeystore, KeystoreExt};
 use sp_runtime::BuildStorage;
 
 type Block = frame_system::mocking::MockBlock<Test>;
@@ -39,6 +40,7 @@ impl pallet_checkpoint::Config for Test {
 	type KeyOwnerProof = sp_session::MembershipProof;
 	// Reports are checked end to end in the runtime's tests, with the historical proofs.
 	type EquivocationReportSystem = ();
+	type WeightInfo = ();
 }
 
 /// A distinct test authority key for every `n`.
@@ -54,10 +56,14 @@ pub fn genesis(
 	pallet_checkpoint::GenesisConfig { authorities, checkpoint_interval, ..Default::default() }
 }
 
-/// Externalities built from `config`; panics as genesis does on an invalid config.
+/// Externalities built from `config`, with a keystore (the benchmarks sign votes with a key
+/// they generate, as in the benchmark CLI's); panics as genesis does on an invalid config.
 pub fn new_test_ext(config: pallet_checkpoint::GenesisConfig<Test>) -> sp_io::TestExternalities {
-	RuntimeGenesisConfig { system: Default::default(), checkpoint: config }
-		.build_storage()
-		.expect("genesis storage builds")
-		.into()
+	let mut ext: sp_io::TestExternalities =
+		RuntimeGenesisConfig { system: Default::default(), checkpoint: config }
+			.build_storage()
+			.expect("genesis storage builds")
+			.into();
+	ext.register_extension(KeystoreExt::new(MemoryKeystore::new()));
+	ext
 }
