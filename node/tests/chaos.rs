@@ -151,7 +151,13 @@ fn a_crash_loop_never_breaks_safety() {
 	for set in &changes {
 		let enacted = wait_enactment(&nodes[0], 0, set, LONG);
 		for node in &nodes[1..] {
-			node.wait_log(0, &enacted, LONG);
+			assert_eq!(
+				wait_enactment(node, 0, set, LONG),
+				enacted,
+				"{} enacted set {}",
+				node.name,
+				set.id
+			);
 		}
 	}
 	for (v, node) in nodes.iter_mut().enumerate() {

@@ -42,9 +42,8 @@ fn next_certificate(node: &Node, number: u64) -> CheckpointCertificate<H256> {
 		.unwrap_or_else(|| panic!("no certificate from #{first} to #{finalized}"))
 }
 
-/// The block of the epoch that an enactment line of [`wait_enactment`] names.
-fn enacting_block(line: &str) -> u64 {
-	let epoch = line.trim_end_matches(':').rsplit(' ').next().unwrap().parse().unwrap();
+/// The block of an epoch [`wait_enactment`] gives.
+fn enacting_block(epoch: u64) -> u64 {
 	sp_finality_checkpoint::Epoch(epoch).block_number(INTERVAL as u32)
 }
 
@@ -116,7 +115,7 @@ fn validators_join_and_leave_and_finality_carries_across_the_changes() {
 	);
 	let enacted_1 = wait_enactment(&nodes[0], 0, &set_1, LONG);
 	for node in nodes.iter().chain([&eve]) {
-		node.wait_log(0, &enacted_1, LONG);
+		assert_eq!(wait_enactment(node, 0, &set_1, LONG), enacted_1, "{}", node.name);
 	}
 	let eve_index = set_1.authorities.iter().position(|a| *a == eve_key).unwrap();
 	eve.wait_log(
@@ -124,7 +123,7 @@ fn validators_join_and_leave_and_finality_carries_across_the_changes() {
 		&format!("🗳️ Voting on checkpoints as validator {eve_index} of authority set 1"),
 		LONG,
 	);
-	let enacting_1 = enacting_block(&enacted_1);
+	let enacting_1 = enacting_block(enacted_1);
 	assert!(enacting_1 >= signal_1);
 	assert_eq!(certificate_at(&nodes[0], enacting_1).link.set_id, 0, "set 0 enacted set 1");
 	assert_eq!(next_certificate(&nodes[0], enacting_1 + 1).link.set_id, 1);
@@ -153,7 +152,7 @@ fn validators_join_and_leave_and_finality_carries_across_the_changes() {
 	// Eve's votes.
 	nodes[2].start_again();
 	let enacted_2 = wait_enactment(&nodes[0], 0, &set_2, LONG);
-	let enacting_2 = enacting_block(&enacted_2);
+	let enacting_2 = enacting_block(enacted_2);
 	assert!(enacting_2 >= signal_2);
 	assert_eq!(certificate_at(&nodes[0], enacting_2).link.set_id, 1, "set 1 enacted set 2");
 	let certificate = next_certificate(&nodes[0], enacting_2 + 1);
@@ -169,7 +168,9 @@ fn validators_join_and_leave_and_finality_carries_across_the_changes() {
 	// others did. None of his votes conflicts with one from before the kill.
 	let mark = nodes[1].log_text().len();
 	nodes[1].start_again();
-	nodes[1].wait_log(mark, &enacted_2, LONG);
+	// His restore line names the set he held and what enacted it.
+	assert_eq!(wait_enactment(&nodes[1], mark, &set_1, LONG), enacted_1);
+	assert_eq!(wait_enactment(&nodes[1], mark, &set_2, LONG), enacted_2);
 	let (target, _) = nodes[0].finalized();
 	nodes[1].wait_finalized(target + 2 * INTERVAL, LONG);
 	let bob_after = nodes[1].own_votes(mark);
@@ -219,8 +220,8 @@ fn validators_join_and_leave_and_finality_carries_across_the_changes() {
 	let full_sync = started.elapsed();
 	let hash = fresh.rpc("chain_getBlockHash", json!([target]));
 	assert_eq!(hash.as_str(), Some(target_hash.as_str()));
-	fresh.wait_log(0, &enacted_1, LONG);
-	fresh.wait_log(0, &enacted_2, LONG);
+	assert_eq!(wait_enactment(&fresh, 0, &set_1, LONG), enacted_1);
+	assert_eq!(wait_enactment(&fresh, 0, &set_2, LONG), enacted_2);
 
 	// A fresh node started with `--sync warp` reaches the finalized head through the set-change
 	// proofs of its peers, imports the state there and follows finality from it. It enacts no

@@ -654,11 +654,18 @@ impl<H: CheckpointHash> Voter<H> {
 			Report::Forced => Outcome::Forced(result.map(|p| Some(p.unwrap_or_default()))),
 			Report::Restored { votes } => {
 				let guard = self.state.guard();
+				// How the current set came in: a kill between a finality that enacted it and its
+				// `🔀` line leaves this the only record of the enactment in the log.
+				let current = self.state.sets().enacted().last().and_then(|set| {
+					let how = if set.forced { "forced in by" } else { "enacted by" };
+					set.enacted_by.as_ref().map(|by| format!(" ({how} {})", by.number))
+				});
 				log::info!(
 					target: LOG_TARGET,
-					"✅ Checkpoint state restored successfully: authority set {}, finalized {}, \
+					"✅ Checkpoint state restored successfully: authority set {}{}, finalized {}, \
 					 justified {}, {} votes, own-vote guard {} -> {}",
 					self.state.voters().set_id(),
+					current.unwrap_or_default(),
 					self.state.last_finalized().number,
 					self.state.highest_justified().number,
 					votes,

@@ -624,24 +624,28 @@ pub fn wait_for_signal(
 	})
 }
 
-/// The line in `node`'s log after byte `from` that says set `set` was enacted, up to and with
-/// the epoch that enacted it, waiting up to `timeout`. After an outage the first checkpoint
-/// finalized at or above the signal may be a later one than the signal's own, so tests read
-/// the enacting epoch off one node and expect the same line on the others.
+/// The epoch whose finality enacted set `set`, as `node`'s log after byte `from` says, waiting
+/// up to `timeout`: its `🔀` line, or, when a kill fell between that finality's write and the
+/// line, the restore line that names the set and what enacted it. After an outage the first
+/// checkpoint finalized at or above the signal may be a later one than the signal's own, so
+/// tests read the epoch off one node and expect the same on the others.
 pub fn wait_enactment(
 	node: &Node,
 	from: usize,
 	set: &sp_finality_checkpoint::AuthoritySet,
 	timeout: Duration,
-) -> String {
-	let prefix = format!(
+) -> u64 {
+	let logged = format!(
 		"🔀 Authority set {} ({} validators) enacted by epoch ",
 		set.id,
 		set.authorities.len()
 	);
-	let log = node.wait_log(from, &prefix, timeout);
-	let start = log.find(&prefix).unwrap();
-	let epoch: String =
-		log[start + prefix.len()..].chars().take_while(char::is_ascii_digit).collect();
-	format!("{prefix}{epoch}:")
+	let restored = format!("restored successfully: authority set {} (enacted by epoch ", set.id);
+	wait_for(&format!("set {} enacted in {}'s log", set.id, node.name), timeout, || {
+		let log = node.log_text();
+		let at = [&logged, &restored]
+			.into_iter()
+			.find_map(|line| log[from..].find(line.as_str()).map(|at| from + at + line.len()))?;
+		log[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()
+	})
 }
