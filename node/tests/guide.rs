@@ -90,4 +90,23 @@ fn the_validator_guide_starts_a_two_validator_chain_that_finalizes() {
 		assert_eq!((status.validators, status.set_id), (2, 0), "{}", node.name);
 		assert!(status.own_vote_target.is_some(), "validator {index} voted");
 	}
+
+	// Two of two: every vote is needed, so a validator that casts the vote completing a
+	// supermajority must cast its next one at once. Each block is final by its own two rounds:
+	// finality stays within two blocks of the best for the next 15 blocks, and neither
+	// validator runs through its vote window (votes of the two for different blocks).
+	let marks = [first.log_text().len(), second.log_text().len()];
+	let (start, _) = first.finalized();
+	let mut worst = 0;
+	wait_for("15 more blocks finalized", LONG, || {
+		let best = first.header_number(None);
+		let (finalized, _) = first.finalized();
+		worst = worst.max(best.saturating_sub(finalized));
+		(finalized >= start + 15).then_some(())
+	});
+	assert!(worst <= 2, "finality fell {worst} blocks behind the best block");
+	for (node, mark) in [&first, &second].into_iter().zip(marks) {
+		let log = &node.log_text()[mark..];
+		assert!(!log.contains("inside the vote window"), "{} split its votes:\n{log}", node.name);
+	}
 }

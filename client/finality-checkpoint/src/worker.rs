@@ -416,19 +416,29 @@ where
 		if !self.keystore.is_validator() {
 			return;
 		}
-		let best = match self.select_chain.best_chain().await {
-			Ok(best) => best,
-			Err(e) => {
-				log::debug!(target: LOG_TARGET, "No best chain to vote on: {e}");
-				return;
+		// A vote that justified or finalized (the last one a supermajority needed) makes the
+		// next vote due at once, round two or the next block's round one, not at the next
+		// import or gossip message. Each vote has a higher target than the last, so this ends.
+		loop {
+			let best = match self.select_chain.best_chain().await {
+				Ok(best) => best,
+				Err(e) => {
+					log::debug!(target: LOG_TARGET, "No best chain to vote on: {e}");
+					return;
+				}
+			};
+			let best_number: u64 = (*best.number()).unique_saturated_into();
+			let tip = Epoch::at_or_below(best_number, self.interval);
+			match self.try_vote(best.hash(), tip).await {
+				Ok(Some(moved)) => {
+					self.note_abstention(None, tip);
+					if !moved {
+						return;
+					}
+				}
+				Ok(None) => return,
+				Err(reason) => return self.note_abstention(Some(reason), tip),
 			}
-		};
-		let best_number: u64 = (*best.number()).unique_saturated_into();
-		let tip = Epoch::at_or_below(best_number, self.interval);
-		match self.try_vote(best.hash(), tip).await {
-			Ok(Some(_)) => self.note_abstention(None, tip),
-			Ok(None) => {}
-			Err(reason) => self.note_abstention(Some(reason), tip),
 		}
 	}
 
@@ -473,8 +483,9 @@ where
 	}
 
 	/// Votes for the checkpoint the plan names on the chain ending in `best`. `Ok(None)`:
-	/// nothing to vote for.
-	async fn try_vote(&mut self, best: B::Hash, tip: Epoch) -> Result<Option<Epoch>, Abstention> {
+	/// nothing to vote for; `Ok(Some(moved))`: voted, and `moved` if the vote justified or
+	/// finalized a checkpoint.
+	async fn try_vote(&mut self, best: B::Hash, tip: Epoch) -> Result<Option<bool>, Abstention> {
 		self.local = self.local_key();
 		let syncing = self.sync.is_major_syncing();
 		self.gates.open(self.local.is_some(), syncing, tip, Instant::now())?;
@@ -542,8 +553,7 @@ where
 		);
 		self.last_cast = Some(number);
 		self.gossip(GossipMessage::Vote(vote), false);
-		self.on_progress(progress).await;
-		Ok(Some(number))
+		Ok(Some(self.on_progress(progress).await))
 	}
 
 	/// Test builds only (feature `test-double-vote`, never in a default build): with
